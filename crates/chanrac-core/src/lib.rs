@@ -1,0 +1,55 @@
+//! chanrac-core: the sans-I/O filtering engine of chanrac.
+//!
+//! A [`Message`] goes in, a [`Verdict`] comes out: an [`Action`] (allow, tag, quarantine,
+//! block), a [`Category`] (ham, ad, spam, scam), a score, and every [`Reason`] (signal,
+//! weight, evidence quoted from the original text). The stages:
+//!
+//! 1. [`normalize`]: fold the text so that `V.A.Y T1ỀN` reads `vay tien`, keeping a map back
+//!    to the original for evidence;
+//! 2. [`rules`]: every keyword of every rule and every cue word in one Aho-Corasick pass
+//!    over the folded text, regexes only behind a keyword hit;
+//! 3. [`extract`]: links (registrable domain, shorteners, look-alikes), phone numbers, bank
+//!    accounts, money amounts;
+//! 4. [`lists`]: allow and block lists of senders, brandnames, domains, accounts;
+//! 5. the scorer: the [`Policy`] maps signals to weights and the score to an action.
+//!
+//! ```
+//! use chanrac_core::{Engine, Message, Action, Category};
+//!
+//! let engine = Engine::with_defaults().unwrap();
+//! let v = engine.check(&Message::text("V.A.Y T1ỀN nhanh, giải ngân 5 phút, không thế chấp"));
+//! assert!(v.action >= Action::Tag);
+//! assert_eq!(v.category, Category::Spam);
+//! let v = engine.check(&Message::text("Mai 7h đi đá bóng nhé"));
+//! assert_eq!(v.action, Action::Allow);
+//! ```
+//!
+//! Invariants:
+//! - no I/O, no async, no global state: shared state comes in through [`state`];
+//! - nothing panics on any input text; texts over [`normalize::MAX_TEXT_BYTES`] are cut and
+//!   flagged;
+//! - every evidence span lies inside the original text.
+
+#![deny(missing_docs)]
+
+pub mod engine;
+pub mod error;
+pub mod extract;
+mod fold_tables;
+pub mod lists;
+pub mod message;
+pub mod normalize;
+pub mod phone;
+pub mod policy;
+pub mod rules;
+pub mod signal;
+pub mod state;
+pub mod verdict;
+
+pub use engine::{Engine, EngineBuilder, Scratch};
+pub use error::ConfigError;
+pub use lists::{ListKind, ListSet, Lists};
+pub use message::{Channel, Message, Metadata, Origin};
+pub use policy::Policy;
+pub use rules::RuleSet;
+pub use verdict::{Action, Category, Reason, Verdict};

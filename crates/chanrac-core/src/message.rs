@@ -1,0 +1,110 @@
+//! The message model.
+
+use serde::{Deserialize, Serialize};
+
+/// The channel a message came through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// SMS (SMPP, HTTP or a file).
+    #[default]
+    Sms,
+    /// Over-the-top messaging (Zalo, Viber…), forwarded for checking.
+    Ott,
+    /// E-mail.
+    Email,
+}
+
+/// Where a message entered the operator's network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// From a domestic operator.
+    Domestic,
+    /// From an international route or a VoIP/OTT gateway.
+    International,
+}
+
+/// Facts about a message that come from the network rather than from its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    /// The sender's operator, when known (`viettel`, `vinaphone`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// Domestic or international origin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    /// When the sender's SIM was activated, in Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_activated_at: Option<i64>,
+}
+
+/// One message to check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    /// The caller's id for the message, if any.
+    pub id: Option<String>,
+    /// The sender: a number in any Vietnamese or E.164 form, a short code or a brandname.
+    pub sender: Option<String>,
+    /// The recipient number.
+    pub recipient: Option<String>,
+    /// The text, as received (already decoded from GSM 7-bit, Latin-1 or UCS-2).
+    pub text: String,
+    /// The channel.
+    pub channel: Channel,
+    /// When the message was received, in Unix seconds (UTC). Rules about hours use Vietnam
+    /// time (UTC+7).
+    pub received_at: Option<i64>,
+    /// Network facts.
+    pub meta: Metadata,
+}
+
+impl Message {
+    /// A message with only a text.
+    pub fn text(text: impl Into<String>) -> Self {
+        Message {
+            text: text.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Sets the sender.
+    pub fn from(mut self, sender: impl Into<String>) -> Self {
+        self.sender = Some(sender.into());
+        self
+    }
+
+    /// Sets the recipient.
+    pub fn to(mut self, recipient: impl Into<String>) -> Self {
+        self.recipient = Some(recipient.into());
+        self
+    }
+
+    /// Sets the time received (Unix seconds).
+    pub fn at(mut self, unix_seconds: i64) -> Self {
+        self.received_at = Some(unix_seconds);
+        self
+    }
+}
+
+/// Vietnam's offset from UTC, in seconds (UTC+7, no daylight saving).
+pub const VIETNAM_UTC_OFFSET: i64 = 7 * 3600;
+
+/// The hour of the day (0–23) in Vietnam time of a Unix timestamp.
+pub fn vietnam_hour(unix_seconds: i64) -> u32 {
+    ((unix_seconds + VIETNAM_UTC_OFFSET).rem_euclid(86_400) / 3600) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vietnam_hours() {
+        // 2026-11-22T15:00:00Z is 22:00 in Hanoi.
+        assert_eq!(vietnam_hour(1_795_359_600), 22);
+        assert_eq!(vietnam_hour(0), 7);
+        assert_eq!(vietnam_hour(-3600), 6);
+    }
+}

@@ -1,0 +1,555 @@
+//! Keyword and pattern rules: the rule-pack format and its compiled form.
+//!
+//! A rule pack is a TOML file of `[[rule]]` tables (see `docs/rules.md` for the reference
+//! and `rules/default.toml` for the shipped pack). Keywords are folded exactly as message
+//! texts are ([`crate::normalize`]), so one keyword `vay tiền` matches `vay tien`, `VAY TIỀN`
+//! and `v.a.y t1ền`. All keywords of all rules run in one Aho-Corasick automaton over the
+//! folded text; a rule's regex runs only when the rule's keywords already matched, so the
+//! cost of regexes is paid only on the few messages that need them.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::ConfigError;
+use crate::normalize::Normalized;
+use crate::verdict::Category;
+
+/// The default rule pack, compiled into the binary.
+pub const DEFAULT_PACK: &str = include_str!("../rules/default.toml");
+
+/// The name the default pack reports in errors.
+pub const DEFAULT_PACK_NAME: &str = "<built-in rules/default.toml>";
+
+/// One rule pack as written in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulePack {
+    /// Extra cue words for extraction and URL checks. Optional; the built-in pack has them.
+    #[serde(default)]
+    pub cues: Option<Cues>,
+    /// The rules.
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<RuleDef>,
+}
+
+/// Word lists that extraction and the URL checks use, kept in the pack so that they can be
+/// updated without a new release.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Cues {
+    /// Words that announce a bank account number (`stk`, `số tài khoản`, bank names).
+    #[serde(default)]
+    pub bank: Vec<String>,
+    /// URL shortener domains (`bit.ly`).
+    #[serde(default)]
+    pub shorteners: Vec<String>,
+    /// Top-level domains mostly used for throw-away sites (`xyz`, `top`).
+    #[serde(default)]
+    pub suspicious_tlds: Vec<String>,
+    /// Brand tokens that a look-alike domain borrows (`vietcombank`, `vcb`, `momo`).
+    #[serde(default)]
+    pub brands: Vec<String>,
+    /// The brands' real registrable domains, which never count as look-alikes.
+    #[serde(default)]
+    pub official_domains: Vec<String>,
+    /// Words that give the recipient a way to refuse ads (`tu choi`, `huy`, `STOP`).
+    #[serde(default)]
+    pub ad_optout: Vec<String>,
+}
+
+/// One rule as written in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    /// Stable SCREAMING_SNAKE id, used as the signal name (`VI_LOAN_FAST`).
+    pub id: Spanned<String>,
+    /// Topic: one of [`Topic`]'s names (`gambling`, `loan`, `fake_bank`, …).
+    pub category: Spanned<String>,
+    /// Language of the keywords: `vi`, `en` or `any`. Informational.
+    #[serde(default = "any_lang")]
+    pub lang: String,
+    /// Score added when the rule fires. Negative weights make legitimate-message rules.
+    pub weight: f32,
+    /// What the rule catches, for analysts.
+    #[serde(default)]
+    pub description: String,
+    /// Phrases, any of which may fire the rule; matched as whole words on the folded text.
+    /// A phrase ending in `*` also matches as a word prefix (`casino*` matches `casinos`).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// How many distinct keywords must match (default 1).
+    #[serde(default = "one")]
+    pub min_matches: usize,
+    /// A second group of phrases of which at least one must also match (AND).
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// Phrases that, when present, stop the rule from firing (legitimate context).
+    #[serde(default)]
+    pub unless: Vec<String>,
+    /// A regular expression over the folded text that must also match. It runs only after
+    /// the keywords matched, so a rule with a regex must have keywords.
+    #[serde(default)]
+    pub regex: Option<Spanned<String>>,
+    /// Real-looking texts this rule must fire on (checked by the test suite).
+    #[serde(default)]
+    pub fires: Vec<String>,
+    /// Legitimate look-alikes this rule must not fire on (checked by the test suite).
+    #[serde(default)]
+    pub spares: Vec<String>,
+}
+
+fn any_lang() -> String {
+    "any".to_string()
+}
+fn one() -> usize {
+    1
+}
+
+/// Fine-grained topics of rules and their verdict category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Betting, casinos, football odds.
+    Gambling,
+    /// Illegal lottery (`lô đề`) and number predictions.
+    Lottery,
+    /// Fortune telling, spells.
+    Fortune,
+    /// Pornography, sex services.
+    Porn,
+    /// Illegal and predatory loans.
+    Loan,
+    /// Trading of SIMs and phone numbers.
+    SimTrading,
+    /// Other unsolicited advertising.
+    Advertising,
+    /// Impersonated banks and e-wallets.
+    FakeBank,
+    /// Impersonated police, courts, prosecutors, tax and other authorities.
+    FakeAuthority,
+    /// Impersonated mobile operators (SIM lock, subscriber "standardisation").
+    FakeOperator,
+    /// Fake prizes, gifts and lucky draws.
+    Prize,
+    /// Investment, forex and crypto schemes.
+    Investment,
+    /// Job and task scams (`việc nhẹ lương cao`).
+    Job,
+    /// Links that ask for log-in or account details.
+    Phishing,
+    /// Requests for one-time passwords.
+    OtpTheft,
+    /// Delivery and parcel scams.
+    Delivery,
+    /// Signs of a legitimate message (negative weights).
+    Legit,
+}
+
+impl Topic {
+    /// All topics with their names in rule packs.
+    pub const ALL: &'static [(&'static str, Topic)] = &[
+        ("gambling", Topic::Gambling),
+        ("lottery", Topic::Lottery),
+        ("fortune", Topic::Fortune),
+        ("porn", Topic::Porn),
+        ("loan", Topic::Loan),
+        ("sim_trading", Topic::SimTrading),
+        ("advertising", Topic::Advertising),
+        ("fake_bank", Topic::FakeBank),
+        ("fake_authority", Topic::FakeAuthority),
+        ("fake_operator", Topic::FakeOperator),
+        ("prize", Topic::Prize),
+        ("investment", Topic::Investment),
+        ("job", Topic::Job),
+        ("phishing", Topic::Phishing),
+        ("otp_theft", Topic::OtpTheft),
+        ("delivery", Topic::Delivery),
+        ("legit", Topic::Legit),
+    ];
+
+    /// Parses a topic name.
+    pub fn parse(name: &str) -> Option<Topic> {
+        Topic::ALL.iter().find(|(n, _)| *n == name).map(|&(_, t)| t)
+    }
+
+    /// The verdict category a topic's signals count toward.
+    pub fn category(self) -> Category {
+        match self {
+            Topic::Gambling
+            | Topic::Lottery
+            | Topic::Fortune
+            | Topic::Porn
+            | Topic::Loan
+            | Topic::SimTrading
+            | Topic::Advertising => Category::Spam,
+            Topic::Legit => Category::Ham,
+            _ => Category::Scam,
+        }
+    }
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// The rule id, which is also its signal name.
+    pub id: Arc<str>,
+    /// The topic.
+    pub topic: Topic,
+    /// Default weight (the policy may override it by id).
+    pub weight: f32,
+    /// Description for analysts.
+    pub description: String,
+    /// Language tag.
+    pub lang: String,
+    min_matches: usize,
+    needs_requires: bool,
+    regex: Option<regex::Regex>,
+    /// Texts it must fire on (tests).
+    pub fires: Vec<String>,
+    /// Texts it must spare (tests).
+    pub spares: Vec<String>,
+}
+
+/// What a pattern in the automaton stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PatternRole {
+    /// Keyword `kw` of rule `rule`, in group `group`.
+    Rule { rule: u32, group: Group, kw: u32 },
+    /// A bank cue word for extraction.
+    BankCue,
+    /// An ad opt-out phrase.
+    OptOut,
+}
+
+/// Which list of a rule a keyword came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Group {
+    Keywords,
+    Requires,
+    Unless,
+}
+
+/// A keyword hit in the folded text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    pub role: PatternRole,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// A compiled set of rule packs: one automaton over every keyword and cue.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    /// For each automaton pattern, its roles and whether it matches as a prefix.
+    patterns: Vec<(Vec<PatternRole>, bool)>,
+    automaton: AhoCorasick,
+    cues: Cues,
+}
+
+/// Where a rule fired and on what.
+#[derive(Debug, Clone)]
+pub(crate) struct RuleFire {
+    pub rule: u32,
+    /// Folded-text spans of the matched keywords, in order, deduplicated by keyword.
+    pub spans: Vec<(u32, u32)>,
+}
+
+impl RuleSet {
+    /// Parses and compiles packs given as (name, TOML text). Errors name the pack, the line
+    /// and the reason.
+    pub fn from_sources<'a>(sources: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, ConfigError> {
+        let mut defs: Vec<(String, String, RuleDef)> = Vec::new();
+        let mut cues = Cues::default();
+        for (name, text) in sources {
+            let pack: RulePack = toml::from_str(text).map_err(|e| ConfigError::parse(name, text, &e))?;
+            if let Some(c) = pack.cues {
+                cues.bank.extend(c.bank);
+                cues.shorteners.extend(c.shorteners);
+                cues.suspicious_tlds.extend(c.suspicious_tlds);
+                cues.brands.extend(c.brands);
+                cues.official_domains.extend(c.official_domains);
+                cues.ad_optout.extend(c.ad_optout);
+            }
+            for r in pack.rules {
+                defs.push((name.to_string(), text.to_string(), r));
+            }
+        }
+        Self::compile(defs, cues)
+    }
+
+    /// The built-in default pack.
+    pub fn default_pack() -> Result<Self, ConfigError> {
+        Self::from_sources([(DEFAULT_PACK_NAME, DEFAULT_PACK)])
+    }
+
+    /// Loads packs from files; `include_default` puts the built-in pack first.
+    pub fn load(paths: &[impl AsRef<Path>], include_default: bool) -> Result<Self, ConfigError> {
+        let mut texts = Vec::new();
+        for p in paths {
+            let p = p.as_ref();
+            let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Io {
+                path: p.display().to_string(),
+                source: e,
+            })?;
+            texts.push((p.display().to_string(), text));
+        }
+        let mut sources: Vec<(&str, &str)> = Vec::new();
+        if include_default {
+            sources.push((DEFAULT_PACK_NAME, DEFAULT_PACK));
+        }
+        sources.extend(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+        Self::from_sources(sources)
+    }
+
+    fn compile(defs: Vec<(String, String, RuleDef)>, cues: Cues) -> Result<Self, ConfigError> {
+        let mut rules = Vec::with_capacity(defs.len());
+        let mut pattern_index: std::collections::HashMap<(String, bool), usize> = Default::default();
+        let mut patterns: Vec<(Vec<PatternRole>, bool)> = Vec::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut fold = Normalized::default();
+        let mut add = |raw: &str, role: PatternRole, texts: &mut Vec<String>, fold: &mut Normalized| -> bool {
+            let (raw, prefix) = match raw.strip_suffix('*') {
+                Some(r) => (r, true),
+                None => (raw, false),
+            };
+            fold.fold(raw);
+            let folded = fold.text().to_string();
+            if folded.is_empty() {
+                return false;
+            }
+            // Spammers also write multi-word phrases run together (`vaytien`), which matches
+            // as a prefix too (`vaytiennhanh`), and letter by letter with spaces (`V A Y
+            // T I E N`), which the fold leaves apart because a space may be a real break.
+            let compact: String = folded.chars().filter(|c| *c != ' ').collect();
+            let mut variants = vec![(folded.clone(), prefix)];
+            if compact != folded && compact.len() >= 6 {
+                variants.push((compact.clone(), true));
+            }
+            if (4..=24).contains(&compact.len()) && compact.bytes().all(|b| b.is_ascii_alphabetic()) {
+                let spaced: String = compact.chars().flat_map(|c| [c, ' ']).collect();
+                variants.push((spaced.trim_end().to_string(), false));
+            }
+            for key in variants {
+                let idx = *pattern_index.entry(key.clone()).or_insert_with(|| {
+                    texts.push(key.0.clone());
+                    patterns.push((Vec::new(), key.1));
+                    patterns.len() - 1
+                });
+                if !patterns[idx].0.contains(&role) {
+                    patterns[idx].0.push(role);
+                }
+            }
+            true
+        };
+
+        let mut seen_ids = std::collections::HashSet::new();
+        for (ri, (pack, text, def)) in defs.into_iter().enumerate() {
+            let at = |span: std::ops::Range<usize>, msg: String| ConfigError::at(&pack, &text, span.start, msg);
+            let id = def.id.get_ref().clone();
+            if id.is_empty()
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            {
+                return Err(at(
+                    def.id.span(),
+                    format!("rule id {id:?} must be SCREAMING_SNAKE_CASE"),
+                ));
+            }
+            if crate::signal::builtin(&id).is_some() {
+                return Err(at(
+                    def.id.span(),
+                    format!("rule id {id:?} is the name of a built-in signal"),
+                ));
+            }
+            if !seen_ids.insert(id.clone()) {
+                return Err(at(def.id.span(), format!("rule id {id:?} is defined twice")));
+            }
+            let topic = Topic::parse(def.category.get_ref()).ok_or_else(|| {
+                let names: Vec<&str> = Topic::ALL.iter().map(|(n, _)| *n).collect();
+                at(
+                    def.category.span(),
+                    format!(
+                        "unknown category {:?}; expected one of {}",
+                        def.category.get_ref(),
+                        names.join(", ")
+                    ),
+                )
+            })?;
+            if def.keywords.is_empty() {
+                return Err(at(def.id.span(), format!("rule {id} has no keywords")));
+            }
+            if def.min_matches == 0 || def.min_matches > def.keywords.len() {
+                return Err(at(
+                    def.id.span(),
+                    format!("rule {id}: min_matches must be between 1 and the number of keywords"),
+                ));
+            }
+            if !def.weight.is_finite() {
+                return Err(at(def.id.span(), format!("rule {id}: weight must be a finite number")));
+            }
+            let regex = match &def.regex {
+                Some(r) => Some(
+                    regex::RegexBuilder::new(r.get_ref())
+                        .size_limit(1 << 20)
+                        .build()
+                        .map_err(|e| at(r.span(), format!("rule {id}: invalid regex: {e}")))?,
+                ),
+                None => None,
+            };
+            let rule_no = ri as u32;
+            for (group, list) in [
+                (Group::Keywords, &def.keywords),
+                (Group::Requires, &def.requires),
+                (Group::Unless, &def.unless),
+            ] {
+                for (k, kw) in list.iter().enumerate() {
+                    let role = PatternRole::Rule {
+                        rule: rule_no,
+                        group,
+                        kw: k as u32,
+                    };
+                    if !add(kw, role, &mut texts, &mut fold) {
+                        return Err(at(
+                            def.id.span(),
+                            format!("rule {id}: keyword {kw:?} is empty after folding"),
+                        ));
+                    }
+                }
+            }
+            rules.push(Rule {
+                id: Arc::from(id.as_str()),
+                topic,
+                weight: def.weight,
+                description: def.description,
+                lang: def.lang,
+                min_matches: def.min_matches,
+                needs_requires: !def.requires.is_empty(),
+                regex,
+                fires: def.fires,
+                spares: def.spares,
+            });
+        }
+        for cue in &cues.bank {
+            add(cue, PatternRole::BankCue, &mut texts, &mut fold);
+        }
+        for cue in &cues.ad_optout {
+            add(cue, PatternRole::OptOut, &mut texts, &mut fold);
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .kind(Some(AhoCorasickKind::DFA))
+            .match_kind(MatchKind::Standard)
+            .build(&texts)
+            .or_else(|_| AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(&texts))
+            .map_err(|e| ConfigError::Invalid(format!("keyword automaton: {e}")))?;
+        Ok(RuleSet {
+            rules,
+            patterns,
+            automaton,
+            cues,
+        })
+    }
+
+    /// The compiled rules, in pack order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The cue lists.
+    pub fn cues(&self) -> &Cues {
+        &self.cues
+    }
+
+    /// Finds every keyword and cue in the folded text, whole words only (prefix patterns
+    /// need a word boundary at the start only).
+    pub(crate) fn scan(&self, folded: &str, hits: &mut Vec<Hit>) {
+        let bytes = folded.as_bytes();
+        for m in self.automaton.find_overlapping_iter(folded) {
+            let (s, e) = (m.start(), m.end());
+            let (roles, prefix) = &self.patterns[m.pattern().as_usize()];
+            if s > 0 && is_word(bytes[s - 1]) && is_word(bytes[s]) {
+                continue;
+            }
+            if !*prefix && e < bytes.len() && is_word(bytes[e]) && is_word(bytes[e - 1]) {
+                continue;
+            }
+            for &role in roles {
+                hits.push(Hit {
+                    role,
+                    start: s as u32,
+                    end: e as u32,
+                });
+            }
+        }
+    }
+
+    /// Evaluates the rules on the hits of one message. `hits` is reordered.
+    pub(crate) fn evaluate(&self, folded: &str, hits: &mut [Hit], out: &mut Vec<RuleFire>) {
+        hits.sort_unstable_by_key(|h| match h.role {
+            PatternRole::Rule { rule, group, kw } => (0, rule, group as u32, kw, h.start),
+            _ => (1, 0, 0, 0, h.start),
+        });
+        let mut i = 0;
+        while i < hits.len() {
+            let PatternRole::Rule { rule, .. } = hits[i].role else {
+                break;
+            };
+            let mut j = i;
+            let mut distinct = 0usize;
+            let mut requires = false;
+            let mut unless = false;
+            let mut last_kw = u32::MAX;
+            while j < hits.len() {
+                match hits[j].role {
+                    PatternRole::Rule { rule: r, group, kw } if r == rule => {
+                        match group {
+                            Group::Keywords if kw != last_kw => {
+                                distinct += 1;
+                                last_kw = kw;
+                            }
+                            Group::Requires => requires = true,
+                            Group::Unless => unless = true,
+                            _ => {}
+                        }
+                        j += 1;
+                    }
+                    _ => break,
+                }
+            }
+            let r = &self.rules[rule as usize];
+            let fired = distinct >= r.min_matches
+                && (!r.needs_requires || requires)
+                && !unless
+                && r.regex.as_ref().is_none_or(|re| re.is_match(folded));
+            if fired {
+                let mut spans: Vec<(u32, u32)> = Vec::new();
+                let mut last = u32::MAX;
+                for h in &hits[i..j] {
+                    if let PatternRole::Rule { group, kw, .. } = h.role {
+                        if group != Group::Unless && kw != last {
+                            spans.push((h.start, h.end));
+                        }
+                        if group == Group::Keywords {
+                            last = kw;
+                        }
+                    }
+                }
+                spans.sort_unstable();
+                spans.dedup();
+                out.push(RuleFire { rule, spans });
+            }
+            i = j;
+        }
+    }
+}
+
+/// True for bytes that belong to words in the folded text: ASCII letters and digits, and
+/// every byte of a non-ASCII character (other scripts are kept as they are).
+#[inline]
+pub(crate) fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b >= 0x80
+}

@@ -1,0 +1,99 @@
+//! The built-in signals: every signal the engine can emit besides rule ids, with its meaning
+//! and default weight. `docs/signals.md` is this table; a test keeps the two in step.
+
+use crate::verdict::Category;
+
+/// A built-in signal's description.
+#[derive(Debug, Clone, Copy)]
+pub struct SignalInfo {
+    /// Stable SCREAMING_SNAKE id.
+    pub id: &'static str,
+    /// Default weight (the policy may override it).
+    pub weight: f32,
+    /// The category its weight counts toward when it is positive.
+    pub category: Category,
+    /// What it means.
+    pub meaning: &'static str,
+}
+
+macro_rules! signals {
+    ($($name:ident = $id:literal, $w:expr, $cat:ident, $doc:literal;)*) => {
+        $(
+            #[doc = $doc]
+            pub const $name: &str = $id;
+        )*
+        /// Built-in signals by name; `Builtin::X as usize` indexes [`BUILTIN`].
+        #[allow(non_camel_case_types, missing_docs)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Builtin { $($name),* }
+
+        /// Every built-in signal.
+        pub const BUILTIN: &[SignalInfo] = &[
+            $(SignalInfo { id: $id, weight: $w, category: Category::$cat, meaning: $doc },)*
+        ];
+    };
+}
+
+signals! {
+    SENDER_ALLOWLISTED = "SENDER_ALLOWLISTED", 0.0, Ham,
+        "The sender number or prefix is on the allowlist: the message is allowed whatever else fires.";
+    BRANDNAME_ALLOWLISTED = "BRANDNAME_ALLOWLISTED", 0.0, Ham,
+        "The sender is an allowlisted brandname: the message is allowed whatever else fires.";
+    SENDER_BLOCKLISTED = "SENDER_BLOCKLISTED", 20.0, Spam,
+        "The sender number or prefix is on the blocklist.";
+    BRANDNAME_BLOCKLISTED = "BRANDNAME_BLOCKLISTED", 20.0, Scam,
+        "The sender brandname is on the blocklist (revoked or impersonated).";
+    DOMAIN_BLOCKLISTED = "DOMAIN_BLOCKLISTED", 15.0, Scam,
+        "A link points to a blocklisted domain.";
+    DOMAIN_ALLOWLISTED = "DOMAIN_ALLOWLISTED", -1.0, Ham,
+        "Every link points to an allowlisted domain.";
+    ACCOUNT_BLOCKLISTED = "ACCOUNT_BLOCKLISTED", 15.0, Scam,
+        "The text names a bank account on the blocklist.";
+    PHONE_BLOCKLISTED = "PHONE_BLOCKLISTED", 10.0, Scam,
+        "The text names a phone number on the sender blocklist as a contact.";
+    URL_PRESENT = "URL_PRESENT", 0.5, Spam,
+        "The text contains a link.";
+    URL_SHORTENER = "URL_SHORTENER", 2.5, Scam,
+        "A link goes through a URL shortener, hiding its destination.";
+    URL_SUSPICIOUS_TLD = "URL_SUSPICIOUS_TLD", 2.0, Scam,
+        "A link's top-level domain is one mostly used by throw-away sites.";
+    URL_IP_HOST = "URL_IP_HOST", 3.0, Scam,
+        "A link points to a bare IP address.";
+    URL_IDN = "URL_IDN", 2.5, Scam,
+        "A link's host is an internationalized (punycode) name, a common disguise.";
+    URL_BRAND_LOOKALIKE = "URL_BRAND_LOOKALIKE", 4.0, Scam,
+        "A link's host borrows a bank's, operator's or authority's name but is not its real domain.";
+    URL_OBFUSCATED = "URL_OBFUSCATED", 3.0, Scam,
+        "A link was written to dodge filters (hxxp, [.], spaces around dots).";
+    PHONE_IN_TEXT = "PHONE_IN_TEXT", 0.5, Spam,
+        "The text gives a phone number to call or text.";
+    BANK_ACCOUNT_IN_TEXT = "BANK_ACCOUNT_IN_TEXT", 1.5, Scam,
+        "The text gives a bank account number.";
+    MONEY_AMOUNT = "MONEY_AMOUNT", 0.5, Spam,
+        "The text names an amount of money.";
+    TEXT_OBFUSCATED = "TEXT_OBFUSCATED", 3.0, Spam,
+        "The text hides words from filters: digits for letters, split letters, look-alike letters or invisible characters.";
+    TEXT_TRUNCATED = "TEXT_TRUNCATED", 0.0, Ham,
+        "The text was longer than the limit and only its start was checked.";
+    SENDER_MALFORMED = "SENDER_MALFORMED", 4.0, Scam,
+        "The sender number has an impossible form (+84 followed by 0, +084…), a spoofing sign.";
+    SENDER_FOREIGN_DOMESTIC = "SENDER_FOREIGN_DOMESTIC", 5.0, Scam,
+        "A message from an international route presents a Vietnamese mobile number.";
+    SENDER_NEW_SIM = "SENDER_NEW_SIM", 1.0, Spam,
+        "The sending SIM was activated in the last days (see the policy).";
+    AD_LABEL = "AD_LABEL", 0.0, Ad,
+        "The text starts with the advertising label ([QC], [AD], QC).";
+    AD_FROM_NUMBER = "AD_FROM_NUMBER", 4.0, Spam,
+        "An advertisement sent from an ordinary number instead of a registered brandname.";
+    AD_OUTSIDE_HOURS = "AD_OUTSIDE_HOURS", 4.0, Spam,
+        "An advertisement received outside the permitted hours (Vietnam time).";
+    AD_NO_OPTOUT = "AD_NO_OPTOUT", 2.0, Spam,
+        "An advertisement without instructions to refuse further ads.";
+    DETECTOR_FAILED = "DETECTOR_FAILED", 0.0, Ham,
+        "A detector could not run (state unavailable); the verdict was made without it.";
+}
+
+/// Looks up a built-in signal.
+pub fn builtin(id: &str) -> Option<&'static SignalInfo> {
+    BUILTIN.iter().find(|s| s.id == id)
+}

@@ -1,0 +1,111 @@
+//! `chanrac`: the command line of the chanrac SMS firewall.
+
+mod check;
+mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chanrac_core::{Engine, Lists, Policy, RuleSet};
+use clap::{Args, Parser, Subcommand};
+
+/// chặn rác — block the spam: an SMS anti-spam and anti-scam firewall for mobile networks.
+///
+/// chanrac reads each message's text, sender and time, folds away the tricks spammers use
+/// (V.A.Y T1ỀN → vay tien), extracts links, phone numbers, bank accounts and amounts,
+/// runs keyword rules, allow/block lists and advertising rules, and decides: allow, tag,
+/// quarantine or block, with every reason and its evidence.
+#[derive(Debug, Parser)]
+#[command(name = "chanrac", version, max_term_width = 100)]
+#[command(after_help = "\
+Examples:
+  chanrac check --sender 0912345678 \"Chúc mừng bạn trúng thưởng 50tr, nhận tại https://vtb-qua.xyz\"
+  chanrac check --json \"V.A.Y T1ỀN nhanh, lãi 0%, giải ngân 5 phút, LH 0987.654.321\"
+  chanrac scan data/vi_smishing_ie403_part_a.tsv --out verdicts.jsonl
+
+Docs: README.md, docs/signals.md (every signal), docs/rules.md (rule packs), docs/policy.md.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check one message and explain the verdict.
+    Check(check::CheckArgs),
+    /// Check every message of a TSV, CSV or JSON Lines file and summarize.
+    Scan(scan::ScanArgs),
+}
+
+/// Where the engine's configuration comes from; shared by every command that checks messages.
+#[derive(Debug, Args, Clone)]
+pub struct EngineArgs {
+    /// An extra rule pack (TOML), added to the built-in pack. Repeatable.
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Leave out the built-in rule pack (use only the --rules files).
+    #[arg(long)]
+    pub no_default_rules: bool,
+    /// A policy file (TOML): thresholds, weight overrides, ad hours. Built-in defaults otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// A directory of allow/block lists (allow/senders.txt, block/domains.txt, …).
+    #[arg(long, value_name = "DIR")]
+    pub lists: Option<PathBuf>,
+}
+
+impl EngineArgs {
+    /// Builds the engine, with errors that name the file and line.
+    pub fn build(&self) -> Result<Engine> {
+        if self.no_default_rules && self.rules.is_empty() {
+            anyhow::bail!("--no-default-rules needs at least one --rules FILE");
+        }
+        let rules = RuleSet::load(&self.rules, !self.no_default_rules).context("cannot load the rule packs")?;
+        let policy = match &self.policy {
+            Some(p) => Policy::load(p).context("cannot load the policy")?,
+            None => Policy::default(),
+        };
+        let lists = match &self.lists {
+            Some(d) => Lists::load_dir(d).context("cannot load the lists")?,
+            None => Lists::default(),
+        };
+        Ok(Engine::builder().rules(rules).policy(policy).lists(lists).build()?)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Scan(args) => scan::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // A closed pipe (`chanrac scan … | head`) is not an error worth a message.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("chanrac: error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Parses an RFC 3339 time (`2026-11-22T21:30:00+07:00`) or Unix seconds.
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time such as 2026-11-22T21:30:00+07:00 ({e})"))
+}
