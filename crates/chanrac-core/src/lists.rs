@@ -20,6 +20,11 @@ use std::path::Path;
 use crate::error::ConfigError;
 use crate::phone::SenderId;
 
+/// A host and each of its parent domains: `a.b.vn`, `b.vn`, `vn`.
+pub(crate) fn parent_domains(host: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(Some(host), |h| h.find('.').map(|p| &h[p + 1..]))
+}
+
 /// The kinds of list entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListKind {
@@ -133,16 +138,7 @@ impl ListSet {
         if self.domains.is_empty() {
             return false;
         }
-        let mut h = host;
-        loop {
-            if self.domains.contains(h) {
-                return true;
-            }
-            match h.find('.') {
-                Some(p) => h = &h[p + 1..],
-                None => return false,
-            }
-        }
+        parent_domains(host).any(|d| self.domains.contains(d))
     }
 
     /// True when the account number is listed.
