@@ -264,11 +264,14 @@ impl Engine {
         s.norm.fold(&msg.text);
         s.hits.clear();
         self.rules.scan(s.norm.text(), &mut s.hits);
-        let (norm, rules) = (&s.norm, &self.rules);
-        s.hits.retain(|h| {
-            let (a, b) = norm.source_span(h.start as usize, h.end as usize);
-            rules.diacritics_agree(h.role, &text[a..b])
-        });
+        // Texts without Vietnamese marks cannot contradict a keyword's marks.
+        if s.norm.shape().marked {
+            let (norm, rules) = (&s.norm, &self.rules);
+            s.hits.retain(|h| {
+                let (a, b) = norm.source_span(h.start as usize, h.end as usize);
+                rules.diacritics_agree(h.role, &text[a..b])
+            });
+        }
         s.bank_cues.clear();
         let mut optout = false;
         for h in &s.hits {

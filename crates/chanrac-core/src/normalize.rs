@@ -53,6 +53,121 @@ impl NormFlags {
     }
 }
 
+/// The map from folded bytes back to original byte ranges, stored as runs: one entry per
+/// run of ASCII letters and digits copied as they are (byte *k* of the run came from byte
+/// *k* of the original run), and one per character or separator that folded differently
+/// (every folded byte of the entry came from the whole original range). Writing one entry
+/// per run instead of one per byte is what keeps the fold fast; reading is a binary search.
+#[derive(Debug, Default, Clone)]
+struct SpanMap {
+    runs: Vec<Run>,
+    /// The number of folded bytes mapped.
+    len: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    /// The first folded byte of the run.
+    fold: u32,
+    /// The first original byte.
+    orig: u32,
+    /// The end of the original range (for non-identity runs).
+    orig_end: u32,
+    /// Byte for byte (`true`) or every byte from the whole range (`false`).
+    identity: bool,
+}
+
+impl SpanMap {
+    fn clear(&mut self) {
+        self.runs.clear();
+        self.len = 0;
+    }
+
+    fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// `len` folded bytes copied one for one from the original bytes at `orig`.
+    #[inline]
+    fn push_identity(&mut self, orig: u32, len: u32) {
+        self.runs.push(Run {
+            fold: self.len,
+            orig,
+            orig_end: orig + len,
+            identity: true,
+        });
+        self.len += len;
+    }
+
+    /// `len` folded bytes that all come from the original range `orig..orig_end`.
+    #[inline]
+    fn push_char(&mut self, orig: u32, orig_end: u32, len: u32) {
+        self.runs.push(Run {
+            fold: self.len,
+            orig,
+            orig_end,
+            identity: false,
+        });
+        self.len += len;
+    }
+
+    /// Stretches the original range of the last folded byte to `orig_end` (an invisible
+    /// character or an apostrophe read as part of the word before it).
+    fn extend_last(&mut self, orig_end: u32) {
+        let len = self.len;
+        let Some(last) = self.runs.last_mut() else {
+            return;
+        };
+        if !last.identity {
+            last.orig_end = orig_end;
+        } else if len - last.fold == 1 {
+            last.identity = false;
+            last.orig_end = orig_end;
+        } else {
+            // Split off the last byte of an identity run.
+            let orig = last.orig + (len - 1 - last.fold);
+            last.orig_end = orig;
+            self.runs.push(Run {
+                fold: len - 1,
+                orig,
+                orig_end,
+                identity: false,
+            });
+        }
+    }
+
+    /// The original range of folded byte `k` (which must be below [`SpanMap::len`]).
+    fn get(&self, k: usize) -> (u32, u32) {
+        let k = k as u32;
+        let i = self.runs.partition_point(|r| r.fold <= k).saturating_sub(1);
+        match self.runs.get(i) {
+            Some(r) if r.identity => {
+                let o = r.orig + (k - r.fold);
+                (o, o + 1)
+            }
+            Some(r) => (r.orig, r.orig_end),
+            None => (0, 0),
+        }
+    }
+
+    /// Removes folded bytes at the given sorted positions, each of which is a one-byte
+    /// entry (a separator).
+    fn remove_bytes(&mut self, positions: &[usize]) {
+        let mut removed = 0u32;
+        let mut p = positions.iter().peekable();
+        self.runs.retain_mut(|r| {
+            if p.peek().is_some_and(|&&at| at as u32 == r.fold) {
+                p.next();
+                removed += 1;
+                return false;
+            }
+            r.fold -= removed;
+            true
+        });
+        self.len -= removed;
+    }
+}
+
 /// Cheap facts about an original text, gathered by [`Normalized::fold`] for free.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Shape {
@@ -61,6 +176,9 @@ pub struct Shape {
     /// The text has a dot between two word characters (`x.vn`) or a bracket (`evil[.]top`),
     /// so it may hold a link.
     pub link: bool,
+    /// The text has a precomposed Latin letter with a diacritic (so keyword hits may need
+    /// the diacritics check).
+    pub marked: bool,
 }
 
 /// Byte classes for the ASCII fast paths of the fold (`LOWER`, `UPPER` and `DIGIT` are the
@@ -101,9 +219,10 @@ pub struct Normalized {
     /// The folded bytes while folding (the allocation moves between `buf` and `text`).
     buf: Vec<u8>,
     /// For each byte of `text`, the original byte range of the character it came from.
-    map: Vec<(u32, u32)>,
-    /// Separator positions in `text` with their kind, for the join pass.
-    seps: Vec<(u32, SepKind)>,
+    map: SpanMap,
+    /// Single-letter words: their position in `text` and the kind of separator after them,
+    /// for the join pass (`v.a.y`).
+    singles: Vec<(u32, SepKind)>,
     flags: NormFlags,
     /// Cheap facts about the original text gathered while folding.
     shape: Shape,
@@ -152,6 +271,17 @@ struct Sep {
     puncts: u32,
     /// The first punctuation byte, or 0.
     byte: u8,
+}
+
+impl Sep {
+    /// What kind of separator the run was, for the join pass.
+    fn kind(&self) -> SepKind {
+        match (self.spaces, self.puncts) {
+            (1, 0) => SepKind::Space,
+            (0, 1..=3) => SepKind::Punct(if self.puncts == 1 { self.byte } else { 0 }),
+            _ => SepKind::Other,
+        }
+    }
 }
 
 /// What is known of the word being folded.
@@ -207,10 +337,14 @@ impl Normalized {
     pub fn source_span(&self, start: usize, end: usize) -> (usize, usize) {
         let end = end.min(self.map.len());
         if start >= end {
-            let at = self.map.get(start).map_or(self.source_len as u32, |m| m.0) as usize;
-            return (at, at);
+            let at = if start < self.map.len() {
+                self.map.get(start).0
+            } else {
+                self.source_len as u32
+            };
+            return (at as usize, at as usize);
         }
-        (self.map[start].0 as usize, self.map[end - 1].1 as usize)
+        (self.map.get(start).0 as usize, self.map.get(end - 1).1 as usize)
     }
 
     /// Folds `text`, replacing the previous content and keeping the allocations.
@@ -219,7 +353,7 @@ impl Normalized {
         buf.clear();
         self.buf = buf;
         self.map.clear();
-        self.seps.clear();
+        self.singles.clear();
         self.leet_at.clear();
         self.flags = NormFlags::default();
         self.shape = Shape::default();
@@ -235,7 +369,6 @@ impl Normalized {
         };
         self.source_len = text.len();
         self.buf.reserve(text.len());
-        self.map.reserve(text.len());
 
         let bytes = text.as_bytes();
         let n = bytes.len();
@@ -262,7 +395,7 @@ impl Normalized {
                     }
                     let at = self.buf.len();
                     self.buf.extend_from_slice(&bytes[s..i]);
-                    self.map.extend((s as u32..i as u32).map(|k| (k, k + 1)));
+                    self.map.push_identity(s as u32, (i - s) as u32);
                     let letters = kinds & (1 << LOWER | 1 << UPPER) != 0;
                     word.alpha |= letters;
                     word.latin |= letters;
@@ -335,11 +468,12 @@ impl Normalized {
                         }
                     };
                     if let Some(letter) = latin_letter(cp) {
+                        shape.marked = true;
                         self.begin_word(&mut sep, &mut word);
                         word.alpha = true;
                         word.latin = true;
                         self.buf.push(letter);
-                        self.map.push((i as u32, (i + len) as u32));
+                        self.map.push_char(i as u32, (i + len) as u32, 1);
                         i += len;
                         continue;
                     }
@@ -364,13 +498,11 @@ impl Normalized {
                         // the word then reads as a word (`d!eu` → `dieu`, not `well!i`).
                         word.digit_or_sym = true;
                         self.buf.push(c as u8);
-                        self.map.push((start, end));
+                        self.map.push_char(start, end, 1);
                         continue;
                     }
                     InWord::Join => {
-                        if let Some(last) = self.map.last_mut() {
-                            last.1 = end;
-                        }
+                        self.map.extend_last(end);
                         continue;
                     }
                     InWord::No => {}
@@ -404,8 +536,8 @@ impl Normalized {
                     // spanning it stays contiguous.
                     if let Some(s) = sep.as_mut() {
                         s.end = end;
-                    } else if let Some(last) = self.map.last_mut() {
-                        last.1 = end;
+                    } else if self.map.len() > 0 {
+                        self.map.extend_last(end);
                         // Combining marks are ordinary in decomposed Vietnamese; only
                         // format characters count as a trick.
                         if !is_combining(c) {
@@ -431,37 +563,37 @@ impl Normalized {
                         word.digit_or_sym = true;
                     }
                     self.buf.push(b);
-                    self.map.push((start, end));
+                    self.map.push_char(start, end, 1);
                 }
                 Fold::Many(many) => {
                     word.alpha = true;
-                    for b in many.bytes() {
-                        self.buf.push(b);
-                        self.map.push((start, end));
-                    }
+                    self.buf.extend_from_slice(many.as_bytes());
+                    self.map.push_char(start, end, many.len() as u32);
                 }
                 _ if c.is_ascii() => {
                     // A kept symbol.
                     word.digit_or_sym = true;
                     self.buf.push(c as u8);
-                    self.map.push((start, end));
+                    self.map.push_char(start, end, 1);
                 }
                 _ => {
                     // A letter of another script, copied as lower case.
                     word.alpha = true;
                     let mut tmp = [0u8; 4];
+                    let before = self.buf.len();
                     for lc in c.to_lowercase() {
-                        for &byte in lc.encode_utf8(&mut tmp).as_bytes() {
-                            self.buf.push(byte);
-                            self.map.push((start, end));
-                        }
+                        self.buf.extend_from_slice(lc.encode_utf8(&mut tmp).as_bytes());
                     }
+                    self.map.push_char(start, end, (self.buf.len() - before) as u32);
                 }
             }
         }
         self.end_word(&word);
+        if self.buf.len() == word.start + 1 && self.buf[word.start].is_ascii_alphabetic() {
+            self.singles.push((word.start as u32, SepKind::Other));
+        }
         self.shape = shape;
-        if !self.seps.is_empty() {
+        if self.singles.len() >= 2 {
             self.join_split_letters();
         }
         let buf = std::mem::take(&mut self.buf);
@@ -471,33 +603,23 @@ impl Normalized {
     }
 
     /// Before the first character of a word: when a separator is pending, closes the
-    /// previous word, emits the separator and starts a new word.
+    /// previous word, emits the separator as one space (unless it is leading) and starts a
+    /// new word.
     #[inline]
     fn begin_word(&mut self, sep: &mut Option<Sep>, word: &mut Word) {
-        if sep.is_some() {
+        if let Some(s) = sep.take() {
             self.end_word(word);
-            self.flush_sep(sep);
+            if !self.buf.is_empty() {
+                if self.buf.len() == word.start + 1 && self.buf[word.start].is_ascii_alphabetic() {
+                    self.singles.push((word.start as u32, s.kind()));
+                }
+                self.buf.push(b' ');
+                self.map.push_char(s.start, s.end, 1);
+            }
             *word = Word {
                 start: self.buf.len(),
                 ..Word::default()
             };
-        }
-    }
-
-    /// Emits the pending separator run as one space, unless it is leading.
-    #[inline]
-    fn flush_sep(&mut self, sep: &mut Option<Sep>) {
-        if let Some(s) = sep.take()
-            && !self.buf.is_empty()
-        {
-            let kind = match (s.spaces, s.puncts) {
-                (1, 0) => SepKind::Space,
-                (0, 1..=3) => SepKind::Punct(if s.puncts == 1 { s.byte } else { 0 }),
-                _ => SepKind::Other,
-            };
-            self.seps.push((self.buf.len() as u32, kind));
-            self.buf.push(b' ');
-            self.map.push((s.start, s.end));
         }
     }
 
@@ -567,42 +689,31 @@ impl Normalized {
         if vietnamese_syllable(w) || (single && vowels_only && english_like(w)) {
             self.buf[start..start + n].copy_from_slice(w);
             self.flags.leet += read;
-            let at = self.map.get(start).map_or(0, |m| m.0);
+            let at = self.map.get(start).0;
             self.leet_at.extend(std::iter::repeat_n(at, read as usize));
         }
     }
 
     /// Joins runs of two or more single-letter words separated by one punctuation character.
     fn join_split_letters(&mut self) {
-        let bytes = &self.buf;
-        let seps = &self.seps;
-        let word_end = |k: usize| seps.get(k).map_or(bytes.len(), |&(p, _)| p as usize);
-        let word_start = |k: usize| if k == 0 { 0 } else { seps[k - 1].0 as usize + 1 };
-        let single = |k: usize| {
-            let (s, e) = (word_start(k), word_end(k));
-            e == s + 1 && bytes[s].is_ascii_alphabetic()
-        };
-        let words = seps.len() + 1;
+        let singles = &self.singles;
         let mut remove: Vec<usize> = Vec::new();
         let mut split_runs = 0;
         let mut i = 0;
-        while i < words {
-            if !single(i) {
-                i += 1;
-                continue;
-            }
-            // Extend the run while the next word is a single letter behind the same
-            // punctuation character as the run's first one.
+        while i < singles.len() {
+            // Extend the run while the next single letter follows right after this one's
+            // separator, which is the same punctuation character as the run's first one.
+            let first = singles[i].1;
             let mut j = i;
-            while j + 1 < words && single(j + 1) {
-                let kind = seps[j].1;
-                if !matches!(kind, SepKind::Punct(p) if p != 0) || kind != seps[i].1 {
-                    break;
-                }
+            while j + 1 < singles.len()
+                && singles[j + 1].0 == singles[j].0 + 2
+                && matches!(singles[j].1, SepKind::Punct(p) if p != 0)
+                && singles[j].1 == first
+            {
                 j += 1;
             }
             if j > i {
-                remove.extend(seps[i..j].iter().map(|&(p, _)| p as usize));
+                remove.extend(singles[i..j].iter().map(|&(p, _)| p as usize + 1));
                 // Two letters (`A.I`, `d/p`, `e.g`) are usually an abbreviation; three or
                 // more (`v.a.y`) are a word taken apart.
                 if j - i >= 2 {
@@ -623,11 +734,10 @@ impl Normalized {
                 continue;
             }
             self.buf[w] = self.buf[k];
-            self.map[w] = self.map[k];
             w += 1;
         }
         self.buf.truncate(w);
-        self.map.truncate(w);
+        self.map.remove_bytes(&remove);
     }
 }
 

@@ -10,7 +10,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::{Anchored, MatchKind};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -302,7 +303,10 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     /// For each automaton pattern, its roles and whether it matches as a prefix.
     patterns: Vec<(Vec<PatternRole>, bool)>,
-    automaton: AhoCorasick,
+    /// The automaton of every pattern: a DFA, walked by hand in [`RuleSet::scan`].
+    automaton: aho_corasick::dfa::DFA,
+    /// Its unanchored start state.
+    start: StateID,
     cues: Cues,
 }
 
@@ -526,16 +530,18 @@ impl RuleSet {
         for cue in &cues.ad_optout {
             add(cue, PatternRole::OptOut, &mut texts, &mut fold);
         }
-        let automaton = AhoCorasickBuilder::new()
-            .kind(Some(AhoCorasickKind::DFA))
+        let automaton = aho_corasick::dfa::Builder::new()
             .match_kind(MatchKind::Standard)
             .build(&texts)
-            .or_else(|_| AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(&texts))
+            .map_err(|e| ConfigError::Invalid(format!("keyword automaton: {e}")))?;
+        let start = automaton
+            .start_state(Anchored::No)
             .map_err(|e| ConfigError::Invalid(format!("keyword automaton: {e}")))?;
         Ok(RuleSet {
             rules,
             patterns,
             automaton,
+            start,
             cues,
         })
     }
@@ -553,22 +559,36 @@ impl RuleSet {
     /// Finds every keyword and cue in the folded text, whole words only (prefix patterns
     /// need a word boundary at the start only).
     pub(crate) fn scan(&self, folded: &str, hits: &mut Vec<Hit>) {
+        // One pass of the DFA over the bytes: with standard match semantics every state
+        // lists all the patterns that end at this position, so this finds every
+        // (overlapping) keyword, like `find_overlapping_iter` but without its per-match
+        // restart overhead.
+        let dfa = &self.automaton;
         let bytes = folded.as_bytes();
-        for m in self.automaton.find_overlapping_iter(folded) {
-            let (s, e) = (m.start(), m.end());
-            let (roles, prefix) = &self.patterns[m.pattern().as_usize()];
-            if s > 0 && is_word(bytes[s - 1]) && is_word(bytes[s]) {
+        let mut sid = self.start;
+        for (i, &b) in bytes.iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if !dfa.is_special(sid) || !dfa.is_match(sid) {
                 continue;
             }
-            if !*prefix && e < bytes.len() && is_word(bytes[e]) && is_word(bytes[e - 1]) {
-                continue;
-            }
-            for &role in roles {
-                hits.push(Hit {
-                    role,
-                    start: s as u32,
-                    end: e as u32,
-                });
+            let e = i + 1;
+            for k in 0..dfa.match_len(sid) {
+                let pid = dfa.match_pattern(sid, k);
+                let s = e - dfa.pattern_len(pid);
+                let (roles, prefix) = &self.patterns[pid.as_usize()];
+                if s > 0 && is_word(bytes[s - 1]) && is_word(bytes[s]) {
+                    continue;
+                }
+                if !*prefix && e < bytes.len() && is_word(bytes[e]) && is_word(bytes[e - 1]) {
+                    continue;
+                }
+                for &role in roles {
+                    hits.push(Hit {
+                        role,
+                        start: s as u32,
+                        end: e as u32,
+                    });
+                }
             }
         }
     }
