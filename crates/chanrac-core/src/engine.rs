@@ -17,10 +17,10 @@ use crate::state::{StateDetector, StatePlan, StateSignal};
 use crate::verdict::{Action, Category, Reason, Verdict};
 
 /// The compiled filter: rules, lists, policy and detectors. Build once, share as `Arc`,
-/// swap whole on reload.
-#[derive(Debug)]
+/// swap whole on reload. Cloning is cheap: the compiled rules are shared.
+#[derive(Debug, Clone)]
 pub struct Engine {
-    rules: RuleSet,
+    rules: Arc<RuleSet>,
     rule_weights: Vec<f32>,
     lists: Lists,
     policy: Policy,
@@ -124,7 +124,7 @@ impl EngineBuilder {
             free_hosting: lower(&cues.free_hosting),
             trusted_suffixes: suffixes(&cues.trusted_suffixes),
             ad_labels: policy.ads.labels.iter().map(|l| l.to_ascii_uppercase()).collect(),
-            rules,
+            rules: Arc::new(rules),
             rule_weights,
             lists: self.lists,
             policy,
@@ -184,6 +184,12 @@ impl Engine {
     /// The lists.
     pub fn lists(&self) -> &Lists {
         &self.lists
+    }
+
+    /// The same engine with other lists, sharing the compiled rules: what a list change
+    /// costs without recompiling the keyword automaton.
+    pub fn with_lists(&self, lists: Lists) -> Engine {
+        Engine { lists, ..self.clone() }
     }
 
     /// Checks one message with fresh working memory (convenient; prefer

@@ -48,7 +48,7 @@ pub mod verdict;
 
 pub use engine::{Engine, EngineBuilder, Scratch};
 pub use error::ConfigError;
-pub use lists::{ListKind, ListSet, Lists};
+pub use lists::{ListKind, ListSet, Lists, normalize_entry};
 pub use message::{Channel, Message, Metadata, Origin};
 pub use policy::Policy;
 pub use rules::RuleSet;
