@@ -277,9 +277,11 @@ impl Quarantine {
             q.remove(i).expect("index found")
         };
         let started = Instant::now();
-        held.frames
-            .iter()
-            .all(|f| shared.forward(f, Route::Released, started, Duration::ZERO).is_ok())
+        let mut bind = None;
+        held.frames.iter().all(|f| {
+            bind = shared.forward(f, Route::Released, started, Duration::ZERO, bind).ok();
+            bind.is_some()
+        })
     }
 
     /// Drops a held message for good. Returns false when no such message is held.
@@ -631,10 +633,19 @@ struct Shared {
 }
 
 impl Shared {
-    /// Sends a frame to the SMSC over a bind with room in its window.
-    fn forward(&self, frame: &[u8], route: Route, started: Instant, added: Duration) -> Result<(), ForwardError> {
+    /// Sends a frame to the SMSC over a bind with room in its window, `prefer`red first (the
+    /// parts of one message go over one bind, in order); returns the bind used.
+    fn forward(
+        &self,
+        frame: &[u8],
+        route: Route,
+        started: Instant,
+        added: Duration,
+        prefer: Option<usize>,
+    ) -> Result<usize, ForwardError> {
         let n = self.upstreams.len();
-        let start = self.rr.fetch_add(1, Relaxed);
+        let start = prefer.unwrap_or_else(|| self.rr.fetch_add(1, Relaxed));
+        let mut route = route;
         for i in 0..n {
             let up = &self.upstreams[(start + i) % n];
             if !up.bound.load(Relaxed) {
@@ -657,19 +668,14 @@ impl Shared {
                 .expect("upstream lock")
                 .insert(seq, InFlight { route, started, added });
             if tx.try_send(f.freeze()).is_ok() {
-                return Ok(());
+                return Ok(up.idx);
             }
             // The writer queue is full (the SMSC is not reading): take the entry back and try
             // the next bind.
-            let back = up.pending.lock().expect("upstream lock").remove(&seq);
             up.inflight.fetch_sub(1, Relaxed);
-            match back {
-                Some(b) => {
-                    return self
-                        .forward(frame, b.route, b.started, b.added)
-                        .or(Err(ForwardError::Saturated));
-                }
-                None => return Ok(()),
+            match up.pending.lock().expect("upstream lock").remove(&seq) {
+                Some(back) => route = back.route,
+                None => return Ok(up.idx),
             }
         }
         Err(ForwardError::Saturated)
@@ -1064,7 +1070,11 @@ impl EsmeState {
                     command_id: header.command_id,
                     wants_receipt: false,
                 };
-                if self.shared.forward(&frame, route, read_at, Duration::ZERO).is_err() {
+                if self
+                    .shared
+                    .forward(&frame, route, read_at, Duration::ZERO, None)
+                    .is_err()
+                {
                     handle.outstanding.fetch_sub(1, Relaxed);
                     throttled(self);
                 }
@@ -1130,6 +1140,7 @@ impl EsmeState {
                 } else {
                     &stats.forwarded
                 });
+                let mut bind = None;
                 for p in parts {
                     let route = Route::Esme {
                         session: handle.clone(),
@@ -1137,9 +1148,12 @@ impl EsmeState {
                         command_id: p.command_id,
                         wants_receipt: p.wants_receipt,
                     };
-                    if shared.forward(&p.frame, route, p.read_at, Duration::ZERO).is_err() {
-                        Stats::inc(&stats.throttled);
-                        handle.answer(error_response(p.command_id, status::ESME_RTHROTTLED, p.seq));
+                    match shared.forward(&p.frame, route, p.read_at, Duration::ZERO, bind) {
+                        Ok(b) => bind = Some(b),
+                        Err(ForwardError::Saturated) => {
+                            Stats::inc(&stats.throttled);
+                            handle.answer(error_response(p.command_id, status::ESME_RTHROTTLED, p.seq));
+                        }
                     }
                 }
             }
