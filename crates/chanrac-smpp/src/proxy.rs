@@ -374,6 +374,7 @@ impl Firewall {
             sessions: Mutex::new(HashMap::new()),
             rr: AtomicUsize::new(0),
             receipts: Mutex::new(ReceiptRoutes::default()),
+            orphans: Mutex::new(Vec::new()),
             quarantine: Arc::new(Quarantine::default()),
             next_session: AtomicU64::new(1),
             next_local_id: AtomicU64::new(1),
@@ -625,6 +626,7 @@ struct Shared {
     upstreams: Vec<Arc<Upstream>>,
     rr: AtomicUsize,
     receipts: Mutex<ReceiptRoutes>,
+    orphans: Mutex<Vec<Orphan>>,
     quarantine: Arc<Quarantine>,
     next_session: AtomicU64,
     next_local_id: AtomicU64,
@@ -706,21 +708,102 @@ impl Shared {
             .clone())
     }
 
-    /// The session that should get a `deliver_sm` from the SMSC.
-    fn route_deliver(&self, sm: &crate::pdu::ShortMessage) -> Option<Arc<EsmeHandle>> {
+    /// Where a `deliver_sm` from the SMSC should go.
+    fn route_deliver(&self, sm: &crate::pdu::ShortMessage) -> DeliverRoute {
         let sessions = self.sessions.lock().expect("sessions lock");
         let receivers = || sessions.values().filter(|s| s.can_receive && !s.stalled.load(Relaxed));
+        let found = |s: Option<&Arc<EsmeHandle>>| s.cloned().map_or(DeliverRoute::Nowhere, DeliverRoute::Session);
         if sm.esm_class & 0x3C == ESM_DELIVERY_RECEIPT {
-            let id = receipted_id(sm)?;
-            let system_id = self.receipts.lock().expect("receipts lock").map.get(&id).cloned()?;
-            return receivers().find(|s| s.system_id == system_id).cloned();
+            let Some(id) = receipted_id(sm) else {
+                return DeliverRoute::Nowhere;
+            };
+            let system_id = self.receipts.lock().expect("receipts lock").map.get(&id).cloned();
+            return match system_id {
+                Some(system_id) => found(receivers().find(|s| s.system_id == system_id)),
+                None => DeliverRoute::UnknownReceipt(id),
+            };
         }
-        receivers()
-            .filter(|s| !s.address_range.is_empty() && sm.dest.addr.starts_with(&s.address_range))
-            .max_by_key(|s| s.address_range.len())
-            .cloned()
+        found(
+            receivers()
+                .filter(|s| !s.address_range.is_empty() && sm.dest.addr.starts_with(&s.address_range))
+                .max_by_key(|s| s.address_range.len()),
+        )
+    }
+
+    /// Sends a `deliver_sm` from bind `up` (its sequence `up_seq`) to an ESME session.
+    fn relay_deliver(&self, session: &EsmeHandle, up: usize, up_seq: u32, frame: &[u8]) {
+        let seq = session.next_seq();
+        session
+            .delivers
+            .lock()
+            .expect("delivers lock")
+            .insert(seq, (up, up_seq));
+        let mut f = BytesMut::from(frame);
+        set_sequence(&mut f, seq);
+        if session.send(f.freeze()) {
+            Stats::inc(&self.stats.delivered);
+        } else {
+            session.delivers.lock().expect("delivers lock").remove(&seq);
+            answer_upstream_deliver(self, up, up_seq, status::ESME_RX_T_APPN);
+        }
+    }
+
+    /// Receipts whose message id is not known yet (the SMSC sent the receipt before the
+    /// `submit_sm_resp` it is about was read): routed when the id becomes known.
+    fn retry_orphans(&self, id: &Bytes) {
+        let ready: Vec<Orphan> = {
+            let mut o = self.orphans.lock().expect("orphans lock");
+            let (ready, keep) = o.drain(..).partition(|x| x.id == *id);
+            *o = keep;
+            ready
+        };
+        for x in ready {
+            let Body::DeliverSm(sm) = &x.pdu.body else { continue };
+            match self.route_deliver(sm) {
+                DeliverRoute::Session(s) => self.relay_deliver(&s, x.up, x.pdu.sequence, &x.frame),
+                _ => {
+                    Stats::inc(&self.stats.undeliverable);
+                    answer_upstream_deliver(self, x.up, x.pdu.sequence, status::ESME_RX_T_APPN);
+                }
+            }
+        }
+    }
+
+    /// Answers the orphan receipts older than `max_age` with `ESME_RX_T_APPN` (the SMSC will
+    /// retry them).
+    fn expire_orphans(&self, max_age: Duration) {
+        let old: Vec<Orphan> = {
+            let mut o = self.orphans.lock().expect("orphans lock");
+            let (old, keep) = o.drain(..).partition(|x| x.at.elapsed() >= max_age);
+            *o = keep;
+            old
+        };
+        for x in old {
+            Stats::inc(&self.stats.undeliverable);
+            answer_upstream_deliver(self, x.up, x.pdu.sequence, status::ESME_RX_T_APPN);
+        }
     }
 }
+
+/// Where a `deliver_sm` goes.
+enum DeliverRoute {
+    Session(Arc<EsmeHandle>),
+    /// A receipt for a message id the firewall has not seen (yet).
+    UnknownReceipt(Bytes),
+    Nowhere,
+}
+
+/// A receipt waiting for its message id to become known.
+struct Orphan {
+    id: Bytes,
+    up: usize,
+    pdu: Pdu,
+    frame: Bytes,
+    at: Instant,
+}
+
+/// The most receipts kept waiting for their message id.
+const ORPHANS_MAX: usize = 10_000;
 
 async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
     let mut sessions = JoinSet::new();
@@ -1399,6 +1482,7 @@ async fn upstream_session(
                     let _ = tx.try_send(Pdu::new(next_seq(&up.seq), Body::EnquireLink).encode());
                     enquire_sent = Some(now);
                 }
+                shared.expire_orphans(Duration::from_secs(2));
                 let timeout = Duration::from_secs(cfg.response_timeout_secs.max(1));
                 if let Some(cutoff) = now.checked_sub(timeout) {
                     for f in up.take_pending(Some(cutoff)) {
@@ -1458,10 +1542,13 @@ fn on_upstream_frame(
                 }) = Pdu::decode(frame.clone(), shared.cfg.max_pdu_len)
             {
                 shared.receipts.lock().expect("receipts lock").insert(
-                    r.message_id,
+                    r.message_id.clone(),
                     session.system_id.clone(),
                     shared.cfg.receipt_routes,
                 );
+                if !shared.orphans.lock().expect("orphans lock").is_empty() {
+                    shared.retry_orphans(&r.message_id);
+                }
             }
             let mut f = BytesMut::from(&frame[..]);
             set_sequence(&mut f, seq);
@@ -1489,24 +1576,25 @@ fn on_upstream_frame(
             let _ = tx.try_send(Pdu::new(pdu.sequence, Body::UnbindResp).encode());
             return UpstreamFlow::Unbound;
         }
-        Body::DeliverSm(sm) => match shared.route_deliver(&sm) {
-            Some(session) => {
-                let seq = session.next_seq();
-                session
-                    .delivers
-                    .lock()
-                    .expect("delivers lock")
-                    .insert(seq, (up.idx, pdu.sequence));
-                let mut f = BytesMut::from(&frame[..]);
-                set_sequence(&mut f, seq);
-                if session.send(f.freeze()) {
-                    Stats::inc(&shared.stats.delivered);
+        Body::DeliverSm(ref sm) => match shared.route_deliver(sm) {
+            DeliverRoute::Session(session) => shared.relay_deliver(&session, up.idx, pdu.sequence, &frame),
+            DeliverRoute::UnknownReceipt(id) => {
+                let mut o = shared.orphans.lock().expect("orphans lock");
+                if o.len() < ORPHANS_MAX {
+                    o.push(Orphan {
+                        id,
+                        up: up.idx,
+                        pdu,
+                        frame,
+                        at: read_at,
+                    });
                 } else {
-                    session.delivers.lock().expect("delivers lock").remove(&seq);
+                    drop(o);
+                    Stats::inc(&shared.stats.undeliverable);
                     answer_upstream_deliver(shared, up.idx, pdu.sequence, status::ESME_RX_T_APPN);
                 }
             }
-            None => {
+            DeliverRoute::Nowhere => {
                 Stats::inc(&shared.stats.undeliverable);
                 answer_upstream_deliver(shared, up.idx, pdu.sequence, status::ESME_RX_T_APPN);
             }

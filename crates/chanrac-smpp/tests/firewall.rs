@@ -312,6 +312,15 @@ async fn accounts_passwords_and_throughput_limits() {
     assert_eq!(unbound.next().await.unwrap().status, status::ESME_RINVBNDSTS);
 }
 
+async fn sim_on(addr: std::net::SocketAddr) -> Smsc {
+    let cfg = SimConfig {
+        listen: addr.to_string(),
+        receipts: false,
+        keep: 10,
+    };
+    Smsc::start(cfg).await.unwrap()
+}
+
 #[tokio::test]
 async fn throttled_while_upstream_is_down_then_reconnects() {
     // Take a free port for an SMSC that is not there yet.
@@ -325,13 +334,7 @@ async fn throttled_while_upstream_is_down_then_reconnects() {
     let (mut e, _) = Esme::bind(fw.local_addr(), cmd::BIND_TRANSMITTER, "a", "b").await;
     e.submit(sm("1", "2", "hello")).await;
     assert_eq!(e.next_app().await.unwrap().status, status::ESME_RTHROTTLED);
-    let sim = Smsc::start(SimConfig {
-        listen: port.to_string(),
-        receipts: false,
-        keep: 10,
-    })
-    .await
-    .unwrap();
+    let sim = sim_on(port).await;
     wait_for(|| fw.upstream_bound() == 2).await;
     e.submit(sm("1", "2", "hello again")).await;
     assert_eq!(e.next_app().await.unwrap().status, 0);
@@ -339,13 +342,7 @@ async fn throttled_while_upstream_is_down_then_reconnects() {
     // The SMSC goes away: in-flight work fails cleanly, and the binds come back with it.
     drop(sim);
     wait_for(|| fw.upstream_bound() == 0).await;
-    let sim = Smsc::start(SimConfig {
-        listen: port.to_string(),
-        receipts: false,
-        keep: 10,
-    })
-    .await
-    .unwrap();
+    let sim = sim_on(port).await;
     wait_for(|| fw.upstream_bound() == 2).await;
     e.submit(sm("1", "2", "after restart")).await;
     assert_eq!(e.next_app().await.unwrap().status, 0);
