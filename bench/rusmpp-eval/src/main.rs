@@ -25,6 +25,18 @@ fn submit_sm(seq: u32) -> Vec<u8> {
     f.extend_from_slice(&body); f
 }
 
+/// The same submit_sm with a 25-character source_addr (longer than 3.4's 21).
+fn submit_sm_long_source() -> Vec<u8> {
+    let f = submit_sm(8);
+    let mut body = f[16..].to_vec();
+    let at = body.iter().position(|&b| b == b'V').unwrap();
+    body.splice(at..at + 7, b"VIETTEL-CSKH-KHUYEN-MAI-1".iter().copied());
+    let mut out = ((16 + body.len()) as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(&f[4..16]);
+    out.extend_from_slice(&body);
+    out
+}
+
 fn enquire_link(seq: u32) -> Vec<u8> {
     let mut f = Vec::new();
     for w in [16u32, 0x15, 0, seq] { f.extend_from_slice(&w.to_be_bytes()); }
@@ -59,6 +71,11 @@ fn main() {
         tokio_util::codec::Encoder::encode(&mut codec, &cmd, &mut out).unwrap();
     }
     println!("encode submit_sm: {:.0} ns/op, {} bytes, same as input: {}", t.elapsed().as_nanos() as f64 / n as f64, out.len(), &out[..] == &frame[..]);
+
+    // A source_addr longer than the 3.4 maximum (some SMSCs accept them).
+    let mut c = rusmpp::tokio_codec::CommandCodec::new();
+    let mut b = BytesMut::from(&submit_sm_long_source()[..]);
+    println!("25-char source_addr: {}", match c.decode(&mut b) { Ok(Some(_)) => "decoded".to_string(), Ok(None) => "incomplete".into(), Err(e) => format!("refused: {e}") });
 
     // Hostile bytes: mutated frames and random bytes; panics caught; resync checked.
     std::panic::set_hook(Box::new(|_| {}));

@@ -1,7 +1,7 @@
 //! Framing on a byte stream: read exactly one PDU, bounded; write frames in batches.
 //!
 //! [`FrameReader::read`] reads the 16-byte header, checks `command_length` against the limit
-//! *before* allocating for the body, then reads exactly the body. A frame whose length is
+//! *before* making room for the body, then takes exactly the body. A frame whose length is
 //! wrong is reported with its header, so the session can answer `generic_nack` with the right
 //! sequence number before it closes the connection (a stream whose lengths cannot be trusted
 //! cannot be resynchronised).
@@ -11,7 +11,7 @@
 //! syscall count per PDU low under load.
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::pdu::{HEADER_LEN, Header};
@@ -36,18 +36,26 @@ pub enum FrameError {
     },
 }
 
-/// Reads frames from a byte stream.
+/// Reads frames from a byte stream. [`FrameReader::read`] is cancel-safe: a session can
+/// wait on it and on timers in one `select!` without losing a half-read frame (the bytes stay
+/// in the reader's buffer).
 #[derive(Debug)]
 pub struct FrameReader<R> {
-    inner: BufReader<R>,
+    inner: R,
+    buf: BytesMut,
     max_len: usize,
 }
+
+/// How much the buffer grows by when it runs out of room: large enough to take many PDUs in
+/// one read under load.
+const READ_CHUNK: usize = 64 * 1024;
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
     /// A reader that accepts frames up to `max_len` bytes (at least 16).
     pub fn new(inner: R, max_len: usize) -> Self {
         FrameReader {
-            inner: BufReader::with_capacity(64 * 1024, inner),
+            inner,
+            buf: BytesMut::new(),
             max_len: max_len.max(HEADER_LEN),
         }
     }
@@ -58,56 +66,36 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     }
 
     /// Reads one whole frame; `Ok(None)` when the peer closed the connection between frames.
+    /// The frame shares the reader's buffer: copy it (`Bytes::copy_from_slice`) to keep it
+    /// long without pinning that buffer.
     pub async fn read(&mut self) -> Result<Option<Bytes>, FrameError> {
-        let mut head = [0u8; HEADER_LEN];
-        // The first byte tells a clean close (EOF here) from a close inside a frame.
-        match self.inner.read(&mut head[..1]).await? {
-            0 => return Ok(None),
-            _ => self.inner.read_exact(&mut head[1..]).await?,
-        };
-        let header = Header::parse(&head).expect("16 bytes");
-        let len = header.command_length as usize;
-        if !(HEADER_LEN..=self.max_len).contains(&len) {
-            return Err(FrameError::BadLength {
-                header,
-                max: self.max_len,
-            });
-        }
-        let mut frame = BytesMut::with_capacity(len);
-        frame.extend_from_slice(&head);
-        frame.resize(len, 0);
-        self.inner.read_exact(&mut frame[HEADER_LEN..]).await?;
-        Ok(Some(frame.freeze()))
-    }
-}
-
-impl<R: AsyncRead + Unpin + Send + 'static> FrameReader<R> {
-    /// Moves the reader to its own task, which sends every result to the returned channel
-    /// (holding at most `queue`) and stops after the first error or close. Reading through a
-    /// channel lets a session wait on frames and timers together without ever cancelling a
-    /// half-read frame. The task ends when the returned guard is dropped.
-    pub fn spawn(mut self, queue: usize) -> (mpsc::Receiver<Result<Option<Bytes>, FrameError>>, AbortOnDrop) {
-        let (tx, rx) = mpsc::channel(queue.max(1));
-        let task = tokio::spawn(async move {
-            loop {
-                let r = self.read().await;
-                let last = !matches!(r, Ok(Some(_)));
-                if tx.send(r).await.is_err() || last {
-                    break;
+        loop {
+            if self.buf.len() >= HEADER_LEN {
+                let header = Header::parse(&self.buf).expect("16 bytes");
+                let len = header.command_length as usize;
+                if !(HEADER_LEN..=self.max_len).contains(&len) {
+                    return Err(FrameError::BadLength {
+                        header,
+                        max: self.max_len,
+                    });
                 }
+                if self.buf.len() >= len {
+                    return Ok(Some(self.buf.split_to(len).freeze()));
+                }
+                // The length is checked: room for the rest of this frame may be made now.
+                self.buf.reserve(len - self.buf.len());
             }
-        });
-        (rx, AbortOnDrop(task))
-    }
-}
-
-/// Aborts a task when dropped.
-#[derive(Debug)]
-pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
+            if self.buf.capacity() - self.buf.len() < 1024 {
+                self.buf.reserve(READ_CHUNK);
+            }
+            if self.inner.read_buf(&mut self.buf).await? == 0 {
+                return if self.buf.is_empty() {
+                    Ok(None)
+                } else {
+                    Err(FrameError::Io(std::io::ErrorKind::UnexpectedEof.into()))
+                };
+            }
+        }
     }
 }
 

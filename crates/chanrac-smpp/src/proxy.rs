@@ -872,7 +872,7 @@ async fn esme_session(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, 
     let (rd, wr) = stream.into_split();
     let queue = shared.cfg.window * 2 + 256;
     let tx = spawn_writer(wr, queue);
-    let (mut frx, _reader) = FrameReader::new(rd, shared.cfg.max_pdu_len).spawn(256);
+    let mut reader = FrameReader::new(rd, shared.cfg.max_pdu_len);
     let session_id = shared.next_session.fetch_add(1, Relaxed);
     let started = Instant::now();
     let mut st = EsmeState {
@@ -893,14 +893,15 @@ async fn esme_session(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, 
     tracing::debug!(%peer, session_id, "esme connected");
     loop {
         let flow = tokio::select! {
-            f = frx.recv() => match f {
-                None | Some(Ok(None)) => Flow::Close,
-                Some(Ok(Some(frame))) => { st.last_rx = Instant::now(); st.enquire_sent = None; st.on_frame(frame) }
-                Some(Err(FrameError::BadLength { header, .. })) => {
+            // FrameReader::read is cancel-safe: a tick never loses a half-read frame.
+            f = reader.read() => match f {
+                Ok(None) => Flow::Close,
+                Ok(Some(frame)) => { st.last_rx = Instant::now(); st.enquire_sent = None; st.on_frame(frame) }
+                Err(FrameError::BadLength { header, .. }) => {
                     st.nack(header.sequence_number, status::ESME_RINVCMDLEN);
                     Flow::Close
                 }
-                Some(Err(_)) => Flow::Close,
+                Err(_) => Flow::Close,
             },
             _ = tick.tick() => st.on_tick(started),
             _ = shutdown.changed(), if st.unbind_sent.is_none() => {
@@ -1167,6 +1168,13 @@ impl EsmeState {
             _ => return self.nack(seq, status::ESME_RINVCMDID),
         };
         handle.outstanding.fetch_add(1, Relaxed);
+        // A part that waits for its message is copied out of the reader's buffer, so that
+        // pending parts hold only their own bytes (what the reassembler counts).
+        let frame = if body.part.is_some() {
+            Bytes::copy_from_slice(&frame)
+        } else {
+            frame
+        };
         let part = HeldPart {
             frame,
             seq,
@@ -1280,7 +1288,7 @@ impl EsmeState {
                     text: msg.text,
                     source: msg.sender.unwrap_or_default(),
                     dest: msg.recipient.unwrap_or_default(),
-                    frames: parts.into_iter().map(|p| p.frame).collect(),
+                    frames: parts.into_iter().map(|p| Bytes::copy_from_slice(&p.frame)).collect(),
                 });
             }
         }
@@ -1449,8 +1457,6 @@ async fn upstream_session(
     Stats::inc(&shared.stats.upstream_binds);
     tracing::info!(upstream = up.idx, address = %cfg.address, "upstream bound");
 
-    // Frames arrive through a channel so that the timer below never cancels a half-read frame.
-    let (mut frx, _reader) = reader.spawn(1024);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last_rx = Instant::now();
     let mut enquire_sent: Option<Instant> = None;
@@ -1458,9 +1464,10 @@ async fn upstream_session(
     let link = Duration::from_secs(cfg.enquire_link_secs.max(1));
     loop {
         tokio::select! {
-            f = frx.recv() => {
+            // FrameReader::read is cancel-safe: a tick never loses a half-read frame.
+            f = reader.read() => {
                 let frame = match f {
-                    Some(Ok(Some(frame))) => frame,
+                    Ok(Some(frame)) => frame,
                     _ => return if unbinding.is_some() { Ok(()) } else { Err(UpstreamError::Closed) },
                 };
                 last_rx = Instant::now();

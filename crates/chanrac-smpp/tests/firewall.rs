@@ -435,3 +435,28 @@ async fn data_sm_and_query_sm_pass_through() {
     let r = e.next_app().await.unwrap();
     assert_eq!((r.command_id(), r.status), (cmd::QUERY_SM_RESP, 0));
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    smpp: chanrac_smpp::FirewallConfig,
+}
+
+#[test]
+fn the_example_config_parses_and_typos_are_errors() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/smpp.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let cfg: ConfigFile = toml::from_str(&text).unwrap();
+    assert_eq!(cfg.smpp.accounts.len(), 2);
+    assert_eq!(cfg.smpp.accounts[1].max_tps, Some(200));
+    assert_eq!(cfg.smpp.reject_status, status::ESME_RSUBMITFAIL);
+    assert_eq!(
+        cfg.smpp.upstream.reconnect_max_ms, 10_000,
+        "unset keys keep their defaults"
+    );
+    let typo = text.replace("max_age_ms", "max_agee_ms");
+    let err = toml::from_str::<ConfigFile>(&typo)
+        .err()
+        .expect("an unknown key is an error");
+    assert!(err.to_string().contains("max_agee_ms"), "{err}");
+}
