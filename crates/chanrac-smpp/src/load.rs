@@ -30,8 +30,9 @@ pub struct LoadConfig {
     pub window: usize,
     /// How many `submit_sm` in total.
     pub messages: u64,
-    /// The text (GSM 7-bit when it fits, else UCS-2).
-    pub text: String,
+    /// The texts, sent in turn (each GSM 7-bit when it fits, else UCS-2; cut to the 255
+    /// bytes of `short_message`).
+    pub texts: Vec<String>,
     /// Gives up after this long.
     pub timeout: Duration,
     /// Paces the sends to this many per second over all connections (none: as fast as the
@@ -177,18 +178,32 @@ async fn connection(cfg: LoadConfig, count: u64, start: Instant) -> Result<ConnR
     if h.command_status != 0 {
         return Err(LoadError::BindRefused(h.command_status));
     }
-    let (dcs, text) = encode_best(&cfg.text);
-    let template = Pdu::new(
-        0,
-        Body::SubmitSm(ShortMessage {
-            source: Address::new(1, 1, "84900000001"),
-            dest: Address::new(1, 1, "84912345678"),
-            data_coding: dcs,
-            short_message: Bytes::from(text),
-            ..Default::default()
-        }),
-    )
-    .encode();
+    let templates: Vec<Bytes> = cfg
+        .texts
+        .iter()
+        .map(|t| {
+            let (dcs, mut text) = encode_best(t);
+            // Cut on a character boundary of the coding (2 bytes for UCS-2).
+            text.truncate(if dcs == 0x08 { 254 } else { 255 });
+            Pdu::new(
+                0,
+                Body::SubmitSm(ShortMessage {
+                    source: Address::new(1, 1, "84900000001"),
+                    dest: Address::new(1, 1, "84912345678"),
+                    data_coding: dcs,
+                    short_message: Bytes::from(text),
+                    ..Default::default()
+                }),
+            )
+            .encode()
+        })
+        .collect();
+    if templates.is_empty() {
+        return Ok(ConnResult {
+            latencies: Vec::new(),
+            statuses: BTreeMap::new(),
+        });
+    }
     let window = Arc::new(Semaphore::new(cfg.window.max(1)));
     let slots = (cfg.window * 4).next_power_of_two();
     let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..slots).map(|_| AtomicU64::new(0)).collect());
@@ -207,7 +222,7 @@ async fn connection(cfg: LoadConfig, count: u64, start: Instant) -> Result<ConnR
                 let Ok(permit) = window.acquire().await else { return };
                 permit.forget();
                 let seq = (i as u32 % 0x7FFF_0000) + 2;
-                let mut f = BytesMut::from(&template[..]);
+                let mut f = BytesMut::from(&templates[i as usize % templates.len()][..]);
                 set_sequence(&mut f, seq);
                 sent_at[seq as usize % slots].store(start.elapsed().as_nanos() as u64, Relaxed);
                 if tx.send(f.freeze()).await.is_err() {

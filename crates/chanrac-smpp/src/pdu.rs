@@ -1029,7 +1029,9 @@ impl Pdu {
 
     /// Encodes the PDU into a new frame.
     pub fn encode(&self) -> Bytes {
-        let mut out = BytesMut::with_capacity(64);
+        // One allocation for the usual PDU (a submit_sm with a full 160-byte text and a few
+        // TLVs is under 300 bytes); longer ones grow.
+        let mut out = BytesMut::with_capacity(320);
         self.encode_into(&mut out);
         out.freeze()
     }

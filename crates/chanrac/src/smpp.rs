@@ -317,6 +317,10 @@ pub struct LoadArgs {
         default_value = "Hen gap ban luc 7h toi nay o quan cafe nhe, nho mang theo tai lieu"
     )]
     text: String,
+    /// Send the texts of this file in turn instead (TSV with a `text` column, as in data/, or
+    /// one text per line).
+    #[arg(long, value_name = "FILE")]
+    texts: Option<PathBuf>,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
@@ -328,7 +332,29 @@ pub struct LoadArgs {
     json: bool,
 }
 
+/// The texts of a TSV file with a `text` column (or of a plain file, one per line).
+fn read_texts(path: &std::path::Path) -> Result<Vec<String>> {
+    let data = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut lines = data.lines();
+    let header: Vec<&str> = lines.clone().next().unwrap_or("").split('\t').collect();
+    let column = header.iter().position(|h| *h == "text");
+    if column.is_some() {
+        lines.next();
+    }
+    let texts: Vec<String> = lines
+        .filter_map(|l| l.split('\t').nth(column.unwrap_or(0)))
+        .filter(|t| !t.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    anyhow::ensure!(!texts.is_empty(), "{} has no texts", path.display());
+    Ok(texts)
+}
+
 pub fn load(args: LoadArgs) -> Result<ExitCode> {
+    let texts = match &args.texts {
+        Some(p) => read_texts(p)?,
+        None => vec![args.text],
+    };
     let cfg = load::LoadConfig {
         target: args.target,
         system_id: args.system_id,
@@ -336,7 +362,7 @@ pub fn load(args: LoadArgs) -> Result<ExitCode> {
         connections: args.connections,
         window: args.window,
         messages: args.messages,
-        text: args.text,
+        texts,
         timeout: Duration::from_secs(args.timeout),
         rate: args.rate,
     };
