@@ -67,6 +67,7 @@ struct SimShared {
     cfg: SimConfig,
     next_id: AtomicU64,
     submits: AtomicU64,
+    enquire_links: AtomicU64,
     received: Mutex<VecDeque<Accepted>>,
 }
 
@@ -79,6 +80,7 @@ impl Smsc {
             cfg,
             next_id: AtomicU64::new(1),
             submits: AtomicU64::new(0),
+            enquire_links: AtomicU64::new(0),
             received: Mutex::new(VecDeque::new()),
         });
         let (stop, rx) = watch::channel(false);
@@ -98,6 +100,11 @@ impl Smsc {
     /// How many submits it accepted.
     pub fn submits(&self) -> u64 {
         self.shared.submits.load(Relaxed)
+    }
+
+    /// How many `enquire_link` it answered.
+    pub fn enquire_links(&self) -> u64 {
+        self.shared.enquire_links.load(Relaxed)
     }
 
     /// The last messages accepted, oldest first.
@@ -227,7 +234,10 @@ async fn connection(stream: TcpStream, shared: Arc<SimShared>, mut stop: watch::
             })),
             Body::CancelSm(_) => reply(Body::CancelSmResp),
             Body::ReplaceSm(_) => reply(Body::ReplaceSmResp),
-            Body::EnquireLink => reply(Body::EnquireLinkResp),
+            Body::EnquireLink => {
+                shared.enquire_links.fetch_add(1, Relaxed);
+                reply(Body::EnquireLinkResp)
+            }
             Body::Unbind => {
                 let _ = tx.send(reply(Body::UnbindResp)).await;
                 return;

@@ -460,3 +460,73 @@ fn the_example_config_parses_and_typos_are_errors() {
         .expect("an unknown key is an error");
     assert!(err.to_string().contains("max_agee_ms"), "{err}");
 }
+
+#[tokio::test]
+async fn a_bind_flood_is_bounded() {
+    let s = setup(false, keyword_filter(), |c| {
+        c.dev_mode = false;
+        c.accounts = vec![Account {
+            system_id: "ok".into(),
+            password: "pw".into(),
+            max_tps: None,
+        }];
+        c.max_connections = 4;
+        c.max_bind_attempts = 2;
+        c.bind_timeout_secs = 1;
+    })
+    .await;
+    let addr = s.fw.local_addr();
+    // Wrong passwords: the connection is closed after the second attempt.
+    let (mut e, st) = Esme::bind(addr, cmd::BIND_TRANSMITTER, "ok", "bad").await;
+    assert_eq!(st, status::ESME_RINVPASWD);
+    e.send(Body::BindTransmitter(Default::default())).await;
+    assert_eq!(e.next().await.unwrap().status, status::ESME_RINVSYSID);
+    assert!(e.next().await.is_none(), "closed after max_bind_attempts");
+    // Connections that never bind are closed after bind_timeout_secs.
+    let mut idle = Esme::connect(addr).await;
+    assert!(idle.next().await.is_none(), "closed for not binding");
+    // Past max_connections, newcomers are closed at once; the bound one is not affected.
+    let (mut good, st) = Esme::bind(addr, cmd::BIND_TRANSMITTER, "ok", "pw").await;
+    assert_eq!(st, 0);
+    let mut flood = Vec::new();
+    for _ in 0..3 {
+        flood.push(Esme::connect(addr).await);
+    }
+    wait_for(|| s.fw.stats().snapshot().connections >= 6).await;
+    let mut extra = Esme::connect(addr).await;
+    assert!(extra.next().await.is_none(), "a fifth connection is refused");
+    let seq = good.submit(sm("1", "2", "still served")).await;
+    let r = good.next_app().await.unwrap();
+    assert_eq!((r.sequence, r.status), (seq, 0));
+}
+
+#[tokio::test]
+async fn enquire_link_both_ways_and_idle_esmes_are_dropped() {
+    let s = setup(false, keyword_filter(), |c| {
+        c.enquire_link_secs = 1;
+        c.idle_timeout_secs = 3;
+        c.upstream.enquire_link_secs = 1;
+    })
+    .await;
+    let (mut e, _) = Esme::bind(s.fw.local_addr(), cmd::BIND_TRANSCEIVER, "a", "b").await;
+    // The ESME's enquire_link is answered.
+    let seq = e.send(Body::EnquireLink).await;
+    let r = e.next().await.unwrap();
+    assert_eq!((r.body, r.sequence), (Body::EnquireLinkResp, seq));
+    // After a second of silence the firewall asks; an answer keeps the session.
+    let q = e.next().await.unwrap();
+    assert_eq!(q.body, Body::EnquireLink);
+    e.send_raw(&Pdu::new(q.sequence, Body::EnquireLinkResp).encode()).await;
+    // Then silence: another enquire_link, unanswered, and the session is closed.
+    assert_eq!(e.next().await.unwrap().body, Body::EnquireLink);
+    assert!(
+        e.next().await.is_none(),
+        "an ESME silent past idle_timeout_secs is dropped"
+    );
+    // Upstream, the firewall's binds ask the SMSC too when it is silent.
+    assert!(
+        s.sim.enquire_links() >= 2,
+        "enquire_link to the SMSC: {}",
+        s.sim.enquire_links()
+    );
+}
