@@ -315,7 +315,14 @@ concatenation = true
         Kill(child.unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display())))
     };
     let _bb = start(&bearerbox);
-    wait_for(|| s.fw.sessions() == 1).await;
+    // bearerbox binds at once, but a loaded machine may take a while to start it.
+    for _ in 0..200 {
+        if s.fw.sessions() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(s.fw.sessions(), 1, "bearerbox bound to the firewall");
     let _sb = start(&smsbox);
     let send = move |text: &str, ucs2: bool| {
         let path = format!(
