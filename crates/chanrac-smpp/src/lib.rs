@@ -5,7 +5,7 @@
 //! - [`pdu`]: the PDU codec ([`Pdu::decode`] over one frame, [`Pdu::encode`]), every SMPP 3.4
 //!   PDU chanrac meets and their TLVs; strings are zero-copy [`bytes::Bytes`] slices;
 //! - [`text`]: GSM 03.38 (packed and unpacked, extension table), Latin-1, UCS-2/UTF-16BE;
-//! - [`concat`]: UDH and SAR concatenation and the bounded, clock-injected [`Reassembler`];
+//! - [`concat`](mod@concat): UDH and SAR concatenation and the bounded, clock-injected [`Reassembler`];
 //! - [`frame`]: bounded framing on a socket and batched writes;
 //! - [`proxy`]: the [`Firewall`], which calls a [`Filter`] for every message;
 //! - [`sim`]: an SMSC simulator; [`load`]: a load generator; [`stats`]: counters.
@@ -31,7 +31,7 @@
 //! Invariants:
 //! - the decoder takes any bytes and never panics; `command_length` is checked against a
 //!   limit before anything is allocated for the body;
-//! - [`concat`], [`text`], [`pdu`] and [`submit`] do no I/O; the reassembler takes the time
+//! - [`concat`](mod@concat), [`text`], [`pdu`] and [`submit`] do no I/O; the reassembler takes the time
 //!   as an argument;
 //! - one ESME session never waits on another: frames to ESMEs are queued without blocking.
 
