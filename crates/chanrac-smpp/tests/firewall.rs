@@ -530,3 +530,50 @@ async fn enquire_link_both_ways_and_idle_esmes_are_dropped() {
         s.sim.enquire_links()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_esme_that_does_not_read_is_disconnected_and_others_are_served() {
+    let s = setup(false, keyword_filter(), |_| {}).await;
+    let (mut good, _) = Esme::bind(s.fw.local_addr(), cmd::BIND_TRANSMITTER, "good", "x").await;
+    let (bad, _) = Esme::bind(s.fw.local_addr(), cmd::BIND_TRANSMITTER, "bad", "x").await;
+    wait_for(|| s.fw.sessions() == 2).await;
+    // The bad ESME sends enquire_links and never reads the answers: once the socket buffers
+    // and its queue are full, the firewall drops it instead of waiting for it.
+    let flood = tokio::spawn(async move {
+        let Esme { mut writer, reader, .. } = bad;
+        let chunk: Vec<u8> = (0..4096u32)
+            .flat_map(|i| Pdu::new(i + 2, Body::EnquireLink).encode().to_vec())
+            .collect();
+        let mut sent = 0usize;
+        while sent < 256 << 20 {
+            if tokio::io::AsyncWriteExt::write_all(&mut writer, &chunk).await.is_err() {
+                break;
+            }
+            sent += chunk.len();
+        }
+        drop(reader);
+        sent
+    });
+    for i in 0..20 {
+        let seq = good.submit(sm("1", "2", &format!("message {i}"))).await;
+        let r = good.next_app().await.unwrap();
+        assert_eq!((r.sequence, r.status), (seq, 0));
+    }
+    for _ in 0..3000 {
+        if s.fw.sessions() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(s.fw.sessions(), 1, "the ESME that does not read was disconnected");
+    let sent = tokio::time::timeout(Duration::from_secs(30), flood)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        sent < 256 << 20,
+        "the flood's connection was closed ({sent} bytes sent)"
+    );
+    let seq = good.submit(sm("1", "2", "after the flood")).await;
+    assert_eq!(good.next_app().await.unwrap().sequence, seq);
+}
