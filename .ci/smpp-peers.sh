@@ -25,5 +25,5 @@ fi
 if command -v systemctl >/dev/null 2>&1; then systemctl stop kannel 2>/dev/null || true; fi
 service kannel stop >/dev/null 2>&1 || true
 
-.venv-ci/bin/python -c "import smpplib, smpp34; print('smpp peers: smpplib', smpplib.__name__, 'smpp34', smpp34.__version__)"
+.venv-ci/bin/python -c "from importlib.metadata import version as v; print('smpp peers: smpplib', v('smpplib'), 'smpp34', v('smpp34'))"
 test -x /usr/sbin/bearerbox && test -x /usr/sbin/smsbox && echo "smpp peers: kannel $(dpkg-query -W -f='${Version}' kannel 2>/dev/null)"
