@@ -1203,7 +1203,7 @@ impl EsmeState {
     fn judge(&mut self, parts: Vec<HeldPart>, incomplete: bool) {
         let Some((handle, _)) = self.bound.clone() else { return };
         let shared = self.shared.clone();
-        let first = &parts[0];
+        let Some(first) = parts.first() else { return };
         let decoded = decode_parts(parts.iter().map(|p| &p.body), shared.cfg.gsm_packed);
         let msg = Message {
             sender: Some(first.source.text()),
@@ -1220,7 +1220,7 @@ impl EsmeState {
             lossy: decoded.lossy || parts.iter().any(|p| p.body.bad_udh),
             unknown_coding: decoded.unknown_coding,
             parts: parts.len(),
-            incomplete: incomplete && parts.first().and_then(|p| p.body.part).is_some(),
+            incomplete: incomplete && first.body.part.is_some(),
         };
         let decision = shared.filter.check(&ctx, &msg);
         let stats = &shared.stats;
