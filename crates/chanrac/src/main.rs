@@ -2,6 +2,7 @@
 
 mod check;
 mod scan;
+mod smpp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,12 @@ enum Command {
     Check(check::CheckArgs),
     /// Check every message of a TSV, CSV or JSON Lines file and summarize.
     Scan(scan::ScanArgs),
+    /// Run an SMPP firewall in front of an SMSC (temporary: moves under `serve --smpp`).
+    SmppFirewall(smpp::FirewallArgs),
+    /// Run a small SMSC simulator (acknowledges submits, optionally sends receipts).
+    SmscSim(smpp::SimArgs),
+    /// Load an SMPP server with submit_sm and measure throughput and latency.
+    SmppLoad(smpp::LoadArgs),
 }
 
 /// Where the engine's configuration comes from; shared by every command that checks messages.
@@ -79,6 +86,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::SmppFirewall(args) => smpp::firewall(args),
+        Command::SmscSim(args) => smpp::sim(args),
+        Command::SmppLoad(args) => smpp::load(args),
     };
     match result {
         Ok(code) => code,
