@@ -537,27 +537,11 @@ pub async fn audit(
     security(("api_key" = [])))]
 pub async fn reload(State(state): State<AppState>, caller: Caller) -> Result<Json<ReloadReport>, ApiError> {
     caller.require(OPERATORS)?;
-    match state.reload().await {
-        Ok(report) => {
-            Metrics::reload(true);
-            let _ = state
-                .records
-                .audit(
-                    "reload",
-                    "rules, policy, lists",
-                    Actor {
-                        name: &caller.name,
-                        reason: "POST /v1/reload",
-                    },
-                )
-                .await;
-            Ok(Json(report))
-        }
-        Err(e) => {
-            Metrics::reload(false);
-            Err(ApiError::bad_request("invalid_config", format!("nothing changed: {e}")))
-        }
-    }
+    state
+        .reload_audited(&caller.name, "POST /v1/reload")
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::bad_request("invalid_config", format!("nothing changed: {e}")))
 }
 
 /// The period and granularity of statistics.

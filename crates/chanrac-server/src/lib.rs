@@ -259,31 +259,17 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
 }
 
 async fn reload_logged(state: &AppState, why: &str) {
-    use chanrac_store::records::{Actor, Records};
-    match state.reload().await {
-        Ok(r) => {
-            metrics::Metrics::reload(true);
-            tracing::info!(
-                trigger = why,
-                rules = r.rules,
-                list_entries = r.list_entries,
-                "reloaded"
-            );
-            let _ = state
-                .records
-                .audit(
-                    "reload",
-                    "rules, policy, lists",
-                    Actor {
-                        name: "system",
-                        reason: why,
-                    },
-                )
-                .await;
-        }
-        Err(e) => {
-            metrics::Metrics::reload(false);
-            tracing::error!(trigger = why, error = %e, "reload failed; the previous configuration stays in effect");
-        }
+    match state.reload_audited("system", why).await {
+        Ok(r) => tracing::info!(
+            trigger = why,
+            rules = r.rules,
+            list_entries = r.list_entries,
+            "reloaded"
+        ),
+        Err(e) => tracing::error!(
+            trigger = why,
+            error = %e,
+            "reload failed; the previous configuration stays in effect"
+        ),
     }
 }

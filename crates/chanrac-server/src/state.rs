@@ -138,6 +138,20 @@ impl AppState {
         })
     }
 
+    /// [`AppState::reload`], counted in the metrics and, when it worked, recorded in the
+    /// audit log as done by `who` because of `why`.
+    pub async fn reload_audited(&self, who: &str, why: &str) -> Result<ReloadReport, String> {
+        let result = self.reload().await;
+        Metrics::reload(result.is_ok());
+        if result.is_ok() {
+            let actor = Actor { name: who, reason: why };
+            if let Err(e) = self.records.audit("reload", "rules, policy, lists", actor).await {
+                tracing::warn!(error = %e, "reloaded, but the audit record was not written");
+            }
+        }
+        result
+    }
+
     /// Rebuilds the engine's lists from the store when its version moved (or always with
     /// `force`), keeping the compiled rules.
     pub async fn refresh_lists(&self, force: bool) -> Result<bool, String> {
