@@ -199,11 +199,19 @@ async fn terminate() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Statistics flushes, list refreshes (store notifications and a poll), SIGHUP and file
-/// watching.
+/// Metrics upkeep, statistics flushes, list refreshes (store notifications and a poll),
+/// SIGHUP and file watching.
 fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
     use chanrac_store::records::Records;
     let mut tasks = Vec::new();
+    let st = state.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            st.metrics.upkeep();
+        }
+    }));
     let st = state.clone();
     tasks.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(st.config.server.stats_flush_secs.max(1)));

@@ -120,6 +120,13 @@ impl Metrics {
     pub fn render(&self) -> String {
         self.handle.render()
     }
+
+    /// Folds the histogram samples recorded since the last call into their buckets. The
+    /// recorder keeps raw samples until then, so this must run periodically (the server
+    /// does it every few seconds) or memory grows with traffic.
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
 }
 
 impl Default for Metrics {
