@@ -29,6 +29,12 @@ pub struct Config {
     /// API keys and their roles. With none, the server runs in development mode (no key
     /// needed), which it allows only on a loopback address.
     pub api_keys: Vec<ApiKey>,
+    /// The SMPP firewall (ESMEs bind here, allowed messages go to the upstream SMSC): off
+    /// unless this section is present or `--smpp` / `--upstream` are given. Its keys are
+    /// the `[smpp]` reference in `docs/smpp.md`.
+    #[serde(skip_serializing)]
+    #[schema(value_type = Option<Object>)]
+    pub smpp: Option<chanrac_smpp::proxy::FirewallConfig>,
 }
 
 /// The HTTP listener and its limits.
@@ -324,6 +330,13 @@ pub fn reference() -> String {
             out.push_str(&format!("| `{key}` | {default} | {} |\n", doc.trim()));
         }
     }
+    out.push_str(
+        "\n## `[smpp]`\n\nThe SMPP firewall: ESMEs bind to `listen` as if it were the SMSC; every \
+         `submit_sm` is checked by the engine in effect and allowed messages go to \
+         `upstream.address`. Off unless the section is present (or `chanrac serve --smpp ADDR \
+         --upstream HOST:PORT`). Every key, with its default, is in [smpp.md](smpp.md). In \
+         development mode (no API keys, loopback) any `system_id` and password may bind.\n",
+    );
     out.push_str(
         "\nRoles: `operator` and `regulator` may check messages, read and change lists, read \
          statistics and the audit log, and reload; `advertiser`, `bank` and `public` are for the \

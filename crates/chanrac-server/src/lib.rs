@@ -26,6 +26,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod metrics;
+pub mod smpp;
 pub mod state;
 pub mod stats;
 
@@ -53,7 +54,8 @@ pub use state::AppState;
     ),
     paths(
         api::check, api::check_batch, api::lists, api::add_entry, api::remove_entry, api::audit,
-        api::reload, api::stats, api::healthz, api::readyz, api::metrics
+        api::reload, api::stats, api::healthz, api::readyz, api::metrics,
+        smpp::list, smpp::decide, smpp::status
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
     modifiers(&SecurityAddon),
@@ -61,6 +63,7 @@ pub use state::AppState;
         (name = "check", description = "Check messages"),
         (name = "lists", description = "Allow and block lists, with the audit log"),
         (name = "stats", description = "Traffic statistics"),
+        (name = "smpp", description = "The SMPP firewall: quarantine and binds"),
         (name = "admin", description = "Health, metrics, reload")
     )
 )]
@@ -97,6 +100,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit", get(api::audit))
         .route("/v1/reload", post(api::reload))
         .route("/v1/stats", get(api::stats))
+        .route("/v1/quarantine", get(smpp::list))
+        .route("/v1/quarantine/{id}/{decision}", post(smpp::decide))
+        .route("/v1/smpp", get(smpp::status))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
@@ -152,6 +158,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         lists_version = state.lists_version(),
         "chanrac serve is ready"
     );
+    if let Some(smpp_config) = state.config.smpp.clone() {
+        let fw = smpp::start(state.clone(), smpp_config)
+            .await
+            .map_err(ServerError::Config)?;
+        state.set_smpp(fw);
+    }
     let tasks = spawn_background(state.clone());
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -177,6 +189,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     };
     for t in tasks {
         t.abort();
+    }
+    if let Some(fw) = state.take_smpp() {
+        tracing::info!("unbinding the SMPP sessions");
+        fw.shutdown().await;
     }
     if let Err(e) = state.stats.flush(&state.records).await {
         tracing::error!(error = %e, "could not flush the last statistics");

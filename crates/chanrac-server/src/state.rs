@@ -36,6 +36,8 @@ pub struct AppState {
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// The SMPP firewall, when it runs.
+    smpp: Arc<std::sync::Mutex<Option<chanrac_smpp::proxy::Firewall>>>,
 }
 
 struct Inner {
@@ -97,11 +99,43 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.server.max_in_flight)),
             config: Arc::new(config),
+            smpp: Arc::new(std::sync::Mutex::new(None)),
         };
         state.import_list_files().await.map_err(ServerError::Engine)?;
         state.refresh_lists(true).await.map_err(ServerError::Engine)?;
         state.remember_files();
         Ok(state)
+    }
+
+    /// Hands the running SMPP firewall to the state (for the quarantine and status
+    /// endpoints, and the shutdown).
+    pub fn set_smpp(&self, fw: chanrac_smpp::proxy::Firewall) {
+        if let Ok(mut s) = self.smpp.lock() {
+            *s = Some(fw);
+        }
+    }
+
+    /// Takes the SMPP firewall back (to shut it down).
+    pub fn take_smpp(&self) -> Option<chanrac_smpp::proxy::Firewall> {
+        self.smpp.lock().ok().and_then(|mut s| s.take())
+    }
+
+    /// The SMPP firewall's quarantine, when it runs.
+    pub fn quarantine(&self) -> Option<Arc<chanrac_smpp::proxy::Quarantine>> {
+        self.smpp.lock().ok()?.as_ref().map(|f| f.quarantine())
+    }
+
+    /// The SMPP firewall's sessions, binds and counters, when it runs.
+    pub fn smpp_status(&self) -> Option<serde_json::Value> {
+        let guard = self.smpp.lock().ok()?;
+        let fw = guard.as_ref()?;
+        Some(serde_json::json!({
+            "listen": fw.local_addr().to_string(),
+            "sessions": fw.sessions(),
+            "upstream_bound": fw.upstream_bound(),
+            "upstream": self.config.smpp.as_ref().map(|c| c.upstream.address.clone()),
+            "counters": serde_json::to_value(fw.stats().snapshot()).unwrap_or_default(),
+        }))
     }
 
     /// The engine in effect. Keep the `Arc` for the whole request.

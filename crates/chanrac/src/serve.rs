@@ -15,6 +15,7 @@ use clap::{Args, Subcommand};
 Examples:
   chanrac serve                                   # 127.0.0.1:8080, files in ./data, no keys (development)
   chanrac serve --config config/chanrac.toml
+  chanrac serve --smpp 127.0.0.1:2775 --upstream smsc.example.net:2775   # also the SMPP firewall
   CHANRAC_STORE__RECORDS=postgres CHANRAC_STORE__POSTGRES_URL='host=127.0.0.1 user=postgres dbname=chanrac' \\
     chanrac serve --http 127.0.0.1:8081
 
@@ -37,6 +38,13 @@ pub struct ServeArgs {
     /// Keep files here (overrides server.data_dir).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Run the SMPP firewall, ESMEs binding here (overrides smpp.listen; default
+    /// 127.0.0.1:2775 when only --upstream is given).
+    #[arg(long, value_name = "ADDR")]
+    smpp: Option<String>,
+    /// The SMSC the SMPP firewall forwards to, HOST:PORT (overrides smpp.upstream.address).
+    #[arg(long, value_name = "HOST:PORT")]
+    upstream: Option<String>,
 }
 
 /// Check or document the configuration.
@@ -69,6 +77,15 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     }
     if let Some(d) = args.data_dir {
         config.server.data_dir = d;
+    }
+    if args.smpp.is_some() || args.upstream.is_some() {
+        let smpp = config.smpp.get_or_insert_with(Default::default);
+        if let Some(l) = args.smpp {
+            smpp.listen = l;
+        }
+        if let Some(u) = args.upstream {
+            smpp.upstream.address = u;
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

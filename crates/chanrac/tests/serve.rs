@@ -258,3 +258,91 @@ fn config_check_validates_offline_and_docs_are_printed() {
     let out = bin().args(["config", "docs"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("# Configuration reference"));
 }
+
+/// The venv's Python with smpplib (installed by `.ci/smpp-peers.sh`).
+fn smpplib_python() -> Option<PathBuf> {
+    let py = std::env::var_os("CHANRAC_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv-ci/bin/python"));
+    let ok = Command::new(&py)
+        .args(["-c", "import smpplib"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CHANRAC_SKIP_PEERS").is_some_and(|v| v == "1"),
+            "python smpplib is not installed: run .ci/smpp-peers.sh (or set CHANRAC_SKIP_PEERS=1)"
+        );
+        return None;
+    }
+    Some(py)
+}
+
+#[test]
+fn serve_runs_the_smpp_firewall_with_its_engine_and_statistics() {
+    let Some(py) = smpplib_python() else { return };
+    let sim_addr = free_addr();
+    let mut sim = bin()
+        .args(["smsc-sim", "--receipts", "--listen", &sim_addr.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let smpp_addr = free_addr();
+    let node = Node::start(
+        &[],
+        &[
+            "--data-dir",
+            temp("smpp").to_str().unwrap(),
+            "--smpp",
+            &smpp_addr.to_string(),
+            "--upstream",
+            &sim_addr.to_string(),
+        ],
+    );
+    // Wait for the upstream binds.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, s) = http(node.addr, "GET", "/v1/smpp", None).unwrap();
+        if s.contains("\"upstream_bound\":2") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no upstream bind: {s}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../chanrac-smpp/tests/peers/smpplib_esme.py");
+    let out = Command::new(py)
+        .arg(script)
+        .args([smpp_addr.ip().to_string(), smpp_addr.port().to_string(), "2".into()])
+        .output()
+        .unwrap();
+    let _ = sim.kill();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = |seq: &serde_json::Value| report["resps"][seq.to_string()]["status"].as_u64().unwrap();
+    assert_eq!(status(&report["gsm"][0]), 0);
+    assert_eq!(status(&report["ucs2"][0]), 0);
+    let scam = report["scam"].as_array().unwrap();
+    assert_eq!(scam.len(), 3);
+    assert!(
+        scam.iter().all(|s| status(s) == 0x45),
+        "every part of the scam refused: {report}"
+    );
+    assert_eq!(
+        report["receipts"].as_array().unwrap().len(),
+        2,
+        "receipts relayed: {report}"
+    );
+    // The same statistics as the HTTP API's: two allowed, one (whole) blocked scam.
+    let (_, stats) = http(node.addr, "GET", "/v1/stats?from=0", None).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(v["totals"]["messages"], 3, "{stats}");
+    assert_eq!(v["totals"]["actions"]["block"], 1, "{stats}");
+    let (_, smpp) = http(node.addr, "GET", "/v1/smpp", None).unwrap();
+    let s: serde_json::Value = serde_json::from_str(&smpp).unwrap();
+    assert_eq!(
+        (s["counters"]["forwarded"].as_u64(), s["counters"]["rejected"].as_u64()),
+        (Some(2), Some(1)),
+        "{smpp}"
+    );
+}

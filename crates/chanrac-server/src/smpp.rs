@@ -1,0 +1,186 @@
+//! The SMPP firewall inside `chanrac serve`: the engine in effect is its filter, its verdicts
+//! count in the same statistics and metrics as the HTTP API's, and analysts release or
+//! discard quarantined messages through `/v1/quarantine`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chanrac_core::{Action, Message};
+use chanrac_smpp::proxy::{Decision, Filter, Firewall, FirewallConfig, Quarantine, SubmitContext};
+use chanrac_store::records::{Actor, Records, TopKind};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::config::Role;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::stats::Tally;
+
+/// Checks SMPP messages with the server's engine.
+struct EngineFilter {
+    state: AppState,
+    reject_status: u32,
+}
+
+impl Filter for EngineFilter {
+    fn check(&self, ctx: &SubmitContext<'_>, msg: &Message) -> Decision {
+        let engine = self.state.engine();
+        let v = engine.check(msg);
+        self.state.metrics.checked(v.action, v.category, 1);
+        let now = msg.received_at.unwrap_or_default();
+        let mut tally = Tally::default();
+        let sender = msg
+            .sender
+            .as_deref()
+            .and_then(|s| chanrac_core::phone::SenderId::parse(s).key().map(str::to_string));
+        match (v.action, &sender) {
+            (Action::Block, Some(s)) => tally.add(now, v.action, v.category, &[(TopKind::Sender, s)]),
+            _ => tally.add(now, v.action, v.category, &[]),
+        }
+        self.state.stats.merge(tally);
+        if v.action != Action::Allow {
+            tracing::info!(
+                account = ctx.system_id,
+                sender = msg.sender.as_deref().unwrap_or(""),
+                recipient = msg.recipient.as_deref().unwrap_or(""),
+                action = v.action.as_str(),
+                category = v.category.as_str(),
+                score = v.score,
+                reasons = %v.reasons.iter().map(|r| &*r.signal).collect::<Vec<_>>().join(","),
+                "smpp verdict"
+            );
+        }
+        match v.action {
+            Action::Allow => Decision::Forward,
+            Action::Tag => Decision::Tag,
+            Action::Quarantine => Decision::Quarantine,
+            Action::Block => Decision::Reject(self.reject_status),
+        }
+    }
+}
+
+/// Starts the firewall with the engine of `state` as its filter.
+pub async fn start(state: AppState, mut config: FirewallConfig) -> Result<Firewall, String> {
+    // In development mode (no API keys, loopback) any ESME may bind.
+    config.dev_mode |= state.keys.dev;
+    let filter = EngineFilter {
+        reject_status: config.reject_status,
+        state,
+    };
+    let upstream = config.upstream.address.clone();
+    let fw = Firewall::start(config, Arc::new(filter))
+        .await
+        .map_err(|e| format!("{e}"))?;
+    tracing::info!(smpp = %fw.local_addr(), %upstream, "SMPP firewall listening");
+    Ok(fw)
+}
+
+/// A message held for an analyst.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeldOut {
+    /// The quarantine id (also the message_id the ESME was given).
+    pub id: String,
+    /// The ESME account that sent it.
+    pub system_id: String,
+    /// The sender.
+    pub source: String,
+    /// The recipient.
+    pub dest: String,
+    /// The text as checked.
+    pub text: String,
+}
+
+/// The quarantine and the state of the SMPP firewall.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuarantineOut {
+    /// Held messages, oldest first.
+    pub held: Vec<HeldOut>,
+}
+
+fn quarantine(state: &AppState) -> Result<Arc<Quarantine>, ApiError> {
+    state
+        .quarantine()
+        .ok_or_else(|| ApiError::not_found("the SMPP firewall is not running (no [smpp] section)"))
+}
+
+/// Messages held by the SMPP firewall for an analyst.
+#[utoipa::path(get, path = "/v1/quarantine", tag = "smpp",
+    responses((status = 200, body = QuarantineOut), (status = 404, description = "SMPP is not running")),
+    security(("api_key" = [])))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<QuarantineOut>, ApiError> {
+    caller.require(&[Role::Operator, Role::Regulator])?;
+    let q = quarantine(&state)?;
+    Ok(Json(QuarantineOut {
+        held: q
+            .list()
+            .into_iter()
+            .map(|h| HeldOut {
+                id: h.id,
+                system_id: h.system_id,
+                source: h.source,
+                dest: h.dest,
+                text: h.text,
+            })
+            .collect(),
+    }))
+}
+
+/// The outcome of a quarantine decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecidedOut {
+    /// The message.
+    pub id: String,
+    /// `released` (forwarded to the SMSC) or `discarded`.
+    pub outcome: &'static str,
+}
+
+/// Release (forward to the SMSC) or discard a quarantined message; recorded in the audit log.
+#[utoipa::path(post, path = "/v1/quarantine/{id}/{decision}", tag = "smpp",
+    params(("id" = String, Path, description = "the quarantine id"), ("decision" = String, Path, description = "release or discard")),
+    responses((status = 200, body = DecidedOut), (status = 404, description = "not held (or no upstream bind can take it now)")),
+    security(("api_key" = [])))]
+pub async fn decide(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, decision)): Path<(String, String)>,
+) -> Result<Json<DecidedOut>, ApiError> {
+    caller.require(&[Role::Operator, Role::Regulator])?;
+    let q = quarantine(&state)?;
+    let (done, outcome) = match decision.as_str() {
+        "release" => (q.release(&id), "released"),
+        "discard" => (q.discard(&id), "discarded"),
+        other => return Err(ApiError::not_found(format!("{other:?}: use release or discard"))),
+    };
+    if !done {
+        return Err(ApiError::not_found(format!(
+            "message {id:?} is not held{}",
+            if outcome == "released" {
+                ", or no upstream bind can take it now"
+            } else {
+                ""
+            }
+        )));
+    }
+    let actor = Actor {
+        name: &caller.name,
+        reason: outcome,
+    };
+    if let Err(e) = state.records.audit(&format!("quarantine.{decision}"), &id, actor).await {
+        tracing::warn!(error = %e, "quarantine decision not audited");
+    }
+    Ok(Json(DecidedOut { id, outcome }))
+}
+
+/// The SMPP firewall's counters and binds.
+#[utoipa::path(get, path = "/v1/smpp", tag = "smpp",
+    responses((status = 200, description = "sessions, upstream binds and counters"), (status = 404, description = "SMPP is not running")),
+    security(("api_key" = [])))]
+pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(&[Role::Operator, Role::Regulator])?;
+    let s = state
+        .smpp_status()
+        .ok_or_else(|| ApiError::not_found("the SMPP firewall is not running (no [smpp] section)"))?;
+    Ok(Json(s))
+}
