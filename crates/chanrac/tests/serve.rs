@@ -317,6 +317,7 @@ fn serve_runs_the_smpp_firewall_with_its_engine_and_statistics() {
         .output()
         .unwrap();
     let _ = sim.kill();
+    let _ = sim.wait();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let status = |seq: &serde_json::Value| report["resps"][seq.to_string()]["status"].as_u64().unwrap();
