@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chanrac_core::{Action, Category, Channel, ListKind, Message, Metadata, Origin, Reason, Scratch, Verdict};
-use chanrac_store::records::{Actor, AuditRecord, ListEntry, Records, Side, TopKind};
+use chanrac_store::records::{Actor, AuditRecord, ListEntry, Records, Side, TopKind, VerdictQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -143,23 +143,8 @@ fn check_one(state: &AppState, engine: &chanrac_core::Engine, msg: &Message, now
         let mut scratch = s.borrow_mut();
         let v = engine.check_with(msg, &mut scratch);
         state.metrics.checked(v.action, v.category, 1);
-        if v.action == Action::Block {
-            let sender = msg
-                .sender
-                .as_deref()
-                .map(|s| chanrac_core::phone::SenderId::parse(s).key().map(str::to_string))
-                .unwrap_or_default();
-            let mut sources: Vec<(TopKind, &str)> = Vec::new();
-            if let Some(s) = &sender {
-                sources.push((TopKind::Sender, s));
-            }
-            for u in &scratch.findings().urls {
-                sources.push((TopKind::Domain, &u.domain));
-            }
-            tally.add(now, v.action, v.category, &sources);
-        } else {
-            tally.add(now, v.action, v.category, &[]);
-        }
+        let domains = scratch.findings().urls.iter().map(|u| u.domain.as_str());
+        tally.record(state.config.server.log_verdicts, "http", now, msg, &v, domains);
         v
     })
 }
@@ -740,4 +725,120 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Which logged verdicts.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictsQuery {
+    /// The message id the caller gave.
+    pub id: Option<String>,
+    /// The sender, as given.
+    pub sender: Option<String>,
+    /// The recipient, as given.
+    pub recipient: Option<String>,
+    /// allow, tag, quarantine or block.
+    pub action: Option<String>,
+    /// Checked at or after (RFC 3339 or Unix seconds).
+    pub from: Option<String>,
+    /// Checked before.
+    pub to: Option<String>,
+    /// Records with a log id below this (the `log_id` of the last record of the previous
+    /// page).
+    pub before: Option<i64>,
+    /// At most this many (default 50, at most 500).
+    pub limit: Option<usize>,
+}
+
+/// A logged verdict.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedVerdict {
+    /// The log's id.
+    pub log_id: i64,
+    /// When it was checked (RFC 3339).
+    pub at: String,
+    /// The caller's message id.
+    pub id: Option<String>,
+    /// `http` or `smpp`.
+    pub source: String,
+    /// The sender.
+    pub sender: Option<String>,
+    /// The recipient.
+    pub recipient: Option<String>,
+    /// The text; every evidence string is a piece of it.
+    pub text: String,
+    /// The action.
+    pub action: Action,
+    /// The category.
+    pub category: Category,
+    /// The score.
+    pub score: f32,
+    /// The reasons, largest contribution first.
+    #[schema(value_type = Vec<Reason>)]
+    pub reasons: serde_json::Value,
+}
+
+/// The verdict log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerdictsOut {
+    /// Newest first.
+    pub verdicts: Vec<LoggedVerdict>,
+}
+
+/// Find checked messages and their verdicts ("why was this blocked"). Which messages are
+/// kept is `server.log_verdicts` (tagged, quarantined and blocked ones by default).
+#[utoipa::path(get, path = "/v1/verdicts", tag = "check", params(VerdictsQuery),
+    responses((status = 200, body = VerdictsOut), (status = 400, body = ErrorBody)), security(("api_key" = [])))]
+pub async fn verdicts(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<VerdictsQuery>, QueryRejection>,
+) -> Result<Json<VerdictsOut>, ApiError> {
+    caller.require(OPERATORS)?;
+    let Query(q) = query?;
+    let action = match q.action.as_deref() {
+        Some(a) => Some(Action::ALL.into_iter().find(|x| x.as_str() == a).ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_request",
+                format!("action {a:?}: use allow, tag, quarantine or block"),
+            )
+        })?),
+        None => None,
+    };
+    state
+        .stats
+        .flush(&state.records)
+        .await
+        .inspect_err(|_| Metrics::store_error("add_verdicts"))?;
+    let found = state
+        .records
+        .find_verdicts(&VerdictQuery {
+            message_id: q.id,
+            sender: q.sender,
+            recipient: q.recipient,
+            action,
+            from: q.from.as_deref().map(|s| parse_when(s, "from")).transpose()?,
+            to: q.to.as_deref().map(|s| parse_when(s, "to")).transpose()?,
+            before_id: q.before,
+            limit: q.limit.unwrap_or(50).min(500),
+        })
+        .await?;
+    Ok(Json(VerdictsOut {
+        verdicts: found
+            .into_iter()
+            .map(|r| LoggedVerdict {
+                log_id: r.id,
+                at: rfc3339(r.at),
+                id: r.message_id,
+                source: r.source,
+                sender: r.sender,
+                recipient: r.recipient,
+                text: r.text,
+                action: r.action,
+                category: r.category,
+                score: r.score,
+                reasons: serde_json::from_str(&r.reasons).unwrap_or_default(),
+            })
+            .collect(),
+    }))
 }

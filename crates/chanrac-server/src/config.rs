@@ -56,8 +56,26 @@ pub struct ServerSection {
     pub max_in_flight: usize,
     /// Seconds to let requests in flight finish after SIGTERM.
     pub shutdown_grace_secs: u64,
-    /// Seconds between flushes of the statistics to the store.
+    /// Seconds between flushes of the statistics (and the verdict log) to the store.
     pub stats_flush_secs: u64,
+    /// Which checked messages are kept in the verdict log (searched by `GET /v1/verdicts`,
+    /// "why was this blocked"): `none`, `unwanted` (tagged, quarantined and blocked) or
+    /// `all`.
+    pub log_verdicts: LogVerdicts,
+    /// Days the verdict log keeps a message.
+    pub verdict_retention_days: u32,
+}
+
+/// Which checked messages go to the verdict log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogVerdicts {
+    /// None.
+    None,
+    /// Tagged, quarantined and blocked messages.
+    Unwanted,
+    /// Every message.
+    All,
 }
 
 impl Default for ServerSection {
@@ -70,6 +88,8 @@ impl Default for ServerSection {
             max_in_flight: 1024,
             shutdown_grace_secs: 10,
             stats_flush_secs: 5,
+            log_verdicts: LogVerdicts::Unwanted,
+            verdict_retention_days: 30,
         }
     }
 }

@@ -54,7 +54,7 @@ pub use state::AppState;
     ),
     paths(
         api::check, api::check_batch, api::lists, api::add_entry, api::remove_entry, api::audit,
-        api::reload, api::stats, api::healthz, api::readyz, api::metrics,
+        api::reload, api::stats, api::verdicts, api::healthz, api::readyz, api::metrics,
         smpp::list, smpp::decide, smpp::status
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit", get(api::audit))
         .route("/v1/reload", post(api::reload))
         .route("/v1/stats", get(api::stats))
+        .route("/v1/verdicts", get(api::verdicts))
         .route("/v1/quarantine", get(smpp::list))
         .route("/v1/quarantine/{id}/{decision}", post(smpp::decide))
         .route("/v1/smpp", get(smpp::status))
@@ -231,11 +232,21 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
     let st = state.clone();
     tasks.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(st.config.server.stats_flush_secs.max(1)));
+        let mut last_prune = std::time::Instant::now() - Duration::from_secs(3600);
         loop {
             tick.tick().await;
             if let Err(e) = st.stats.flush(&st.records).await {
                 metrics::Metrics::store_error("add_stats");
                 tracing::warn!(error = %e, "statistics not flushed; kept for the next try");
+            }
+            // The verdict log keeps `verdict_retention_days`; pruned once an hour.
+            if last_prune.elapsed() >= Duration::from_secs(3600) {
+                last_prune = std::time::Instant::now();
+                let days = i64::from(st.config.server.verdict_retention_days);
+                let before = time::OffsetDateTime::now_utc().unix_timestamp() - days * 86_400;
+                if let Err(e) = st.records.prune_verdicts(before).await {
+                    tracing::warn!(error = %e, "verdict log not pruned");
+                }
             }
         }
     }));

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chanrac_core::{Action, Message};
 use chanrac_smpp::proxy::{Decision, Filter, Firewall, FirewallConfig, Quarantine, SubmitContext};
-use chanrac_store::records::{Actor, Records, TopKind};
+use chanrac_store::records::{Actor, Records};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -31,14 +31,8 @@ impl Filter for EngineFilter {
         self.state.metrics.checked(v.action, v.category, 1);
         let now = msg.received_at.unwrap_or_default();
         let mut tally = Tally::default();
-        let sender = msg
-            .sender
-            .as_deref()
-            .and_then(|s| chanrac_core::phone::SenderId::parse(s).key().map(str::to_string));
-        match (v.action, &sender) {
-            (Action::Block, Some(s)) => tally.add(now, v.action, v.category, &[(TopKind::Sender, s)]),
-            _ => tally.add(now, v.action, v.category, &[]),
-        }
+        let log = self.state.config.server.log_verdicts;
+        tally.record(log, "smpp", now, msg, &v, std::iter::empty());
         self.state.stats.merge(tally);
         if v.action != Action::Allow {
             tracing::info!(

@@ -7,8 +7,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use chanrac_core::{Action, Category};
-use chanrac_store::records::{Records, StatsRow, TopKind, TopRow};
+use chanrac_core::{Action, Category, Message, Verdict};
+
+use crate::config::LogVerdicts;
+use chanrac_store::records::{Records, StatsRow, TopKind, TopRow, VerdictRecord};
 use chanrac_store::{StoreError, records::AnyRecords};
 
 /// The most distinct (minute, sender or domain) keys kept between two flushes; beyond, new
@@ -16,9 +18,15 @@ use chanrac_store::{StoreError, records::AnyRecords};
 /// random senders cannot grow memory without bound.
 const MAX_TOP_KEYS: usize = 50_000;
 
+/// The most logged verdicts waiting for a flush; beyond, the oldest are dropped (and
+/// counted in the logs), so that a store outage cannot grow memory without bound.
+const MAX_PENDING_VERDICTS: usize = 100_000;
+
 /// Counts not yet flushed.
 #[derive(Debug, Default)]
 struct Pending {
+    verdicts: Vec<VerdictRecord>,
+    dropped_verdicts: u64,
     counts: HashMap<i64, [[u64; 4]; 4]>,
     top: HashMap<(i64, TopKind, Box<str>), u64>,
     dropped_top: u64,
@@ -29,9 +37,58 @@ struct Pending {
 pub struct Tally {
     counts: HashMap<i64, [[u64; 4]; 4]>,
     top: Vec<(i64, TopKind, Box<str>)>,
+    /// Verdicts for the verdict log.
+    pub verdicts: Vec<VerdictRecord>,
 }
 
 impl Tally {
+    /// Counts a checked message and, as `log` says, keeps it for the verdict log. A blocked
+    /// message's sender and link `domains` are ranked.
+    pub fn record<'a>(
+        &mut self,
+        log: LogVerdicts,
+        source: &str,
+        now: i64,
+        msg: &Message,
+        v: &Verdict,
+        domains: impl Iterator<Item = &'a str>,
+    ) {
+        if v.action == Action::Block {
+            let sender = msg
+                .sender
+                .as_deref()
+                .and_then(|s| chanrac_core::phone::SenderId::parse(s).key().map(str::to_string));
+            let mut sources: Vec<(TopKind, &str)> = Vec::new();
+            if let Some(s) = &sender {
+                sources.push((TopKind::Sender, s));
+            }
+            sources.extend(domains.map(|d| (TopKind::Domain, d)));
+            self.add(now, v.action, v.category, &sources);
+        } else {
+            self.add(now, v.action, v.category, &[]);
+        }
+        let keep = match log {
+            LogVerdicts::None => false,
+            LogVerdicts::Unwanted => v.action != Action::Allow,
+            LogVerdicts::All => true,
+        };
+        if keep {
+            self.verdicts.push(VerdictRecord {
+                id: 0,
+                at: now,
+                message_id: msg.id.clone(),
+                source: source.to_string(),
+                sender: msg.sender.clone(),
+                recipient: msg.recipient.clone(),
+                text: msg.text.clone(),
+                action: v.action,
+                category: v.category,
+                score: v.score,
+                reasons: serde_json::to_string(&v.reasons).unwrap_or_default(),
+            });
+        }
+    }
+
     /// Counts one verdict received at `unix_seconds`; `blocked_sources` are the sender key
     /// and the link domains of a blocked message (empty otherwise).
     pub fn add(&mut self, unix_seconds: i64, action: Action, category: Category, blocked_sources: &[(TopKind, &str)]) {
@@ -55,6 +112,14 @@ impl Stats {
     /// Merges a request's counts.
     pub fn merge(&self, tally: Tally) {
         let Ok(mut p) = self.pending.lock() else { return };
+        if !tally.verdicts.is_empty() {
+            p.verdicts.extend(tally.verdicts);
+            if p.verdicts.len() > MAX_PENDING_VERDICTS {
+                let excess = p.verdicts.len() - MAX_PENDING_VERDICTS;
+                p.verdicts.drain(..excess);
+                p.dropped_verdicts += excess as u64;
+            }
+        }
         for (minute, counts) in tally.counts {
             let slot = p.counts.entry(minute).or_default();
             for (a, row) in counts.iter().enumerate() {
@@ -79,6 +144,22 @@ impl Stats {
             Ok(mut p) => std::mem::take(&mut *p),
             Err(_) => return Ok(()),
         };
+        if taken.dropped_verdicts > 0 {
+            tracing::warn!(
+                dropped = taken.dropped_verdicts,
+                "verdict log entries dropped while the store was behind"
+            );
+        }
+        if let Err(e) = store.add_verdicts(&taken.verdicts).await {
+            if let Ok(mut p) = self.pending.lock() {
+                let mut back = taken.verdicts;
+                back.append(&mut p.verdicts);
+                let excess = back.len().saturating_sub(MAX_PENDING_VERDICTS);
+                back.drain(..excess);
+                p.verdicts = back;
+            }
+            return Err(e);
+        }
         if taken.dropped_top > 0 {
             tracing::warn!(
                 dropped = taken.dropped_top,

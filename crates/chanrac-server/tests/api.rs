@@ -510,6 +510,9 @@ async fn the_openapi_document_describes_every_route() {
         "/v1/audit",
         "/v1/reload",
         "/v1/stats",
+        "/v1/verdicts",
+        "/v1/quarantine",
+        "/v1/smpp",
         "/healthz",
         "/readyz",
         "/metrics",
@@ -517,4 +520,40 @@ async fn the_openapi_document_describes_every_route() {
         assert!(v["paths"].get(path).is_some(), "{path} is not in /openapi.json");
     }
     assert!(v["components"]["schemas"].get("MessageIn").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verdict_log_explains_a_blocked_message() {
+    let (app, _, _) = server("").await;
+    let scam = json!({"id": "sms-42", "sender": "0912345678", "recipient": "0987654321",
+                      "text": "Chúc mừng bạn trúng thưởng 50tr, nhận tại https://vtb-qua.xyz"});
+    call(&app, "POST", "/v1/check", Some(scam), None).await;
+    call(
+        &app,
+        "POST",
+        "/v1/check",
+        Some(json!({"id": "sms-43", "text": "Mai 7h họp nhé"})),
+        None,
+    )
+    .await;
+    let (s, v) = call(&app, "GET", "/v1/verdicts?id=sms-42", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let found = &v["verdicts"][0];
+    assert_eq!(
+        (found["action"].as_str(), found["sender"].as_str()),
+        (Some("block"), Some("0912345678"))
+    );
+    let text = found["text"].as_str().unwrap();
+    for r in found["reasons"].as_array().unwrap() {
+        let evidence = r["evidence"].as_str().unwrap();
+        let quoted = evidence.split(" (domain").next().unwrap();
+        assert!(text.contains(quoted), "evidence {evidence:?} is a piece of the text");
+    }
+    // By default only unwanted messages are kept.
+    let (_, v) = call(&app, "GET", "/v1/verdicts?id=sms-43", None, None).await;
+    assert_eq!(v["verdicts"].as_array().unwrap().len(), 0);
+    let (_, v) = call(&app, "GET", "/v1/verdicts?sender=0912345678&action=block", None, None).await;
+    assert_eq!(v["verdicts"].as_array().unwrap().len(), 1);
+    let (s, v) = call(&app, "GET", "/v1/verdicts?action=maybe", None, None).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
 }

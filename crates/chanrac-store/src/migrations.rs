@@ -20,6 +20,15 @@ pub(crate) const SQLITE: &[&str] = &[
      CREATE TABLE stats_top (
         bucket INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, count INTEGER NOT NULL,
         PRIMARY KEY (bucket, kind, value))",
+    // 2: the verdict log.
+    "CREATE TABLE verdicts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, message_id TEXT, source TEXT NOT NULL,
+        sender TEXT, recipient TEXT, text TEXT NOT NULL, action TEXT NOT NULL, category TEXT NOT NULL,
+        score REAL NOT NULL, reasons TEXT NOT NULL);
+     CREATE INDEX verdicts_at ON verdicts (at);
+     CREATE INDEX verdicts_sender ON verdicts (sender, at);
+     CREATE INDEX verdicts_recipient ON verdicts (recipient, at);
+     CREATE INDEX verdicts_message_id ON verdicts (message_id)",
 ];
 
 /// PostgreSQL migrations, version 1 first (the same tables as [`SQLITE`]).
@@ -41,4 +50,13 @@ pub(crate) const POSTGRES: &[&str] = &[
      CREATE TABLE stats_top (
         bucket BIGINT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, count BIGINT NOT NULL,
         PRIMARY KEY (bucket, kind, value))",
+    // 2: the verdict log.
+    "CREATE TABLE verdicts (
+        id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, message_id TEXT, source TEXT NOT NULL,
+        sender TEXT, recipient TEXT, text TEXT NOT NULL, action TEXT NOT NULL, category TEXT NOT NULL,
+        score REAL NOT NULL, reasons TEXT NOT NULL);
+     CREATE INDEX verdicts_at ON verdicts (at);
+     CREATE INDEX verdicts_sender ON verdicts (sender, at);
+     CREATE INDEX verdicts_recipient ON verdicts (recipient, at);
+     CREATE INDEX verdicts_message_id ON verdicts (message_id)",
 ];

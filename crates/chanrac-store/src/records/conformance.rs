@@ -6,7 +6,7 @@
 
 use chanrac_core::{Action, Category, ListKind};
 
-use super::{Actor, Records, Side, StatsRow, TopKind, TopRow};
+use super::{Actor, Records, Side, StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord};
 use crate::StoreError;
 
 const ANALYST: Actor<'static> = Actor {
@@ -27,6 +27,86 @@ where
     every_change_is_audited(&fresh().await).await;
     statistics_add_up(&fresh().await).await;
     concurrent_writers_lose_nothing(&fresh().await).await;
+    the_verdict_log_finds_and_prunes(&fresh().await).await;
+}
+
+/// Logged verdicts are found by id, sender, recipient, action and time, newest first, and
+/// pruned by age.
+pub async fn the_verdict_log_finds_and_prunes<R: Records>(s: &R) {
+    let v = |at: i64, id: &str, sender: &str, action: Action| VerdictRecord {
+        id: 0,
+        at,
+        message_id: Some(id.to_string()),
+        source: "http".into(),
+        sender: Some(sender.to_string()),
+        recipient: Some("+84987654321".into()),
+        text: format!("tin nhắn {id} — trúng thưởng"),
+        action,
+        category: Category::Scam,
+        score: 12.5,
+        reasons: r#"[{"signal":"VI_PRIZE","weight":5.0,"evidence":"trúng thưởng"}]"#.into(),
+    };
+    s.add_verdicts(&[
+        v(1000, "a", "0912345678", Action::Block),
+        v(2000, "b", "0912345678", Action::Tag),
+        v(3000, "c", "0900000000", Action::Block),
+    ])
+    .await
+    .unwrap();
+    s.add_verdicts(&[]).await.unwrap();
+    let q = |f: &dyn Fn(&mut VerdictQuery)| {
+        let mut q = VerdictQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        f(&mut q);
+        q
+    };
+    let ids = |v: Vec<VerdictRecord>| v.into_iter().map(|r| r.message_id.unwrap()).collect::<Vec<_>>();
+    assert_eq!(ids(s.find_verdicts(&q(&|_| {})).await.unwrap()), ["c", "b", "a"]);
+    assert_eq!(
+        ids(s
+            .find_verdicts(&q(&|q| q.sender = Some("0912345678".into())))
+            .await
+            .unwrap()),
+        ["b", "a"]
+    );
+    assert_eq!(
+        ids(s.find_verdicts(&q(&|q| q.action = Some(Action::Block))).await.unwrap()),
+        ["c", "a"]
+    );
+    assert_eq!(
+        ids(s.find_verdicts(&q(&|q| q.message_id = Some("b".into()))).await.unwrap()),
+        ["b"]
+    );
+    assert_eq!(
+        ids(s
+            .find_verdicts(&q(&|q| {
+                q.from = Some(1500);
+                q.to = Some(3000)
+            }))
+            .await
+            .unwrap()),
+        ["b"]
+    );
+    let all = s.find_verdicts(&q(&|_| {})).await.unwrap();
+    let found = &all[2];
+    assert_eq!(
+        (
+            found.text.as_str(),
+            found.score,
+            found.category,
+            found.reasons.contains("VI_PRIZE")
+        ),
+        ("tin nhắn a — trúng thưởng", 12.5, Category::Scam, true)
+    );
+    assert_eq!(
+        ids(s.find_verdicts(&q(&|q| q.before_id = Some(all[0].id))).await.unwrap()),
+        ["b", "a"]
+    );
+    assert_eq!(ids(s.find_verdicts(&q(&|q| q.limit = 1)).await.unwrap()), ["c"]);
+    assert_eq!(s.prune_verdicts(2500).await.unwrap(), 2);
+    assert_eq!(ids(s.find_verdicts(&q(&|_| {})).await.unwrap()), ["c"]);
 }
 
 /// Entries are stored canonically; adding twice changes nothing; removing works in any form.

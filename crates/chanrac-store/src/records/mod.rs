@@ -165,6 +165,54 @@ pub struct TopRow {
     pub count: u64,
 }
 
+/// A checked message and its verdict, as kept in the verdict log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerdictRecord {
+    /// The store's id (0 before it is stored).
+    pub id: i64,
+    /// When it was checked, in Unix seconds.
+    pub at: i64,
+    /// The caller's id for the message, if any.
+    pub message_id: Option<String>,
+    /// Where it came from: `http`, `smpp`.
+    pub source: String,
+    /// The sender as given.
+    pub sender: Option<String>,
+    /// The recipient as given.
+    pub recipient: Option<String>,
+    /// The text.
+    pub text: String,
+    /// The action.
+    pub action: Action,
+    /// The category.
+    pub category: Category,
+    /// The score.
+    pub score: f32,
+    /// The reasons, as the JSON array of the verdict.
+    pub reasons: String,
+}
+
+/// Which verdicts to find (every given field must match).
+#[derive(Debug, Clone, Default)]
+pub struct VerdictQuery {
+    /// The caller's message id.
+    pub message_id: Option<String>,
+    /// The sender, exactly as given.
+    pub sender: Option<String>,
+    /// The recipient, exactly as given.
+    pub recipient: Option<String>,
+    /// The action.
+    pub action: Option<Action>,
+    /// Checked at or after (Unix seconds).
+    pub from: Option<i64>,
+    /// Checked before (Unix seconds).
+    pub to: Option<i64>,
+    /// Records with a store id below this (to page backwards).
+    pub before_id: Option<i64>,
+    /// At most this many, newest first.
+    pub limit: usize,
+}
+
 /// Durable records shared by the nodes of one installation. See the module documentation
 /// for the semantics every backend keeps.
 pub trait Records: Send + Sync + 'static {
@@ -221,6 +269,18 @@ pub trait Records: Send + Sync + 'static {
         to: i64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<(String, u64)>, StoreError>> + Send;
+
+    /// Appends checked messages to the verdict log.
+    fn add_verdicts(&self, records: &[VerdictRecord]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Finds logged verdicts, newest first.
+    fn find_verdicts(
+        &self,
+        query: &VerdictQuery,
+    ) -> impl Future<Output = Result<Vec<VerdictRecord>, StoreError>> + Send;
+
+    /// Deletes logged verdicts checked before `before` (Unix seconds); returns how many.
+    fn prune_verdicts(&self, before: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Succeeds when the store answers (readiness).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -306,6 +366,15 @@ impl Records for AnyRecords {
     }
     async fn top(&self, kind: TopKind, from: i64, to: i64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         any!(self, r => r.top(kind, from, to, limit).await)
+    }
+    async fn add_verdicts(&self, records: &[VerdictRecord]) -> Result<(), StoreError> {
+        any!(self, r => r.add_verdicts(records).await)
+    }
+    async fn find_verdicts(&self, query: &VerdictQuery) -> Result<Vec<VerdictRecord>, StoreError> {
+        any!(self, r => r.find_verdicts(query).await)
+    }
+    async fn prune_verdicts(&self, before: i64) -> Result<u64, StoreError> {
+        any!(self, r => r.prune_verdicts(before).await)
     }
     async fn ping(&self) -> Result<(), StoreError> {
         any!(self, r => r.ping().await)

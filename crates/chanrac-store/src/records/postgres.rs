@@ -16,8 +16,8 @@ use tokio::sync::watch;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::{
-    Actor, AuditRecord, ListEntry, Records, Side, StatsRow, TopKind, TopRow, canonical, list_target, now_ms, parse_row,
-    parse_stats, parse_top,
+    Actor, AuditRecord, ListEntry, Records, Side, StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord, canonical,
+    list_target, now_ms, parse_row, parse_stats, parse_top,
 };
 use crate::StoreError;
 use crate::migrations::POSTGRES;
@@ -457,6 +457,89 @@ impl Records for PgRecords {
                 Ok((r.get(1), r.get::<_, i64>(2) as u64))
             })
             .collect()
+    }
+
+    async fn add_verdicts(&self, records: &[VerdictRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let st = tx
+            .prepare_cached(
+                "INSERT INTO verdicts (at, message_id, source, sender, recipient, text, action, category, score, reasons)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .await?;
+        for v in records {
+            tx.execute(
+                &st,
+                &[
+                    &v.at,
+                    &v.message_id,
+                    &v.source,
+                    &v.sender,
+                    &v.recipient,
+                    &v.text,
+                    &v.action.as_str(),
+                    &v.category.as_str(),
+                    &v.score,
+                    &v.reasons,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_verdicts(&self, q: &VerdictQuery) -> Result<Vec<VerdictRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let action = q.action.map(|a| a.as_str());
+        let rows = client
+            .query(
+                "SELECT id, at, message_id, source, sender, recipient, text, action, category, score, reasons
+                 FROM verdicts
+                 WHERE ($1::TEXT IS NULL OR message_id = $1) AND ($2::TEXT IS NULL OR sender = $2)
+                   AND ($3::TEXT IS NULL OR recipient = $3) AND ($4::TEXT IS NULL OR action = $4)
+                   AND ($5::BIGINT IS NULL OR at >= $5) AND ($6::BIGINT IS NULL OR at < $6)
+                   AND ($7::BIGINT IS NULL OR id < $7)
+                 ORDER BY id DESC LIMIT $8",
+                &[
+                    &q.message_id,
+                    &q.sender,
+                    &q.recipient,
+                    &action,
+                    &q.from,
+                    &q.to,
+                    &q.before_id,
+                    &(q.limit as i64),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let (action, category) = parse_stats(r.get(7), r.get(8))?;
+                Ok(VerdictRecord {
+                    id: r.get(0),
+                    at: r.get(1),
+                    message_id: r.get(2),
+                    source: r.get(3),
+                    sender: r.get(4),
+                    recipient: r.get(5),
+                    text: r.get(6),
+                    action,
+                    category,
+                    score: r.get(9),
+                    reasons: r.get(10),
+                })
+            })
+            .collect()
+    }
+
+    async fn prune_verdicts(&self, before: i64) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client.execute("DELETE FROM verdicts WHERE at < $1", &[&before]).await?)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

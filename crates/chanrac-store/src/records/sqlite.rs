@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::watch;
 
 use super::{
-    Actor, AuditRecord, ListEntry, Records, Side, StatsRow, TopKind, TopRow, canonical, list_target, now_ms, parse_row,
-    parse_stats, parse_top,
+    Actor, AuditRecord, ListEntry, Records, Side, StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord, canonical,
+    list_target, now_ms, parse_row, parse_stats, parse_top,
 };
 use crate::StoreError;
 use crate::migrations::SQLITE;
@@ -375,6 +375,111 @@ impl Records for SqliteRecords {
             Ok(out)
         })
         .await
+    }
+
+    async fn add_verdicts(&self, records: &[VerdictRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let records = records.to_vec();
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO verdicts (at, message_id, source, sender, recipient, text, action, category, score, reasons)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?;
+                for v in &records {
+                    st.execute(params![
+                        v.at,
+                        v.message_id,
+                        v.source,
+                        v.sender,
+                        v.recipient,
+                        v.text,
+                        v.action.as_str(),
+                        v.category.as_str(),
+                        v.score as f64,
+                        v.reasons
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_verdicts(&self, q: &VerdictQuery) -> Result<Vec<VerdictRecord>, StoreError> {
+        let q = q.clone();
+        self.with(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, at, message_id, source, sender, recipient, text, action, category, score, reasons
+                 FROM verdicts
+                 WHERE (?1 IS NULL OR message_id = ?1) AND (?2 IS NULL OR sender = ?2)
+                   AND (?3 IS NULL OR recipient = ?3) AND (?4 IS NULL OR action = ?4)
+                   AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at < ?6) AND (?7 IS NULL OR id < ?7)
+                 ORDER BY id DESC LIMIT ?8",
+            )?;
+            let rows = st.query_map(
+                params![
+                    q.message_id,
+                    q.sender,
+                    q.recipient,
+                    q.action.map(|a| a.as_str()),
+                    q.from,
+                    q.to,
+                    q.before_id,
+                    q.limit as i64
+                ],
+                |r| {
+                    Ok((
+                        (
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, String>(3)?,
+                        ),
+                        (
+                            r.get::<_, Option<String>>(4)?,
+                            r.get::<_, Option<String>>(5)?,
+                            r.get::<_, String>(6)?,
+                        ),
+                        (
+                            r.get::<_, String>(7)?,
+                            r.get::<_, String>(8)?,
+                            r.get::<_, f64>(9)?,
+                            r.get::<_, String>(10)?,
+                        ),
+                    ))
+                },
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                let ((id, at, message_id, source), (sender, recipient, text), (a, cat, score, reasons)) = row?;
+                let (action, category) = parse_stats(&a, &cat)?;
+                out.push(VerdictRecord {
+                    id,
+                    at,
+                    message_id,
+                    source,
+                    sender,
+                    recipient,
+                    text,
+                    action,
+                    category,
+                    score: score as f32,
+                    reasons,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn prune_verdicts(&self, before: i64) -> Result<u64, StoreError> {
+        self.with(move |c| Ok(c.execute("DELETE FROM verdicts WHERE at < ?1", params![before])? as u64))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
