@@ -1,45 +1,34 @@
 //! The whole `check` (normalize + extract + rules + lists + score) on a fixed corpus: real
 //! SMS from the repository's data files, Vietnamese and English, ham and unwanted alike.
 //!
+//! `check/full` runs the default engine, with the shipped statistical classifier;
+//! `check/full_no_model` the same engine without it, so the difference is the model's cost.
+//!
 //! Run with `cargo bench -p chanrac-core --bench check`. The figures are recorded in
 //! `docs/benchmarks.md`.
 
+mod support;
+
 use std::hint::black_box;
-use std::path::Path;
 
 use chanrac_core::normalize::Normalized;
 use chanrac_core::{Engine, Message, Scratch};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-/// Up to `n` texts of each data file, in file order (deterministic).
+/// The corpus as messages from one subscriber number at 10:00 Vietnam time.
 fn corpus(n: usize) -> Vec<Message> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
-    let mut out = Vec::new();
-    for file in [
-        "vi_smishing_ie403_part_a.tsv",
-        "uci_sms_spam_collection_en.tsv",
-        "vi_spam_ankhanhtran02.tsv",
-        "vi_translated_uci_huynhphong385.tsv",
-    ] {
-        let text = std::fs::read_to_string(dir.join(file)).expect("data file");
-        for line in text.lines().skip(1).take(n) {
-            if let Some((_, t)) = line.split_once('\t') {
-                out.push(Message::text(t).from("0912345678").at(1_795_316_400));
-            }
-        }
-    }
-    out
+    let texts = support::texts(n);
+    support::describe(&texts);
+    texts
+        .into_iter()
+        .map(|t| Message::text(t).from("0912345678").at(1_795_316_400))
+        .collect()
 }
 
 fn bench(c: &mut Criterion) {
     let engine = Engine::with_defaults().unwrap();
+    let no_model = Engine::builder().no_model().build().unwrap();
     let msgs = corpus(1000);
-    let bytes: usize = msgs.iter().map(|m| m.text.len()).sum();
-    eprintln!(
-        "corpus: {} messages, {:.0} bytes on average",
-        msgs.len(),
-        bytes as f64 / msgs.len() as f64
-    );
 
     let mut g = c.benchmark_group("check");
     g.throughput(Throughput::Elements(msgs.len() as u64));
@@ -48,6 +37,14 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for m in &msgs {
                 black_box(engine.check_with(black_box(m), &mut scratch));
+            }
+        })
+    });
+    g.bench_function("full_no_model", |b| {
+        let mut scratch = Scratch::default();
+        b.iter(|| {
+            for m in &msgs {
+                black_box(no_model.check_with(black_box(m), &mut scratch));
             }
         })
     });
@@ -65,7 +62,7 @@ fn bench(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(5));
+    config = support::config();
     targets = bench
 }
 criterion_main!(benches);

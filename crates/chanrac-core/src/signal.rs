@@ -89,6 +89,10 @@ signals! {
         "An advertisement received outside the permitted hours (Vietnam time).";
     AD_NO_OPTOUT = "AD_NO_OPTOUT", 2.0, Spam,
         "An advertisement without instructions to refuse further ads.";
+    MODEL_SPAM = "MODEL_SPAM", 5.0, Spam,
+        "The statistical classifier finds the text spam: P(spam) at or above the policy's model.spam_threshold; the weight is scaled by P(spam).";
+    MODEL_SCAM = "MODEL_SCAM", 6.0, Scam,
+        "The statistical classifier finds the text a scam: P(scam) at or above the policy's model.scam_threshold; the weight is scaled by P(scam).";
     DETECTOR_FAILED = "DETECTOR_FAILED", 0.0, Ham,
         "A detector could not run (state unavailable); the verdict was made without it.";
 }
