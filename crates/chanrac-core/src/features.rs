@@ -144,6 +144,7 @@ const SEED_WORD: u64 = 0xA409_3822_299F_31D0;
 const SEED_BIGRAM: u64 = 0x082E_FA98_EC4E_6C89;
 const SEED_DIACRITIC_WORD: u64 = 0x4528_21E6_38D0_1377;
 const SEED_TAG: u64 = 0xBE54_66CF_34E9_0C6C;
+const SEED_NUMBER: u64 = 0xC0AC_29B7_C97C_50DD;
 
 const M1: u64 = 0x9E37_79B9_7F4A_7C15;
 const M2: u64 = 0xD6E8_FEB8_6659_FD93;
@@ -163,6 +164,13 @@ const MASK: [u64; 9] = {
 /// A seed per n-gram length, so that `ab` as a 2-gram and `\0ab` never meet.
 const fn gram_seed(group: u64, n: usize) -> u64 {
     group ^ (n as u64).wrapping_mul(M2)
+}
+
+/// One multiplication and a shift: spreads a key's bits before it is combined with another.
+#[inline]
+fn mix(x: u64) -> u64 {
+    let x = x.wrapping_mul(M2);
+    x ^ (x >> 29)
 }
 
 /// The hash of a word or a tag: eight bytes at a time, each block mixed by a multiplication,
@@ -206,10 +214,11 @@ impl Featurizer {
         1 << self.cfg.bits
     }
 
+    /// Multiply-shift: the top `bits` bits of the key times an odd constant. Every key here
+    /// is already seeded per group and n-gram length.
     #[inline]
     fn bucket(&self, h: u64) -> u32 {
-        let h = h.wrapping_mul(M1);
-        ((h ^ (h >> 29)).wrapping_mul(M2) >> self.shift) as u32
+        ((h ^ (h >> 32)).wrapping_mul(M1) >> self.shift) as u32
     }
 
     /// Computes the features of one message: its folded form, its original text (the same
@@ -262,6 +271,18 @@ impl Featurizer {
     fn char_grams(&self, text: &[u8], min: usize, max: usize, group: u64, out: &mut impl Sink) {
         let mut window = b' ' as u64;
         let mut len = 1usize;
+        if min == max {
+            // One length (the default): no inner loop.
+            let (mask, seed) = (MASK[min], gram_seed(group, min));
+            for &b in text.iter().chain(std::iter::once(&b' ')) {
+                window = (window << 8) | b as u64;
+                len += 1;
+                if len >= min {
+                    out.push(self.bucket((window & mask) ^ seed));
+                }
+            }
+            return;
+        }
         for &b in text.iter().chain(std::iter::once(&b' ')) {
             window = (window << 8) | b as u64;
             len += 1;
@@ -280,13 +301,13 @@ impl Featurizer {
             if self.cfg.words {
                 out.push(self.bucket(h));
                 if w.iter().all(u8::is_ascii_digit) {
-                    out.push(self.bucket(hash_bytes(b"num", SEED_TAG) ^ (w.len().min(16) as u64)));
+                    out.push(self.bucket(SEED_NUMBER ^ (w.len().min(16) as u64)));
                 }
             }
             if self.cfg.bigrams
                 && let Some(p) = prev
             {
-                out.push(self.bucket(p.rotate_left(23) ^ h ^ SEED_BIGRAM));
+                out.push(self.bucket(mix(p.rotate_left(23) ^ h ^ SEED_BIGRAM)));
             }
             prev = Some(h);
         }

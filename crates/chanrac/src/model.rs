@@ -31,6 +31,9 @@ pub struct Settings {
     /// L2 penalty per step on the weights a message touches.
     #[arg(long, default_value_t = TrainConfig::default().l2)]
     l2: f32,
+    /// Weight of a spam or scam message's error against a ham message's.
+    #[arg(long, default_value_t = TrainConfig::default().unwanted_weight)]
+    unwanted_weight: f32,
     /// Share held out to calibrate the probabilities and measure the figures stored in the
     /// model (0 = none).
     #[arg(long, default_value_t = TrainConfig::default().holdout)]
@@ -86,6 +89,7 @@ impl Settings {
             epochs: self.epochs,
             learning_rate: self.learning_rate,
             l2: self.l2,
+            unwanted_weight: self.unwanted_weight,
             holdout: self.holdout,
         }
     }

@@ -25,6 +25,9 @@ pub struct TrainConfig {
     pub learning_rate: f32,
     /// L2 penalty on the weights a message touches, per step. Default 1e-6.
     pub l2: f32,
+    /// Weight of a spam or scam message's error against a ham message's (1 = equal). Above
+    /// 1 the model catches more unwanted messages and blocks more ham. Default 1.
+    pub unwanted_weight: f32,
     /// Share of the data held out (whole groups of identical folded texts, stratified by
     /// class) to fit the calibration temperature and measure the figures stored in the
     /// header, before the final model is trained on everything. 0 skips both (temperature
@@ -39,6 +42,7 @@ impl Default for TrainConfig {
             epochs: 8,
             learning_rate: 0.5,
             l2: 1e-6,
+            unwanted_weight: 1.0,
             holdout: 0.2,
         }
     }
@@ -52,12 +56,14 @@ impl TrainConfig {
             && self.learning_rate > 0.0
             && self.l2.is_finite()
             && self.l2 >= 0.0
+            && self.unwanted_weight.is_finite()
+            && self.unwanted_weight > 0.0
             && (0.0..0.9).contains(&self.holdout);
         if ok {
             Ok(())
         } else {
             Err(ModelError::Invalid(format!(
-                "invalid training settings: epochs 1..=1000, learning_rate > 0, l2 >= 0, 0 <= holdout < 0.9 (got {self:?})"
+                "invalid training settings: epochs 1..=1000, learning_rate > 0, l2 >= 0, unwanted_weight > 0, 0 <= holdout < 0.9 (got {self:?})"
             )))
         }
     }
@@ -225,7 +231,8 @@ pub(crate) fn fit_linear(ds: &Dataset, rows: &[usize], buckets: usize, cfg: &Tra
             let x = ds.features(r);
             let p = softmax(lin.logits(x), 1.0);
             let y = ds.label(r) as usize;
-            let g: [f32; CLASSES] = std::array::from_fn(|c| p[c] - (c == y) as u32 as f32);
+            let cw = if y == 0 { 1.0 } else { cfg.unwanted_weight };
+            let g: [f32; CLASSES] = std::array::from_fn(|c| cw * (p[c] - (c == y) as u32 as f32));
             let s = Linear::scale(x.len());
             for &i in x {
                 let base = i as usize * CLASSES;
