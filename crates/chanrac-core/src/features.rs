@@ -271,8 +271,22 @@ impl Featurizer {
     fn char_grams(&self, text: &[u8], min: usize, max: usize, group: u64, out: &mut impl Sink) {
         let mut window = b' ' as u64;
         let mut len = 1usize;
+        if min == 4 && max == 4 && text.len() >= 3 {
+            // The default: the leading gram (with the padding space), every 4-byte window of
+            // the text read as one big-endian word (the same key the rolling window makes),
+            // and the trailing gram.
+            let seed = gram_seed(group, 4);
+            let key = |w: [u8; 4]| u32::from_be_bytes(w) as u64;
+            out.push(self.bucket(key([b' ', text[0], text[1], text[2]]) ^ seed));
+            for w in text.windows(4) {
+                out.push(self.bucket(key([w[0], w[1], w[2], w[3]]) ^ seed));
+            }
+            let n = text.len();
+            out.push(self.bucket(key([text[n - 3], text[n - 2], text[n - 1], b' ']) ^ seed));
+            return;
+        }
         if min == max {
-            // One length (the default): no inner loop.
+            // One length: no inner loop.
             let (mask, seed) = (MASK[min], gram_seed(group, min));
             for &b in text.iter().chain(std::iter::once(&b' ')) {
                 window = (window << 8) | b as u64;
@@ -537,6 +551,24 @@ mod tests {
         let text = "xem tai vtb-qua.xyz";
         assert_ne!(features(&f, text, ""), features(&f, text, "VCB"));
         assert_ne!(features(&f, text, "0912345678"), features(&f, text, "VCB"));
+    }
+
+    #[test]
+    fn the_four_gram_fast_path_matches_the_rolling_window() {
+        let f = Featurizer::new(FeatureConfig::default()).unwrap();
+        for text in ["abc", "abcd", "vay tien nhanh 0912345678", "chuc mung ban trung thuong"] {
+            let (mut fast, mut rolling) = (Vec::new(), Vec::new());
+            f.char_grams(text.as_bytes(), 4, 4, SEED_CHAR, &mut fast);
+            // The general path, one length at a time, gives the same keys.
+            let mut window = b' ' as u64;
+            for (len, &b) in text.as_bytes().iter().chain(std::iter::once(&b' ')).enumerate() {
+                window = (window << 8) | b as u64;
+                if len + 2 >= 4 {
+                    rolling.push(f.bucket((window & MASK[4]) ^ gram_seed(SEED_CHAR, 4)));
+                }
+            }
+            assert_eq!(fast, rolling, "{text}");
+        }
     }
 
     #[test]
