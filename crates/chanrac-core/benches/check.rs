@@ -7,28 +7,26 @@
 //! Run with `cargo bench -p chanrac-core --bench check`. The figures are recorded in
 //! `docs/benchmarks.md`.
 
-mod support;
-
 use std::hint::black_box;
 
 use chanrac_core::normalize::Normalized;
-use chanrac_core::{Engine, Message, Scratch};
+use chanrac_core::{Engine, Scratch};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-/// The corpus as messages from one subscriber number at 10:00 Vietnam time.
-fn corpus(n: usize) -> Vec<Message> {
-    let texts = support::texts(n);
-    support::describe(&texts);
-    texts
-        .into_iter()
-        .map(|t| Message::text(t).from("0912345678").at(1_795_316_400))
-        .collect()
-}
+#[path = "support/corpus.rs"]
+mod corpus;
+use corpus::corpus;
 
 fn bench(c: &mut Criterion) {
     let engine = Engine::with_defaults().unwrap();
     let no_model = Engine::builder().no_model().build().unwrap();
     let msgs = corpus(1000);
+    let bytes: usize = msgs.iter().map(|m| m.text.len()).sum();
+    eprintln!(
+        "corpus: {} messages, {:.0} bytes on average",
+        msgs.len(),
+        bytes as f64 / msgs.len() as f64
+    );
 
     let mut g = c.benchmark_group("check");
     g.throughput(Throughput::Elements(msgs.len() as u64));
@@ -62,7 +60,7 @@ fn bench(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = support::config();
+    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(5));
     targets = bench
 }
 criterion_main!(benches);

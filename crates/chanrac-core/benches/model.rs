@@ -7,7 +7,8 @@
 //!
 //! Run with `cargo bench -p chanrac-core --bench model`; figures in `docs/benchmarks.md`.
 
-mod support;
+#[path = "support/corpus.rs"]
+mod corpus;
 
 use std::hint::black_box;
 
@@ -24,7 +25,8 @@ fn bench(c: &mut Criterion) {
         Some(p) => Model::from_bytes(&std::fs::read(p).expect("model file")).expect("model"),
         None => Model::shipped().expect("the shipped model"),
     };
-    let texts = support::texts(1000);
+    // The `check` benchmark's corpus (it prints its size).
+    let texts: Vec<String> = corpus::corpus(1000).into_iter().map(|m| m.text).collect();
     let sender = SenderId::parse("0912345678");
     // The engine's analysis of each message, done once.
     let analysed: Vec<(Normalized, Findings)> = texts
@@ -36,7 +38,6 @@ fn bench(c: &mut Criterion) {
             (Normalized::new(t), f)
         })
         .collect();
-    support::describe(&texts);
 
     let mut g = c.benchmark_group("model");
     g.throughput(Throughput::Elements(texts.len() as u64));
@@ -79,7 +80,7 @@ fn bench(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = support::config();
+    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(5));
     targets = bench
 }
 criterion_main!(benches);

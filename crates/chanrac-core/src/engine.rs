@@ -7,22 +7,22 @@ use std::sync::Arc;
 use crate::error::ConfigError;
 use crate::extract::{Findings, extract_numbers, extract_urls};
 use crate::features::{FeatureScratch, Featurizer};
-use crate::lists::Lists;
+use crate::lists::{Lists, parent_domains};
 use crate::message::{Message, Origin, vietnam_hour};
 use crate::model::{Label, Model};
 use crate::normalize::Normalized;
 use crate::phone::{PhoneKind, SenderId};
 use crate::policy::Policy;
-use crate::rules::{Hit, PatternRole, RuleFire, RuleSet};
+use crate::rules::{Hit, Needs, PatternRole, RuleFire, RuleSet};
 use crate::signal::{BUILTIN, Builtin};
 use crate::state::{StateDetector, StatePlan, StateSignal};
 use crate::verdict::{Action, Category, Reason, Verdict};
 
 /// The compiled filter: rules, lists, policy and detectors. Build once, share as `Arc`,
-/// swap whole on reload.
-#[derive(Debug)]
+/// swap whole on reload. Cloning is cheap: the compiled rules are shared.
+#[derive(Debug, Clone)]
 pub struct Engine {
-    rules: RuleSet,
+    rules: Arc<RuleSet>,
     rule_weights: Vec<f32>,
     lists: Lists,
     policy: Policy,
@@ -33,6 +33,8 @@ pub struct Engine {
     brands: HashSet<String>,
     long_brands: Vec<String>,
     official: HashSet<String>,
+    free_hosting: HashSet<String>,
+    trusted_suffixes: Vec<String>,
     ad_labels: Vec<String>,
     detectors: Vec<Arc<dyn StateDetector>>,
     detector_weights: Vec<Vec<(Arc<str>, f32, Category)>>,
@@ -140,20 +142,24 @@ impl EngineBuilder {
             .collect();
         let cues = rules.cues();
         let lower = |v: &[String]| v.iter().map(|s| s.trim().to_ascii_lowercase()).collect::<HashSet<_>>();
+        // Top-level domains and suffixes may be written with a leading dot.
+        let suffixes = |v: &[String]| -> Vec<String> {
+            v.iter()
+                .map(|t| t.trim().trim_start_matches('.').to_ascii_lowercase())
+                .collect()
+        };
         let brands = lower(&cues.brands);
         let long_brands = brands.iter().filter(|b| b.len() >= 5).cloned().collect();
         Ok(Engine {
             shorteners: lower(&cues.shorteners),
-            suspicious_tlds: cues
-                .suspicious_tlds
-                .iter()
-                .map(|t| t.trim().trim_start_matches('.').to_ascii_lowercase())
-                .collect(),
+            suspicious_tlds: suffixes(&cues.suspicious_tlds).into_iter().collect(),
             brands,
             long_brands,
             official: lower(&cues.official_domains),
+            free_hosting: lower(&cues.free_hosting),
+            trusted_suffixes: suffixes(&cues.trusted_suffixes),
             ad_labels: policy.ads.labels.iter().map(|l| l.to_ascii_uppercase()).collect(),
-            rules,
+            rules: Arc::new(rules),
             rule_weights,
             lists: self.lists,
             policy,
@@ -239,6 +245,12 @@ impl Engine {
         &s.features
     }
 
+    /// The same engine with other lists, sharing the compiled rules: what a list change
+    /// costs without recompiling the keyword automaton.
+    pub fn with_lists(&self, lists: Lists) -> Engine {
+        Engine { lists, ..self.clone() }
+    }
+
     /// Checks one message with fresh working memory (convenient; prefer
     /// [`Engine::check_with`] in loops).
     pub fn check(&self, msg: &Message) -> Verdict {
@@ -315,8 +327,18 @@ impl Engine {
 
         let optout = self.analyze(msg, text, s);
         self.model_signals(text, &sender, s);
+        let f = &s.findings;
+        // Links to the brands' own domains or to allowlisted ones do not count for rules
+        // that need a link: those rules are about links to unknown places.
+        let untrusted_url = f.urls.iter().any(|u| !self.trusted_domain(u));
+        let found = Needs(
+            (untrusted_url as u8 * Needs::URL)
+                | (!f.phones.is_empty() as u8 * Needs::PHONE)
+                | (!f.accounts.is_empty() as u8 * Needs::ACCOUNT)
+                | (!f.amounts.is_empty() as u8 * Needs::AMOUNT),
+        );
         s.fires.clear();
-        self.rules.evaluate(s.norm.text(), &mut s.hits, &mut s.fires);
+        self.rules.evaluate(s.norm.text(), found, &mut s.hits, &mut s.fires);
 
         self.sender_signals(msg, &sender, s);
         self.text_signals(text, msg.text.len(), s);
@@ -334,6 +356,14 @@ impl Engine {
         s.norm.fold(&msg.text);
         s.hits.clear();
         self.rules.scan(s.norm.text(), &mut s.hits);
+        // Texts without Vietnamese marks cannot contradict a keyword's marks.
+        if s.norm.shape().marked {
+            let (norm, rules) = (&s.norm, &self.rules);
+            s.hits.retain(|h| {
+                let (a, b) = norm.source_span(h.start as usize, h.end as usize);
+                rules.diacritics_agree(h.role, &text[a..b])
+            });
+        }
         s.bank_cues.clear();
         let mut optout = false;
         for h in &s.hits {
@@ -344,8 +374,15 @@ impl Engine {
             }
         }
         s.findings.clear();
-        extract_numbers(text, &s.bank_cues, &mut s.findings);
-        extract_urls(text, &mut s.findings);
+        // The fold noticed whether the text has digits or anything like a host name; most
+        // texts lack one or the other, and extraction skips them.
+        let shape = s.norm.shape();
+        if shape.digits {
+            extract_numbers(text, &s.bank_cues, &mut s.findings);
+        }
+        if shape.link {
+            extract_urls(text, &mut s.findings);
+        }
         optout
     }
 
@@ -421,14 +458,22 @@ impl Engine {
                 format!("{} bytes checked of {full_len}", s.norm.source_len()),
             );
         }
-        if flags.obfuscated() {
+        // Letters read from digits inside links (`/on4G`, `?id=a1b`) are noise, not tricks.
+        let urls = &s.findings.urls;
+        let leet = s
+            .norm
+            .leet_offsets()
+            .iter()
+            .filter(|&&at| !urls.iter().any(|u| (u.span.0..u.span.1).contains(&(at as usize))))
+            .count();
+        if leet > 0 || flags.split > 0 || flags.confusable > 0 || flags.styled > 0 || flags.invisible > 0 {
             let mut e = String::new();
             for (n, what) in [
-                (flags.leet, "digits or symbols as letters"),
-                (flags.split, "split letters"),
-                (flags.confusable, "look-alike letters"),
-                (flags.styled, "styled letters"),
-                (flags.invisible, "invisible characters"),
+                (leet, "digits or symbols as letters"),
+                (flags.split as usize, "split letters"),
+                (flags.confusable as usize, "look-alike letters"),
+                (flags.styled as usize, "styled letters"),
+                (flags.invisible as usize, "invisible characters"),
             ] {
                 if n > 0 {
                     if !e.is_empty() {
@@ -446,24 +491,28 @@ impl Engine {
             let quote = |u: &crate::extract::UrlFinding| text[u.span.0..u.span.1].to_string();
             self.push(s, Builtin::URL_PRESENT, quote(&urls[0]));
             let mut all_allowed = true;
-            let mut flagged = [false; 7];
+            let mut all_trusted = true;
+            let mut flagged = [false; 8];
             for u in &urls {
                 let allowed = self.lists.allow.has_domain(&u.host);
                 all_allowed &= allowed;
+                let trusted = self.trusted_domain(u);
+                all_trusted &= trusted;
                 let checks = [
                     (self.lists.block.has_domain(&u.host), Builtin::DOMAIN_BLOCKLISTED),
                     (
-                        !allowed && (self.shorteners.contains(&u.domain) || self.shorteners.contains(&u.host)),
+                        !trusted && (self.shorteners.contains(&u.domain) || self.shorteners.contains(&u.host)),
                         Builtin::URL_SHORTENER,
                     ),
                     (
-                        !allowed && !u.tld.is_empty() && self.suspicious_tlds.contains(&u.tld),
+                        !trusted && !u.tld.is_empty() && self.suspicious_tlds.contains(&u.tld),
                         Builtin::URL_SUSPICIOUS_TLD,
                     ),
                     (u.ip, Builtin::URL_IP_HOST),
-                    (!allowed && u.idn, Builtin::URL_IDN),
-                    (!allowed && self.lookalike(u), Builtin::URL_BRAND_LOOKALIKE),
+                    (!trusted && u.idn, Builtin::URL_IDN),
+                    (!trusted && self.lookalike(u), Builtin::URL_BRAND_LOOKALIKE),
                     (u.obfuscated, Builtin::URL_OBFUSCATED),
+                    (!allowed && self.free_hosting(u), Builtin::URL_FREE_HOSTING),
                 ];
                 for (k, (hit, b)) in checks.into_iter().enumerate() {
                     if hit && !flagged[k] {
@@ -477,12 +526,14 @@ impl Engine {
                     }
                 }
             }
-            if all_allowed {
-                self.push(
-                    s,
-                    Builtin::DOMAIN_ALLOWLISTED,
-                    urls.iter().map(|u| u.domain.as_str()).collect::<Vec<_>>().join(", "),
-                );
+            if all_allowed || all_trusted {
+                let domains = urls.iter().map(|u| u.domain.as_str()).collect::<Vec<_>>().join(", ");
+                let b = if all_allowed {
+                    Builtin::DOMAIN_ALLOWLISTED
+                } else {
+                    Builtin::URL_OFFICIAL
+                };
+                self.push(s, b, domains);
             }
         }
         s.findings.urls = urls;
@@ -501,7 +552,12 @@ impl Engine {
             if !blocked.is_empty() {
                 self.push(s, Builtin::PHONE_BLOCKLISTED, blocked);
             }
-            self.push(s, Builtin::PHONE_IN_TEXT, listed);
+            let distinct = distinct_count(s.findings.phones.iter().map(|p| p.phone.key.as_str()));
+            if distinct >= PHONE_LIST_MIN {
+                self.push(s, Builtin::PHONE_LIST, format!("{distinct} numbers: {listed}"));
+            } else {
+                self.push(s, Builtin::PHONE_IN_TEXT, listed);
+            }
         }
         if !s.findings.accounts.is_empty() {
             let mut blocked = String::new();
@@ -527,17 +583,55 @@ impl Engine {
         }
     }
 
-    /// True when a link's host borrows a brand's name but is not the brand's domain.
+    /// True when a link goes to a brand's official domain (or a subdomain of an official
+    /// suffix such as `gov.vn`).
+    fn official_domain(&self, u: &crate::extract::UrlFinding) -> bool {
+        parent_domains(&u.domain).any(|d| self.official.contains(d))
+    }
+
+    /// True when a link goes to an allowlisted domain or to an official one.
+    fn trusted_domain(&self, u: &crate::extract::UrlFinding) -> bool {
+        self.official_domain(u) || self.lists.allow.has_domain(&u.host)
+    }
+
+    /// True when a link's host borrows a brand's name but is not the brand's domain (nor
+    /// registered under a suffix whose registry verifies the registrant).
     fn lookalike(&self, u: &crate::extract::UrlFinding) -> bool {
-        if u.ip || self.official.contains(&u.domain) || self.brands.is_empty() {
+        if u.ip || self.official_domain(u) || self.brands.is_empty() {
             return false;
         }
-        let host = &u.host;
+        let d = u.domain.as_bytes();
+        if self.trusted_suffixes.iter().any(|t| {
+            let t = t.as_bytes();
+            d == t || (d.len() > t.len() && d.ends_with(t) && d[d.len() - t.len() - 1] == b'.')
+        }) {
+            return false;
+        }
+        let host = u.skeleton.as_deref().unwrap_or(&u.host);
         let label_end = host.len() - (u.tld.len() + 1).min(host.len());
-        let name = &host[..label_end];
-        name.split(|c: char| c == '.' || c == '-' || c == '_' || c.is_ascii_digit())
-            .any(|t| self.brands.contains(t))
-            || self.long_brands.iter().any(|b| name.contains(b.as_str()))
+        let name = host.get(..label_end).unwrap_or(host);
+        // Digits for letters (`sh0pee`, `vietc0mbank`) and one-letter typos (`vietcombamk`).
+        let unleet: String = name
+            .chars()
+            .map(|c| match c {
+                '0' => 'o',
+                '1' => 'i',
+                '3' => 'e',
+                '4' => 'a',
+                '5' => 's',
+                _ => c,
+            })
+            .collect();
+        [name, unleet.as_str()].into_iter().any(|n| {
+            n.split(|c: char| c == '.' || c == '-' || c == '_' || c.is_ascii_digit())
+                .any(|t| self.brands.contains(t) || self.long_brands.iter().any(|b| b.len() >= 6 && one_edit(t, b)))
+                || self.long_brands.iter().any(|b| n.contains(b.as_str()))
+        })
+    }
+
+    /// True when a link goes to a free hosting or form service.
+    fn free_hosting(&self, u: &crate::extract::UrlFinding) -> bool {
+        parent_domains(&u.host).any(|h| self.free_hosting.contains(h))
     }
 
     /// The advertising label at the start of the text, if any.
@@ -691,6 +785,35 @@ fn s_len(text: &str) -> usize {
         cut -= 1;
     }
     cut
+}
+
+/// How many distinct phone numbers make a list of numbers (number trading).
+const PHONE_LIST_MIN: usize = 4;
+
+/// The number of distinct items in a short sequence (no allocation).
+fn distinct_count<'a>(items: impl Iterator<Item = &'a str> + Clone) -> usize {
+    let mut n = 0;
+    for (i, a) in items.clone().enumerate() {
+        if !items.clone().take(i).any(|b| b == a) {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// True when two words of the same length differ by one substituted letter or one swap of
+/// neighbouring letters.
+fn one_edit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() || a == b {
+        return false;
+    }
+    let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).take(3).collect();
+    match diff[..] {
+        [_] => true,
+        [i, j] => j == i + 1 && a[i] == b[j] && a[j] == b[i],
+        _ => false,
+    }
 }
 
 fn join(out: &mut String, item: &str) {

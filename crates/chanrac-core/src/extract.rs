@@ -18,6 +18,10 @@ pub struct UrlFinding {
     pub domain: String,
     /// The top-level label (`xyz`).
     pub tld: String,
+    /// For internationalized hosts, the host with every letter folded to the Latin letter
+    /// it looks like (`vietcоmbank.com` with a Cyrillic `о` → `vietcombank.com`), for the
+    /// look-alike check.
+    pub skeleton: Option<String>,
     /// The host is an IPv4 address.
     pub ip: bool,
     /// The host was internationalized (Unicode or `xn--`).
@@ -64,6 +68,9 @@ pub struct Findings {
     pub accounts: Vec<AccountFinding>,
     /// Money amounts.
     pub amounts: Vec<AmountFinding>,
+    /// Working memory of the number scanner.
+    digits: String,
+    groups: Vec<(usize, usize)>,
 }
 
 impl Findings {
@@ -87,10 +94,15 @@ pub fn extract_numbers(text: &str, bank_cues: &[(usize, usize)], out: &mut Findi
     let b = text.as_bytes();
     let n = b.len();
     let mut i = 0;
-    let mut digits = String::with_capacity(24);
+    let mut digits = std::mem::take(&mut out.digits);
     // Byte offsets where digit groups end, with the digit count so far.
-    let mut groups: Vec<(usize, usize)> = Vec::with_capacity(8);
+    let mut groups = std::mem::take(&mut out.groups);
     while i < n {
+        // Jump to the next digit or `+` (most of a text has neither).
+        match b[i..].iter().position(|&c| c.is_ascii_digit() || c == b'+') {
+            Some(p) => i += p,
+            None => break,
+        }
         let c = b[i];
         let plus = c == b'+' && i + 1 < n && b[i + 1].is_ascii_digit();
         if !(c.is_ascii_digit() || plus) {
@@ -158,7 +170,18 @@ pub fn extract_numbers(text: &str, bank_cues: &[(usize, usize)], out: &mut Findi
         let near_cue = bank_cues
             .iter()
             .any(|&(cs, ce)| (ce <= start && start - ce <= CUE_BEFORE) || (cs >= end && cs - end <= CUE_AFTER));
-        if near_cue && (6..=19).contains(&digits.len()) && !plus {
+        // Accounts are written in one piece or in groups of three or more digits; a number
+        // right after `/` or `:` is part of a date or a time (`26/10/2025 18:18`).
+        let part_of_date = start > 0 && matches!(b[start - 1], b'/' | b':');
+        let grouped_like_account = groups
+            .iter()
+            .scan(0, |prev, &(_, c)| {
+                let n = c - *prev;
+                *prev = c;
+                Some(n)
+            })
+            .all(|n| n >= 3);
+        if near_cue && (6..=19).contains(&digits.len()) && !plus && !part_of_date && grouped_like_account {
             out.accounts.push(AccountFinding {
                 span: (start, end),
                 digits: digits.clone(),
@@ -180,11 +203,16 @@ pub fn extract_numbers(text: &str, bank_cues: &[(usize, usize)], out: &mut Findi
                         span: (start, g_end),
                         phone,
                     });
+                    // Numbers listed with single spaces (`0858999221 0858999225`) join into
+                    // one run: go on reading after this one.
+                    i = g_end;
                 }
                 break;
             }
         }
     }
+    out.digits = digits;
+    out.groups = groups;
 }
 
 /// Reads a value from digit groups: `5.000.000` and `5,000,000` are thousands, `1,5` and
@@ -268,16 +296,31 @@ fn money_after(
 
 /// Finds links, with or without a scheme, and undoes the usual disguises (`hxxp`, `[.]`).
 pub fn extract_urls(text: &str, out: &mut Findings) {
-    // Cheap prefilter: a link needs a dot (or a disguised one).
-    if !text.as_bytes().contains(&b'.') && !text.contains("[dot]") && !text.contains("(dot)") {
+    // Cheap prefilter: a link needs a dot (or a disguised one), and a disguise needs a
+    // bracket or the letters `hxxp`.
+    let bytes = text.as_bytes();
+    // A disguise needs a bracket or the letters `hxxp`.
+    let bracket = bytes.iter().any(|&b| matches!(b, b'[' | b'(' | b'{'));
+    let disguised = (bracket && ["[.]", "(.)", "{.}", "[dot]", "(dot)"].iter().any(|d| text.contains(d)))
+        || (bytes.contains(&b'x') && text.contains("hxxp"));
+    // A host has a dot between two letters or digits (`x.vn`); a full stop is followed by a
+    // space. Most texts have no such dot and skip the link finder.
+    let mut dot = false;
+    let mut from = 1;
+    while let Some(p) = bytes.get(from..).and_then(|rest| rest.iter().position(|&b| b == b'.')) {
+        let k = from + p;
+        if k + 1 < bytes.len()
+            && (bytes[k - 1].is_ascii_alphanumeric() || bytes[k - 1] >= 0x80)
+            && bytes[k + 1].is_ascii_alphanumeric()
+        {
+            dot = true;
+            break;
+        }
+        from = k + 1;
+    }
+    if !dot && !disguised {
         return;
     }
-    let disguised = text.contains("hxxp")
-        || text.contains("[.]")
-        || text.contains("(.)")
-        || text.contains("[dot]")
-        || text.contains("(dot)")
-        || text.contains("{.}");
     if disguised {
         let (clean, map) = undisguise(text);
         find_links(&clean, |s, e| (map[s], map[e.saturating_sub(1)] + 1), true, out);
@@ -322,6 +365,7 @@ fn parse_host(link: &str) -> Option<UrlFinding> {
             host: host.to_string(),
             domain: host.to_string(),
             tld: String::new(),
+            skeleton: None,
             ip: true,
             idn: false,
             obfuscated: false,
@@ -347,11 +391,25 @@ fn parse_host(link: &str) -> Option<UrlFinding> {
     }
     let domain = psl::domain_str(&host).unwrap_or(&host).to_string();
     let tld = host.rsplit('.').next().unwrap_or("").to_string();
+    let skeleton = idn.then(|| {
+        let (unicode, _) = idna::domain_to_unicode(&host);
+        unicode
+            .chars()
+            .map(|c| {
+                if c.is_ascii() {
+                    c
+                } else {
+                    crate::normalize::skeleton_char(c).map_or(c, char::from)
+                }
+            })
+            .collect()
+    });
     Some(UrlFinding {
         span: (0, 0),
         host,
         domain,
         tld,
+        skeleton,
         ip: false,
         idn,
         obfuscated: false,
@@ -423,6 +481,9 @@ mod tests {
         // A phone number followed by other digits still reads as a phone number.
         let f = numbers("goi 0912345678 5 lan", &[]);
         assert_eq!(f.phones.len(), 1);
+        // Numbers listed one after another with single spaces are each found.
+        let f = numbers("dong gia 0858999221 0858999225 0858999236", &[]);
+        assert_eq!(f.phones.len(), 3, "{f:?}");
     }
 
     #[test]

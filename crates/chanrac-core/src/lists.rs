@@ -20,6 +20,11 @@ use std::path::Path;
 use crate::error::ConfigError;
 use crate::phone::SenderId;
 
+/// A host and each of its parent domains: `a.b.vn`, `b.vn`, `vn`.
+pub(crate) fn parent_domains(host: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(Some(host), |h| h.find('.').map(|p| &h[p + 1..]))
+}
+
 /// The kinds of list entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListKind {
@@ -46,6 +51,11 @@ impl ListKind {
     pub fn name(self) -> &'static str {
         ListKind::ALL.iter().find(|(k, _)| *k == self).map_or("", |(_, n)| n)
     }
+
+    /// Parses a file stem / API name (`senders`, `brandnames`, `domains`, `accounts`).
+    pub fn parse(name: &str) -> Option<ListKind> {
+        ListKind::ALL.iter().find(|(_, n)| *n == name).map(|&(k, _)| k)
+    }
 }
 
 /// One side (allow or block) of the lists.
@@ -59,53 +69,29 @@ pub struct ListSet {
 }
 
 impl ListSet {
-    /// Adds one entry, normalized. Returns an error message for an entry that cannot be of
-    /// this kind.
+    /// Adds one entry, normalized (see [`normalize_entry`]). Returns an error message for an
+    /// entry that cannot be of this kind.
     pub fn add(&mut self, kind: ListKind, entry: &str) -> Result<(), String> {
-        let e = entry.trim();
-        if e.is_empty() {
-            return Err("empty entry".into());
-        }
-        match kind {
-            ListKind::Senders => {
-                if let Some(prefix) = e.strip_suffix('*') {
-                    self.sender_prefixes.insert(normalize_prefix(prefix)?);
-                } else {
-                    match SenderId::parse(e) {
-                        SenderId::Brandname(_) => {
-                            return Err(format!("{e:?} is not a number (put brandnames in brandnames.txt)"));
-                        }
-                        other => {
-                            self.senders.insert(other.key().unwrap_or(e).to_string());
-                        }
-                    }
-                }
-            }
-            ListKind::Brandnames => {
-                if e.chars().count() > 11 || !e.chars().all(|c| c.is_ascii_alphanumeric() || " -_.".contains(c)) {
-                    return Err(format!(
-                        "{e:?} is not a brandname (at most 11 of A-Z, 0-9, space, - _ .)"
-                    ));
-                }
-                self.brandnames.insert(e.to_ascii_uppercase());
-            }
-            ListKind::Domains => {
-                let d = e.trim_start_matches("*.").trim_end_matches('.');
-                let ascii = idna::domain_to_ascii(d).map_err(|_| format!("{e:?} is not a domain name"))?;
-                if !ascii.contains('.') {
-                    return Err(format!("{e:?} is not a domain name"));
-                }
-                self.domains.insert(ascii);
-            }
-            ListKind::Accounts => {
-                let digits: String = e.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect();
-                if !(6..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(format!("{e:?} is not an account number (6 to 19 digits)"));
-                }
-                self.accounts.insert(digits);
-            }
-        }
+        let canonical = normalize_entry(kind, entry)?;
+        self.set_mut(kind, &canonical).insert(canonical);
         Ok(())
+    }
+
+    /// Removes one entry (in any written form). Returns whether it was there.
+    pub fn remove(&mut self, kind: ListKind, entry: &str) -> Result<bool, String> {
+        let canonical = normalize_entry(kind, entry)?;
+        Ok(self.set_mut(kind, &canonical).remove(&canonical))
+    }
+
+    /// The set that holds a canonical entry of this kind.
+    fn set_mut(&mut self, kind: ListKind, canonical: &str) -> &mut HashSet<String> {
+        match kind {
+            ListKind::Senders if canonical.ends_with('*') => &mut self.sender_prefixes,
+            ListKind::Senders => &mut self.senders,
+            ListKind::Brandnames => &mut self.brandnames,
+            ListKind::Domains => &mut self.domains,
+            ListKind::Accounts => &mut self.accounts,
+        }
     }
 
     /// True when the sender key (see [`SenderId::key`]) is listed, exactly or by prefix.
@@ -116,7 +102,15 @@ impl ListSet {
         if self.sender_prefixes.is_empty() {
             return false;
         }
-        (1..=key.len()).any(|n| key.is_char_boundary(n) && self.sender_prefixes.contains(&key[..n]))
+        let mut probe = String::with_capacity(key.len() + 1);
+        key.char_indices().any(|(i, c)| {
+            probe.truncate(i);
+            probe.push(c);
+            probe.push('*');
+            let hit = self.sender_prefixes.contains(&probe);
+            probe.pop();
+            hit
+        })
     }
 
     /// True when the brandname is listed (case-insensitive).
@@ -133,16 +127,7 @@ impl ListSet {
         if self.domains.is_empty() {
             return false;
         }
-        let mut h = host;
-        loop {
-            if self.domains.contains(h) {
-                return true;
-            }
-            match h.find('.') {
-                Some(p) => h = &h[p + 1..],
-                None => return false,
-            }
-        }
+        parent_domains(host).any(|d| self.domains.contains(d))
     }
 
     /// True when the account number is listed.
@@ -162,6 +147,51 @@ impl ListSet {
     /// True when there are no entries.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The canonical form of a list entry, as lists store and compare it: numbers as `+84…`
+/// (prefixes keep their trailing `*`), brandnames in upper case, domains in lower-case
+/// punycode without a leading `*.`, accounts as bare digits. An error says why the entry
+/// cannot be of this kind.
+pub fn normalize_entry(kind: ListKind, entry: &str) -> Result<String, String> {
+    let e = entry.trim();
+    if e.is_empty() {
+        return Err("empty entry".into());
+    }
+    match kind {
+        ListKind::Senders => {
+            if let Some(prefix) = e.strip_suffix('*') {
+                return Ok(format!("{}*", normalize_prefix(prefix)?));
+            }
+            match SenderId::parse(e) {
+                SenderId::Brandname(_) => Err(format!("{e:?} is not a number (put brandnames in brandnames.txt)")),
+                other => Ok(other.key().unwrap_or(e).to_string()),
+            }
+        }
+        ListKind::Brandnames => {
+            if e.chars().count() > 11 || !e.chars().all(|c| c.is_ascii_alphanumeric() || " -_.".contains(c)) {
+                return Err(format!(
+                    "{e:?} is not a brandname (at most 11 of A-Z, 0-9, space, - _ .)"
+                ));
+            }
+            Ok(e.to_ascii_uppercase())
+        }
+        ListKind::Domains => {
+            let d = e.trim_start_matches("*.").trim_end_matches('.');
+            let ascii = idna::domain_to_ascii(d).map_err(|_| format!("{e:?} is not a domain name"))?;
+            if !ascii.contains('.') {
+                return Err(format!("{e:?} is not a domain name"));
+            }
+            Ok(ascii)
+        }
+        ListKind::Accounts => {
+            let digits: String = e.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect();
+            if !(6..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("{e:?} is not an account number (6 to 19 digits)"));
+            }
+            Ok(digits)
+        }
     }
 }
 
@@ -264,6 +294,11 @@ mod tests {
         assert!(s.has_domain("login.evil.xyz"));
         assert!(!s.has_domain("notevil.xyz"));
         assert!(s.has_account("0071000123456"));
+        assert_eq!(s.remove(ListKind::Senders, "+84 912 345 678"), Ok(true));
+        assert!(!s.has_sender("+84912345678"));
+        assert_eq!(s.remove(ListKind::Senders, "0909*"), Ok(true));
+        assert!(!s.has_sender("+84909111222"));
+        assert_eq!(normalize_entry(ListKind::Senders, "0909*").as_deref(), Ok("+84909*"));
     }
 
     #[test]

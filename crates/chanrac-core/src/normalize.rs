@@ -53,6 +53,163 @@ impl NormFlags {
     }
 }
 
+/// The map from folded bytes back to original byte ranges, stored as runs: one entry per
+/// run of ASCII letters and digits copied as they are (byte *k* of the run came from byte
+/// *k* of the original run), and one per character or separator that folded differently
+/// (every folded byte of the entry came from the whole original range). Writing one entry
+/// per run instead of one per byte is what keeps the fold fast; reading is a binary search.
+#[derive(Debug, Default, Clone)]
+struct SpanMap {
+    runs: Vec<Run>,
+    /// The number of folded bytes mapped.
+    len: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    /// The first folded byte of the run.
+    fold: u32,
+    /// The first original byte.
+    orig: u32,
+    /// The end of the original range (for non-identity runs).
+    orig_end: u32,
+    /// Byte for byte (`true`) or every byte from the whole range (`false`).
+    identity: bool,
+}
+
+impl SpanMap {
+    fn clear(&mut self) {
+        self.runs.clear();
+        self.len = 0;
+    }
+
+    fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// `len` folded bytes copied one for one from the original bytes at `orig`.
+    #[inline]
+    fn push_identity(&mut self, orig: u32, len: u32) {
+        self.runs.push(Run {
+            fold: self.len,
+            orig,
+            orig_end: orig + len,
+            identity: true,
+        });
+        self.len += len;
+    }
+
+    /// `len` folded bytes that all come from the original range `orig..orig_end`.
+    #[inline]
+    fn push_char(&mut self, orig: u32, orig_end: u32, len: u32) {
+        self.runs.push(Run {
+            fold: self.len,
+            orig,
+            orig_end,
+            identity: false,
+        });
+        self.len += len;
+    }
+
+    /// Stretches the original range of the last folded byte to `orig_end` (an invisible
+    /// character or an apostrophe read as part of the word before it).
+    fn extend_last(&mut self, orig_end: u32) {
+        let len = self.len;
+        let Some(last) = self.runs.last_mut() else {
+            return;
+        };
+        if !last.identity {
+            last.orig_end = orig_end;
+        } else if len - last.fold == 1 {
+            last.identity = false;
+            last.orig_end = orig_end;
+        } else {
+            // Split off the last byte of an identity run.
+            let orig = last.orig + (len - 1 - last.fold);
+            last.orig_end = orig;
+            self.runs.push(Run {
+                fold: len - 1,
+                orig,
+                orig_end,
+                identity: false,
+            });
+        }
+    }
+
+    /// The original range of folded byte `k` (which must be below [`SpanMap::len`]).
+    fn get(&self, k: usize) -> (u32, u32) {
+        let k = k as u32;
+        let i = self.runs.partition_point(|r| r.fold <= k).saturating_sub(1);
+        match self.runs.get(i) {
+            Some(r) if r.identity => {
+                let o = r.orig + (k - r.fold);
+                (o, o + 1)
+            }
+            Some(r) => (r.orig, r.orig_end),
+            None => (0, 0),
+        }
+    }
+
+    /// Removes folded bytes at the given sorted positions, each of which is a one-byte
+    /// entry (a separator).
+    fn remove_bytes(&mut self, positions: &[usize]) {
+        let mut removed = 0u32;
+        let mut p = positions.iter().peekable();
+        self.runs.retain_mut(|r| {
+            if p.peek().is_some_and(|&&at| at as u32 == r.fold) {
+                p.next();
+                removed += 1;
+                return false;
+            }
+            r.fold -= removed;
+            true
+        });
+        self.len -= removed;
+    }
+}
+
+/// Cheap facts about an original text, gathered by [`Normalized::fold`] for free.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// The text has an ASCII digit (so it may hold a number).
+    pub digits: bool,
+    /// The text has a dot between two word characters (`x.vn`) or a bracket (`evil[.]top`),
+    /// so it may hold a link.
+    pub link: bool,
+    /// The text has a precomposed Latin letter with a diacritic (so keyword hits may need
+    /// the diacritics check).
+    pub marked: bool,
+}
+
+/// Byte classes for the ASCII fast paths of the fold (`LOWER`, `UPPER` and `DIGIT` are the
+/// smallest, so a run of letters and digits is `class <= DIGIT`).
+const LOWER: u8 = 0;
+const UPPER: u8 = 1;
+const DIGIT: u8 = 2;
+const SPACE: u8 = 3;
+const PUNCT: u8 = 4;
+const OTHER: u8 = 5;
+
+/// The class of every byte; bytes that need [`fold_char`] (symbols kept in words, control
+/// characters, non-ASCII) are `OTHER`.
+static ASCII_CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut b = 0usize;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = match c {
+            b'a'..=b'z' => LOWER,
+            b'A'..=b'Z' => UPPER,
+            b'0'..=b'9' => DIGIT,
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C => SPACE,
+            b'%' | b'$' | b'@' | b'&' | b'#' | b'+' | 0..=0x1F | 0x7F => OTHER,
+            _ => PUNCT,
+        };
+        b += 1;
+    }
+    t
+};
+
 /// A folded text with a map back to the original.
 ///
 /// Reuse one `Normalized` across messages ([`Normalized::fold`]) to avoid allocations.
@@ -62,10 +219,16 @@ pub struct Normalized {
     /// The folded bytes while folding (the allocation moves between `buf` and `text`).
     buf: Vec<u8>,
     /// For each byte of `text`, the original byte range of the character it came from.
-    map: Vec<(u32, u32)>,
-    /// Separator positions in `text` with their kind, for the join pass.
-    seps: Vec<(u32, SepKind)>,
+    map: SpanMap,
+    /// Single-letter words: their position in `text` and the kind of separator after them,
+    /// for the join pass (`v.a.y`).
+    singles: Vec<(u32, SepKind)>,
     flags: NormFlags,
+    /// Cheap facts about the original text gathered while folding.
+    shape: Shape,
+    /// Original byte offsets of the words where letters were read from digits or symbols,
+    /// so that a caller can tell tricks in running text from noise inside links.
+    leet_at: Vec<u32>,
     /// The length of the original text that was folded (after truncation).
     source_len: usize,
 }
@@ -110,6 +273,17 @@ struct Sep {
     byte: u8,
 }
 
+impl Sep {
+    /// What kind of separator the run was, for the join pass.
+    fn kind(&self) -> SepKind {
+        match (self.spaces, self.puncts) {
+            (1, 0) => SepKind::Space,
+            (0, 1..=3) => SepKind::Punct(if self.puncts == 1 { self.byte } else { 0 }),
+            _ => SepKind::Other,
+        }
+    }
+}
+
 /// What is known of the word being folded.
 #[derive(Default, Clone, Copy)]
 struct Word {
@@ -140,6 +314,18 @@ impl Normalized {
         self.flags
     }
 
+    /// Cheap facts about the original text, gathered while folding, that let extraction
+    /// skip texts that cannot hold what it looks for.
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+
+    /// Original byte offsets of the words in which digits or symbols were read as letters
+    /// (one entry per [`NormFlags::leet`] count).
+    pub fn leet_offsets(&self) -> &[u32] {
+        &self.leet_at
+    }
+
     /// The number of bytes of the original text that were folded.
     pub fn source_len(&self) -> usize {
         self.source_len
@@ -151,10 +337,14 @@ impl Normalized {
     pub fn source_span(&self, start: usize, end: usize) -> (usize, usize) {
         let end = end.min(self.map.len());
         if start >= end {
-            let at = self.map.get(start).map_or(self.source_len as u32, |m| m.0) as usize;
-            return (at, at);
+            let at = if start < self.map.len() {
+                self.map.get(start).0
+            } else {
+                self.source_len as u32
+            };
+            return (at as usize, at as usize);
         }
-        (self.map[start].0 as usize, self.map[end - 1].1 as usize)
+        (self.map.get(start).0 as usize, self.map.get(end - 1).1 as usize)
     }
 
     /// Folds `text`, replacing the previous content and keeping the allocations.
@@ -163,8 +353,10 @@ impl Normalized {
         buf.clear();
         self.buf = buf;
         self.map.clear();
-        self.seps.clear();
+        self.singles.clear();
+        self.leet_at.clear();
         self.flags = NormFlags::default();
+        self.shape = Shape::default();
         let text = if text.len() > MAX_TEXT_BYTES {
             self.flags.truncated = true;
             let mut cut = MAX_TEXT_BYTES;
@@ -177,34 +369,116 @@ impl Normalized {
         };
         self.source_len = text.len();
         self.buf.reserve(text.len());
-        self.map.reserve(text.len());
 
         let bytes = text.as_bytes();
+        let n = bytes.len();
         let mut sep: Option<Sep> = None;
         let mut word = Word::default();
+        let mut shape = Shape::default();
         let mut i = 0usize;
-        while i < bytes.len() {
+        while i < n {
             let b = bytes[i];
-            // Fast path: ASCII letters and digits, the bulk of every text.
-            if b.is_ascii_alphanumeric() {
-                if sep.is_some() {
-                    self.end_word(&word);
-                    self.flush_sep(&mut sep);
-                    word = Word {
-                        start: self.buf.len(),
-                        ..Word::default()
+            match ASCII_CLASS[b as usize] {
+                // Fast path: a run of ASCII letters and digits, the bulk of every text,
+                // copied in one go.
+                LOWER | UPPER | DIGIT => {
+                    self.begin_word(&mut sep, &mut word);
+                    let s = i;
+                    let mut kinds = 0u8;
+                    while i < n {
+                        let k = ASCII_CLASS[bytes[i] as usize];
+                        if k > DIGIT {
+                            break;
+                        }
+                        kinds |= 1 << k;
+                        i += 1;
+                    }
+                    let at = self.buf.len();
+                    self.buf.extend_from_slice(&bytes[s..i]);
+                    self.map.push_identity(s as u32, (i - s) as u32);
+                    let letters = kinds & (1 << LOWER | 1 << UPPER) != 0;
+                    word.alpha |= letters;
+                    word.latin |= letters;
+                    if kinds & 1 << DIGIT != 0 {
+                        word.digit_or_sym = true;
+                        shape.digits = true;
+                    }
+                    if kinds & 1 << UPPER != 0 {
+                        self.buf[at..].make_ascii_lowercase();
+                        // A lower-case `l` between two capitals stands for `I` (`GlAY`).
+                        for k in s + 1..i.saturating_sub(1) {
+                            if bytes[k] == b'l'
+                                && bytes[k - 1].is_ascii_uppercase()
+                                && bytes[k + 1].is_ascii_uppercase()
+                            {
+                                self.buf[at + k - s] = b'i';
+                                self.flags.leet += 1;
+                                self.leet_at.push(k as u32);
+                            }
+                        }
+                    }
+                    continue;
+                }
+                // Second fast path: ASCII white space and punctuation extend the pending
+                // separator, except the symbols that may stand inside a word.
+                SPACE | PUNCT if !(sep.is_none() && matches!(b, b'!' | b'|' | b'\'')) => {
+                    match b {
+                        b'.' => {
+                            shape.link |= i > 0
+                                && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] >= 0x80)
+                                && bytes.get(i + 1).is_some_and(u8::is_ascii_alphanumeric);
+                        }
+                        b'[' | b'(' | b'{' => shape.link = true,
+                        _ => {}
+                    }
+                    let space = (ASCII_CLASS[b as usize] == SPACE) as u32;
+                    let at = i as u32;
+                    i += 1;
+                    let byte = if space == 0 { b } else { 0 };
+                    sep = Some(match sep {
+                        None => Sep {
+                            start: at,
+                            end: at + 1,
+                            spaces: space,
+                            puncts: 1 - space,
+                            byte,
+                        },
+                        Some(s) => Sep {
+                            end: at + 1,
+                            spaces: s.spaces + space,
+                            puncts: s.puncts + 1 - space,
+                            byte: if s.puncts == 0 { byte } else { s.byte },
+                            ..s
+                        },
+                    });
+                    continue;
+                }
+                // Third fast path: a precomposed Latin letter with diacritics (all of
+                // Vietnamese), two or three UTF-8 bytes read straight into the fold tables.
+                OTHER if matches!(b, 0xC3..=0xC9 | 0xE1) => {
+                    let (cp, len) = if b == 0xE1 {
+                        match (bytes.get(i + 1), bytes.get(i + 2)) {
+                            (Some(&b1), Some(&b2)) => (((b1 as u32 & 0x3F) << 6) | (b2 as u32 & 0x3F) | 0x1000, 3),
+                            _ => (0, 0),
+                        }
+                    } else {
+                        match bytes.get(i + 1) {
+                            Some(&b1) => ((((b & 0x1F) as u32) << 6) | (b1 as u32 & 0x3F), 2),
+                            None => (0, 0),
+                        }
                     };
+                    if let Some(letter) = latin_letter(cp) {
+                        shape.marked = true;
+                        self.begin_word(&mut sep, &mut word);
+                        word.alpha = true;
+                        word.latin = true;
+                        self.buf.push(letter);
+                        self.map.push_char(i as u32, (i + len) as u32, 1);
+                        i += len;
+                        continue;
+                    }
                 }
-                if b.is_ascii_alphabetic() {
-                    word.alpha = true;
-                    word.latin = true;
-                } else {
-                    word.digit_or_sym = true;
-                }
-                self.buf.push(b.to_ascii_lowercase());
-                self.map.push((i as u32, i as u32 + 1));
-                i += 1;
-                continue;
+                _ => {}
             }
             let c = if b < 0x80 {
                 b as char
@@ -214,6 +488,26 @@ impl Normalized {
             let start = i as u32;
             let end = (i + c.len_utf8()) as u32;
             i = end as usize;
+            // Inside a word, `!` and `|` between letters stand for `i` and `l` (`d!eu k!en`,
+            // `Te|egram`), and an apostrophe is a tone mark typed the VIQR way (`mo'i` for
+            // `mới`) or an English contraction: both are read as part of the word.
+            if sep.is_none() && matches!(c, '!' | '|' | '\'' | '\u{2019}') {
+                match in_word_symbol(text, start as usize, end as usize, c) {
+                    InWord::Letter => {
+                        // Kept as a symbol of the word; `read_leet` reads it as a letter if
+                        // the word then reads as a word (`d!eu` → `dieu`, not `well!i`).
+                        word.digit_or_sym = true;
+                        self.buf.push(c as u8);
+                        self.map.push_char(start, end, 1);
+                        continue;
+                    }
+                    InWord::Join => {
+                        self.map.extend_last(end);
+                        continue;
+                    }
+                    InWord::No => {}
+                }
+            }
             let fold = fold_char(c);
             match fold {
                 Fold::Space | Fold::Punct => {
@@ -242,8 +536,8 @@ impl Normalized {
                     // spanning it stays contiguous.
                     if let Some(s) = sep.as_mut() {
                         s.end = end;
-                    } else if let Some(last) = self.map.last_mut() {
-                        last.1 = end;
+                    } else if self.map.len() > 0 {
+                        self.map.extend_last(end);
                         // Combining marks are ordinary in decomposed Vietnamese; only
                         // format characters count as a trick.
                         if !is_combining(c) {
@@ -254,14 +548,7 @@ impl Normalized {
                 }
                 _ => {}
             }
-            if sep.is_some() {
-                self.end_word(&word);
-                self.flush_sep(&mut sep);
-                word = Word {
-                    start: self.buf.len(),
-                    ..Word::default()
-                };
-            }
+            self.begin_word(&mut sep, &mut word);
             match fold {
                 Fold::Ascii(b) | Fold::Lookalike(b, _) => {
                     match fold {
@@ -276,36 +563,37 @@ impl Normalized {
                         word.digit_or_sym = true;
                     }
                     self.buf.push(b);
-                    self.map.push((start, end));
+                    self.map.push_char(start, end, 1);
                 }
                 Fold::Many(many) => {
                     word.alpha = true;
-                    for b in many.bytes() {
-                        self.buf.push(b);
-                        self.map.push((start, end));
-                    }
+                    self.buf.extend_from_slice(many.as_bytes());
+                    self.map.push_char(start, end, many.len() as u32);
                 }
                 _ if c.is_ascii() => {
                     // A kept symbol.
                     word.digit_or_sym = true;
                     self.buf.push(c as u8);
-                    self.map.push((start, end));
+                    self.map.push_char(start, end, 1);
                 }
                 _ => {
                     // A letter of another script, copied as lower case.
                     word.alpha = true;
                     let mut tmp = [0u8; 4];
+                    let before = self.buf.len();
                     for lc in c.to_lowercase() {
-                        for &byte in lc.encode_utf8(&mut tmp).as_bytes() {
-                            self.buf.push(byte);
-                            self.map.push((start, end));
-                        }
+                        self.buf.extend_from_slice(lc.encode_utf8(&mut tmp).as_bytes());
                     }
+                    self.map.push_char(start, end, (self.buf.len() - before) as u32);
                 }
             }
         }
         self.end_word(&word);
-        if !self.seps.is_empty() {
+        if self.buf.len() == word.start + 1 && self.buf[word.start].is_ascii_alphabetic() {
+            self.singles.push((word.start as u32, SepKind::Other));
+        }
+        self.shape = shape;
+        if self.singles.len() >= 2 {
             self.join_split_letters();
         }
         let buf = std::mem::take(&mut self.buf);
@@ -314,23 +602,29 @@ impl Normalized {
         self.text = String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     }
 
-    /// Emits the pending separator run as one space, unless it is leading.
-    fn flush_sep(&mut self, sep: &mut Option<Sep>) {
-        if let Some(s) = sep.take()
-            && !self.buf.is_empty()
-        {
-            let kind = match (s.spaces, s.puncts) {
-                (1, 0) => SepKind::Space,
-                (0, 1..=3) => SepKind::Punct(if s.puncts == 1 { s.byte } else { 0 }),
-                _ => SepKind::Other,
+    /// Before the first character of a word: when a separator is pending, closes the
+    /// previous word, emits the separator as one space (unless it is leading) and starts a
+    /// new word.
+    #[inline]
+    fn begin_word(&mut self, sep: &mut Option<Sep>, word: &mut Word) {
+        if let Some(s) = sep.take() {
+            self.end_word(word);
+            if !self.buf.is_empty() {
+                if self.buf.len() == word.start + 1 && self.buf[word.start].is_ascii_alphabetic() {
+                    self.singles.push((word.start as u32, s.kind()));
+                }
+                self.buf.push(b' ');
+                self.map.push_char(s.start, s.end, 1);
+            }
+            *word = Word {
+                start: self.buf.len(),
+                ..Word::default()
             };
-            self.seps.push((self.buf.len() as u32, kind));
-            self.buf.push(b' ');
-            self.map.push((s.start, s.end));
         }
     }
 
     /// Word-level checks once a word is complete: mixed scripts and digits used as letters.
+    #[inline]
     fn end_word(&mut self, w: &Word) {
         if w.foreign > 0 && w.latin {
             self.flags.confusable += w.foreign;
@@ -343,71 +637,95 @@ impl Normalized {
         }
     }
 
-    /// Reads digits and `@ $` between letters as letters, in place (one byte for one byte,
-    /// so the offset map is unchanged).
+    /// Reads digits and `@ $ ! |` between letters as letters, in place (one byte for one
+    /// byte, so the offset map is unchanged), but only when the result reads as a word: a
+    /// Vietnamese syllable (`T1ỀN` → `tien`, `KH0NG` → `khong`, `d!eu` → `dieu`) or an
+    /// English-looking word where digits stood for vowels (`c4sh`, `m0ney`). Product and
+    /// package codes (`ST5K`, `T5YU5C`, `HBOG0V`) and anything with digits left over stay as
+    /// written. The decision never depends on letter case, so folding is idempotent.
     fn read_leet(&mut self, start: usize) {
-        let word = &mut self.buf[start..];
+        const MAX: usize = 24;
+        let word = &self.buf[start..];
         let n = word.len();
+        if n > MAX {
+            return;
+        }
+        let mut tmp = [0u8; MAX];
+        tmp[..n].copy_from_slice(word);
+        let mut read = 0u16;
+        // Every disguised run is one character long (`c4sh`, not `la43kwh`).
+        let mut single = true;
+        // Only vowels disguised as digits count for English words (`c4sh`, not `5ale`), and
+        // `!` only counts in Vietnamese syllables (`d!eu`), since English writers drop the
+        // space after `!` (`well!i`).
+        let mut vowels_only = true;
         let mut i = 0;
         while i < n {
-            if leet_letter(word[i]).is_some() {
+            if leet_letter(tmp[i]).is_some() {
                 // A run of at most two leet characters with letters on both sides.
                 let mut j = i;
-                while j < n && leet_letter(word[j]).is_some() {
+                while j < n && leet_letter(tmp[j]).is_some() {
                     j += 1;
                 }
-                let before = i > 0 && word[i - 1].is_ascii_alphabetic();
-                let after = j < n && word[j].is_ascii_alphabetic();
+                let before = i > 0 && tmp[i - 1].is_ascii_alphabetic();
+                let after = j < n && tmp[j].is_ascii_alphabetic();
                 if before && after && j - i <= 2 {
-                    for b in &mut word[i..j] {
+                    for b in &mut tmp[i..j] {
+                        vowels_only &= matches!(*b, b'0' | b'1' | b'3' | b'4' | b'@' | b'|');
                         *b = leet_letter(*b).unwrap_or(*b);
                     }
-                    self.flags.leet += 1;
+                    read += 1;
+                    single &= j - i == 1;
                 }
                 i = j;
             } else {
                 i += 1;
             }
         }
+        let w = &tmp[..n];
+        if read == 0 || !w.iter().all(u8::is_ascii_alphabetic) {
+            return;
+        }
+        if vietnamese_syllable(w) || (single && vowels_only && english_like(w)) {
+            self.buf[start..start + n].copy_from_slice(w);
+            self.flags.leet += read;
+            let at = self.map.get(start).0;
+            self.leet_at.extend(std::iter::repeat_n(at, read as usize));
+        }
     }
 
     /// Joins runs of two or more single-letter words separated by one punctuation character.
     fn join_split_letters(&mut self) {
-        let bytes = &self.buf;
-        let seps = &self.seps;
-        let word_end = |k: usize| seps.get(k).map_or(bytes.len(), |&(p, _)| p as usize);
-        let word_start = |k: usize| if k == 0 { 0 } else { seps[k - 1].0 as usize + 1 };
-        let single = |k: usize| {
-            let (s, e) = (word_start(k), word_end(k));
-            e == s + 1 && bytes[s].is_ascii_alphabetic()
-        };
-        let words = seps.len() + 1;
+        let singles = &self.singles;
         let mut remove: Vec<usize> = Vec::new();
+        let mut split_runs = 0;
         let mut i = 0;
-        while i < words {
-            if !single(i) {
-                i += 1;
-                continue;
-            }
-            // Extend the run while the next word is a single letter behind the same
-            // punctuation character as the run's first one.
+        while i < singles.len() {
+            // Extend the run while the next single letter follows right after this one's
+            // separator, which is the same punctuation character as the run's first one.
+            let first = singles[i].1;
             let mut j = i;
-            while j + 1 < words && single(j + 1) {
-                let kind = seps[j].1;
-                if !matches!(kind, SepKind::Punct(p) if p != 0) || kind != seps[i].1 {
-                    break;
-                }
+            while j + 1 < singles.len()
+                && singles[j + 1].0 == singles[j].0 + 2
+                && matches!(singles[j].1, SepKind::Punct(p) if p != 0)
+                && singles[j].1 == first
+            {
                 j += 1;
             }
             if j > i {
-                remove.extend(seps[i..j].iter().map(|&(p, _)| p as usize));
+                remove.extend(singles[i..j].iter().map(|&(p, _)| p as usize + 1));
+                // Two letters (`A.I`, `d/p`, `e.g`) are usually an abbreviation; three or
+                // more (`v.a.y`) are a word taken apart.
+                if j - i >= 2 {
+                    split_runs += 1;
+                }
             }
             i = j + 1;
         }
         if remove.is_empty() {
             return;
         }
-        self.flags.split += 1;
+        self.flags.split += split_runs;
         let mut r = remove.iter().peekable();
         let mut w = 0;
         for k in 0..self.buf.len() {
@@ -416,12 +734,51 @@ impl Normalized {
                 continue;
             }
             self.buf[w] = self.buf[k];
-            self.map[w] = self.map[k];
             w += 1;
         }
         self.buf.truncate(w);
-        self.map.truncate(w);
+        self.map.remove_bytes(&remove);
     }
+}
+
+/// What a symbol between two characters of a word stands for.
+enum InWord {
+    /// Possibly a letter in disguise (`!` for `i`, `|` for `l`).
+    Letter,
+    /// An apostrophe inside a word: joined, leaving no trace.
+    Join,
+    /// A real separator.
+    No,
+}
+
+/// Decides whether the symbol `c` at `text[start..end]` sits inside a word: a Latin letter
+/// right before and right after it, and for `!` and `|` both of the same case.
+fn in_word_symbol(text: &str, start: usize, end: usize, c: char) -> InWord {
+    let (Some(prev), Some(next)) = (text[..start].chars().next_back(), text[end..].chars().next()) else {
+        return InWord::No;
+    };
+    if fold_letter(prev).is_none() || fold_letter(next).is_none() {
+        return InWord::No;
+    }
+    match c {
+        '!' | '|' if prev.is_uppercase() == next.is_uppercase() => InWord::Letter,
+        '\'' | '\u{2019}' => InWord::Join,
+        _ => InWord::No,
+    }
+}
+
+/// The base letter of a code point in the Latin-1 Supplement, Latin Extended-A/B or Latin
+/// Extended Additional blocks, from the fold tables (`None` for symbols such as `×`).
+#[inline]
+fn latin_letter(cp: u32) -> Option<u8> {
+    let b = if (LATIN_EXT_FIRST..LATIN_EXT_FIRST + LATIN_EXT.len() as u32).contains(&cp) {
+        LATIN_EXT[(cp - LATIN_EXT_FIRST) as usize]
+    } else if (LATIN_ADDITIONAL_FIRST..LATIN_ADDITIONAL_FIRST + LATIN_ADDITIONAL.len() as u32).contains(&cp) {
+        LATIN_ADDITIONAL[(cp - LATIN_ADDITIONAL_FIRST) as usize]
+    } else {
+        return None;
+    };
+    (b != b'.').then_some(b)
 }
 
 /// The folded ASCII letter of a Latin letter with or without diacritics (`Ề` → `e`), or
@@ -429,6 +786,60 @@ impl Normalized {
 pub(crate) fn fold_letter(c: char) -> Option<u8> {
     match fold_char(c) {
         Fold::Ascii(b) if b.is_ascii_alphabetic() => Some(b),
+        _ => None,
+    }
+}
+
+/// True when lower-case ASCII letters form one Vietnamese syllable written without
+/// diacritics: an optional initial consonant (cluster), one to three vowels, an optional
+/// final consonant.
+fn vietnamese_syllable(w: &[u8]) -> bool {
+    const ONSETS: [&[u8]; 26] = [
+        b"ngh", b"ng", b"gh", b"nh", b"ch", b"kh", b"ph", b"th", b"tr", b"gi", b"qu", b"b", b"c", b"d", b"g", b"h",
+        b"k", b"l", b"m", b"n", b"p", b"r", b"s", b"t", b"v", b"x",
+    ];
+    let rest = ONSETS
+        .iter()
+        .find(|o| w.starts_with(o) && w.len() > o.len())
+        .map_or(w, |o| &w[o.len()..]);
+    let vowels = rest.iter().take_while(|b| b"aeiouy".contains(b)).count();
+    if vowels == 0 || vowels > 3 {
+        return false;
+    }
+    matches!(
+        &rest[vowels..],
+        b"" | b"c" | b"m" | b"n" | b"p" | b"t" | b"ng" | b"nh" | b"ch"
+    )
+}
+
+/// True for a pronounceable English-looking word of 3 to 12 letters: it has a vowel, starts
+/// with a vowel, one consonant or a common English onset (`st`, `ch`, `fr`…), and has no
+/// more than two consonants in a row elsewhere (three at the end).
+fn english_like(w: &[u8]) -> bool {
+    const ONSETS: [&[u8]; 29] = [
+        b"bl", b"br", b"ch", b"cl", b"cr", b"dr", b"fl", b"fr", b"gl", b"gr", b"kn", b"ph", b"pl", b"pr", b"qu", b"sc",
+        b"sh", b"sk", b"sl", b"sm", b"sn", b"sp", b"st", b"sw", b"th", b"tr", b"tw", b"wh", b"wr",
+    ];
+    let vowel = |b: &u8| b"aeiouy".contains(b);
+    if !(3..=12).contains(&w.len()) || !w.iter().any(vowel) {
+        return false;
+    }
+    let onset = w.iter().take_while(|b| !vowel(b)).count();
+    if onset > 2 || (onset == 2 && !ONSETS.contains(&&w[..2])) {
+        return false;
+    }
+    let runs: Vec<&[u8]> = w[onset..].split(vowel).collect();
+    let last = runs.len() - 1;
+    runs.iter()
+        .enumerate()
+        .all(|(i, r)| r.len() <= if i == last { 3 } else { 2 })
+}
+
+/// The Latin letter or digit a character looks like (`о` Cyrillic → `o`, `ế` → `e`, `ｖ` →
+/// `v`), if any.
+pub(crate) fn skeleton_char(c: char) -> Option<u8> {
+    match fold_char(c) {
+        Fold::Ascii(b) | Fold::Lookalike(b, _) => Some(b),
         _ => None,
     }
 }
@@ -441,6 +852,8 @@ fn leet_letter(b: u8) -> Option<u8> {
         b'3' => b'e',
         b'4' | b'@' => b'a',
         b'5' | b'$' => b's',
+        b'!' => b'i',
+        b'|' => b'l',
         b'7' => b't',
         _ => return None,
     })
@@ -610,6 +1023,18 @@ mod tests {
         ("𝐯𝐚𝐲 𝐭𝐢𝐞𝐧", "vay tien"),
         ("a.m. e.g.", "am eg"),
         ("ΣΑΣ", "σaσ"),
+        ("du d!eu k!en NHAN T!EN", "du dieu kien nhan tien"),
+        ("Te|egram", "telegram"),
+        ("mo'i, Ba’n don't", "moi ban dont"),
+        ("GlAY T0 UyTlN LAlXE NamSlNH", "giay t0 uytin laixe namsinh"),
+        ("Hello!World, a | b, it' s, well!i", "hello world a b it s well!i"),
+        ("Mall Hello", "mall hello"),
+        (
+            "goi ST5KM, ma T5YU5C, HBOG0V, Ky1T07",
+            "goi st5km ma t5yu5c hbog0v ky1t07",
+        ),
+        ("NH@N th@nh c4sh MU0N", "nhan thanh cash muon"),
+        ("LA43kWh", "la43kwh"),
         ("", ""),
     ];
 
@@ -624,6 +1049,7 @@ mod tests {
     fn flags_tricks() {
         assert!(Normalized::new("v.a.y t-i-ề-n").flags().split > 0);
         assert!(Normalized::new("t1ền").flags().leet > 0);
+        assert!(!Normalized::new("Goi ST5K, ma HBOG0V").flags().obfuscated());
         assert!(Normalized::new("vаy").flags().confusable > 0);
         assert!(Normalized::new("va\u{200B}y").flags().invisible > 0);
         assert!(!Normalized::new("Tie\u{0302}\u{0300}n nhanh 50tr").flags().obfuscated());

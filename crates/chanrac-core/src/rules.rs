@@ -10,7 +10,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::{Anchored, MatchKind};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -59,6 +60,15 @@ pub struct Cues {
     /// Words that give the recipient a way to refuse ads (`tu choi`, `huy`, `STOP`).
     #[serde(default)]
     pub ad_optout: Vec<String>,
+    /// Free hosting and form services (`sites.google.com`, `web.app`): a host equal to one
+    /// or under one gets `URL_FREE_HOSTING`.
+    #[serde(default)]
+    pub free_hosting: Vec<String>,
+    /// Domain suffixes whose registries verify the registrant (`vn`): a host under them
+    /// that contains a brand's name is the brand's own site more often than a look-alike, so
+    /// `URL_BRAND_LOOKALIKE` does not fire for it.
+    #[serde(default)]
+    pub trusted_suffixes: Vec<String>,
 }
 
 /// One rule as written in TOML.
@@ -94,6 +104,11 @@ pub struct RuleDef {
     /// the keywords matched, so a rule with a regex must have keywords.
     #[serde(default)]
     pub regex: Option<Spanned<String>>,
+    /// What extraction must also have found in the message for the rule to fire: any of
+    /// `url`, `phone`, `account`, `amount` (all that are listed must be present). This is how
+    /// a rule says "a bank's name *and a link*" without a regex.
+    #[serde(default)]
+    pub needs: Vec<Spanned<String>>,
     /// Real-looking texts this rule must fire on (checked by the test suite).
     #[serde(default)]
     pub fires: Vec<String>,
@@ -144,6 +159,12 @@ pub enum Topic {
     OtpTheft,
     /// Delivery and parcel scams.
     Delivery,
+    /// Illegal goods and services: forged documents and degrees, drugs, weapons.
+    Illegal,
+    /// Threats and harassment: fake debt collection, blackmail.
+    Extortion,
+    /// Moving the conversation to a private channel (Zalo, Telegram) where the scam happens.
+    Lure,
     /// Signs of a legitimate message (negative weights).
     Legit,
 }
@@ -167,6 +188,9 @@ impl Topic {
         ("phishing", Topic::Phishing),
         ("otp_theft", Topic::OtpTheft),
         ("delivery", Topic::Delivery),
+        ("illegal", Topic::Illegal),
+        ("extortion", Topic::Extortion),
+        ("lure", Topic::Lure),
         ("legit", Topic::Legit),
     ];
 
@@ -184,6 +208,7 @@ impl Topic {
             | Topic::Porn
             | Topic::Loan
             | Topic::SimTrading
+            | Topic::Illegal
             | Topic::Advertising => Category::Spam,
             Topic::Legit => Category::Ham,
             _ => Category::Scam,
@@ -206,11 +231,43 @@ pub struct Rule {
     pub lang: String,
     min_matches: usize,
     needs_requires: bool,
+    /// Findings the message must have ([`Needs`] bits).
+    needs: u8,
     regex: Option<regex::Regex>,
     /// Texts it must fire on (tests).
     pub fires: Vec<String>,
     /// Texts it must spare (tests).
     pub spares: Vec<String>,
+    /// The phrases as written (keywords, requires, unless), each with whether it has a
+    /// Vietnamese marked letter, for the diacritics check.
+    written: [Vec<(Box<str>, bool)>; 3],
+}
+
+/// Bits of what extraction found in a message, for rules' `needs`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs(pub u8);
+
+impl Needs {
+    /// A link.
+    pub const URL: u8 = 1;
+    /// A phone number.
+    pub const PHONE: u8 = 2;
+    /// A bank account.
+    pub const ACCOUNT: u8 = 4;
+    /// A money amount.
+    pub const AMOUNT: u8 = 8;
+    /// The names used in rule packs.
+    pub const NAMES: [(&'static str, u8); 4] = [
+        ("url", Self::URL),
+        ("phone", Self::PHONE),
+        ("account", Self::ACCOUNT),
+        ("amount", Self::AMOUNT),
+    ];
+
+    /// True when every bit of `required` is present.
+    pub fn has(self, required: u8) -> bool {
+        self.0 & required == required
+    }
 }
 
 /// What a pattern in the automaton stands for.
@@ -246,7 +303,10 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     /// For each automaton pattern, its roles and whether it matches as a prefix.
     patterns: Vec<(Vec<PatternRole>, bool)>,
-    automaton: AhoCorasick,
+    /// The automaton of every pattern: a DFA, walked by hand in [`RuleSet::scan`].
+    automaton: aho_corasick::dfa::DFA,
+    /// Its unanchored start state.
+    start: StateID,
     cues: Cues,
 }
 
@@ -273,6 +333,8 @@ impl RuleSet {
                 cues.brands.extend(c.brands);
                 cues.official_domains.extend(c.official_domains);
                 cues.ad_optout.extend(c.ad_optout);
+                cues.trusted_suffixes.extend(c.trusted_suffixes);
+                cues.free_hosting.extend(c.free_hosting);
             }
             for r in pack.rules {
                 defs.push((name.to_string(), text.to_string(), r));
@@ -394,13 +456,32 @@ impl RuleSet {
             }
             let regex = match &def.regex {
                 Some(r) => Some(
-                    regex::RegexBuilder::new(r.get_ref())
+                    // The folded text is almost all ASCII: ASCII word boundaries let the
+                    // lazy DFA run instead of the much slower PikeVM that Unicode `\b` needs.
+                    regex::RegexBuilder::new(&ascii_word_boundaries(r.get_ref()))
                         .size_limit(1 << 20)
                         .build()
                         .map_err(|e| at(r.span(), format!("rule {id}: invalid regex: {e}")))?,
                 ),
                 None => None,
             };
+            let mut needs = 0u8;
+            for n in &def.needs {
+                let bit = Needs::NAMES
+                    .iter()
+                    .find(|(name, _)| name == n.get_ref())
+                    .map(|&(_, b)| b)
+                    .ok_or_else(|| {
+                        at(
+                            n.span(),
+                            format!(
+                                "rule {id}: unknown need {:?}; expected url, phone, account or amount",
+                                n.get_ref()
+                            ),
+                        )
+                    })?;
+                needs |= bit;
+            }
             let rule_no = ri as u32;
             for (group, list) in [
                 (Group::Keywords, &def.keywords),
@@ -429,9 +510,18 @@ impl RuleSet {
                 lang: def.lang,
                 min_matches: def.min_matches,
                 needs_requires: !def.requires.is_empty(),
+                needs,
                 regex,
                 fires: def.fires,
                 spares: def.spares,
+                written: [&def.keywords, &def.requires, &def.unless].map(|list| {
+                    list.iter()
+                        .map(|k| {
+                            let k = k.strip_suffix('*').unwrap_or(k);
+                            (Box::from(k), k.chars().any(is_marked_latin))
+                        })
+                        .collect()
+                }),
             });
         }
         for cue in &cues.bank {
@@ -440,16 +530,18 @@ impl RuleSet {
         for cue in &cues.ad_optout {
             add(cue, PatternRole::OptOut, &mut texts, &mut fold);
         }
-        let automaton = AhoCorasickBuilder::new()
-            .kind(Some(AhoCorasickKind::DFA))
+        let automaton = aho_corasick::dfa::Builder::new()
             .match_kind(MatchKind::Standard)
             .build(&texts)
-            .or_else(|_| AhoCorasickBuilder::new().match_kind(MatchKind::Standard).build(&texts))
+            .map_err(|e| ConfigError::Invalid(format!("keyword automaton: {e}")))?;
+        let start = automaton
+            .start_state(Anchored::No)
             .map_err(|e| ConfigError::Invalid(format!("keyword automaton: {e}")))?;
         Ok(RuleSet {
             rules,
             patterns,
             automaton,
+            start,
             cues,
         })
     }
@@ -467,28 +559,76 @@ impl RuleSet {
     /// Finds every keyword and cue in the folded text, whole words only (prefix patterns
     /// need a word boundary at the start only).
     pub(crate) fn scan(&self, folded: &str, hits: &mut Vec<Hit>) {
+        // One pass of the DFA over the bytes: with standard match semantics every state
+        // lists all the patterns that end at this position, so this finds every
+        // (overlapping) keyword, like `find_overlapping_iter` but without its per-match
+        // restart overhead.
+        let dfa = &self.automaton;
         let bytes = folded.as_bytes();
-        for m in self.automaton.find_overlapping_iter(folded) {
-            let (s, e) = (m.start(), m.end());
-            let (roles, prefix) = &self.patterns[m.pattern().as_usize()];
-            if s > 0 && is_word(bytes[s - 1]) && is_word(bytes[s]) {
+        let mut sid = self.start;
+        for (i, &b) in bytes.iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if !dfa.is_special(sid) || !dfa.is_match(sid) {
                 continue;
             }
-            if !*prefix && e < bytes.len() && is_word(bytes[e]) && is_word(bytes[e - 1]) {
-                continue;
-            }
-            for &role in roles {
-                hits.push(Hit {
-                    role,
-                    start: s as u32,
-                    end: e as u32,
-                });
+            let e = i + 1;
+            for k in 0..dfa.match_len(sid) {
+                let pid = dfa.match_pattern(sid, k);
+                let s = e - dfa.pattern_len(pid);
+                let (roles, prefix) = &self.patterns[pid.as_usize()];
+                if s > 0 && is_word(bytes[s - 1]) && is_word(bytes[s]) {
+                    continue;
+                }
+                if !*prefix && e < bytes.len() && is_word(bytes[e]) && is_word(bytes[e - 1]) {
+                    continue;
+                }
+                for &role in roles {
+                    hits.push(Hit {
+                        role,
+                        start: s as u32,
+                        end: e as u32,
+                    });
+                }
             }
         }
     }
 
-    /// Evaluates the rules on the hits of one message. `hits` is reordered.
-    pub(crate) fn evaluate(&self, folded: &str, hits: &mut [Hit], out: &mut Vec<RuleFire>) {
+    /// False when a keyword hit contradicts the keyword's diacritics: the original text wrote
+    /// a marked Vietnamese letter where the keyword has a different marked letter (`danh để` is
+    /// not `đánh đề`, `tại` is not `tải`). A letter written without marks agrees with any
+    /// mark, so diacritic-free text still matches; when the letters cannot be paired one to
+    /// one (obfuscation, ligatures) the hit is kept.
+    pub(crate) fn diacritics_agree(&self, role: PatternRole, original: &str) -> bool {
+        let PatternRole::Rule { rule, group, kw } = role else {
+            return true;
+        };
+        let Some(written) = self
+            .rules
+            .get(rule as usize)
+            .and_then(|r| r.written[group as usize].get(kw as usize))
+        else {
+            return true;
+        };
+        if !written.1 || original.is_ascii() {
+            return true;
+        }
+        let mut letters = written.0.chars().filter(|&c| is_letterish(c));
+        let mut agree = true;
+        for o in original.chars().filter(|&c| is_letterish(c)) {
+            let Some(k) = letters.next() else {
+                return true;
+            };
+            if is_marked_latin(o) && is_marked_latin(k) && !o.to_lowercase().eq(k.to_lowercase()) {
+                agree = false;
+            }
+        }
+        // Letters that cannot be paired one to one prove nothing.
+        agree || letters.next().is_some()
+    }
+
+    /// Evaluates the rules on the hits of one message, given what extraction found in it.
+    /// `hits` is reordered.
+    pub(crate) fn evaluate(&self, folded: &str, found: Needs, hits: &mut [Hit], out: &mut Vec<RuleFire>) {
         hits.sort_unstable_by_key(|h| match h.role {
             PatternRole::Rule { rule, group, kw } => (0, rule, group as u32, kw, h.start),
             _ => (1, 0, 0, 0, h.start),
@@ -524,6 +664,7 @@ impl RuleSet {
             let fired = distinct >= r.min_matches
                 && (!r.needs_requires || requires)
                 && !unless
+                && found.has(r.needs)
                 && r.regex.as_ref().is_none_or(|re| re.is_match(folded));
             if fired {
                 let mut spans: Vec<(u32, u32)> = Vec::new();
@@ -545,6 +686,54 @@ impl RuleSet {
             i = j;
         }
     }
+}
+
+/// Rewrites `\b` and `\B` in a rule's regex as their ASCII forms (`(?-u:\b)`), leaving
+/// escaped backslashes alone.
+fn ascii_word_boundaries(re: &str) -> String {
+    let mut out = String::with_capacity(re.len() + 16);
+    let mut chars = re.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(b @ ('b' | 'B')) => {
+                out.push_str("(?-u:\\");
+                out.push(b);
+                out.push(')');
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// A character that stands for a letter of a keyword: ASCII letters and digits, the symbols
+/// spammers use for letters, and any character that folds to a Latin letter (cheap table
+/// lookups for Vietnamese, no Unicode property search).
+fn is_letterish(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric() || matches!(c, '@' | '$' | '!' | '|')
+    } else {
+        crate::normalize::skeleton_char(c).is_some()
+    }
+}
+
+/// A letter of the Vietnamese alphabet that carries a diacritic. Other marked letters
+/// (`ä`, `å`, `ü`) are not Vietnamese: spammers use them to disguise words, so they agree
+/// with anything.
+fn is_marked_latin(c: char) -> bool {
+    if !matches!(c as u32, 0xC0..=0x1B0 | 0x1EA0..=0x1EF9) {
+        return false;
+    }
+    const MARKED: &str = "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ";
+    !c.is_ascii() && c.to_lowercase().all(|l| MARKED.contains(l))
 }
 
 /// True for bytes that belong to words in the folded text: ASCII letters and digits, and

@@ -47,13 +47,15 @@ signals! {
         "A link points to a blocklisted domain.";
     DOMAIN_ALLOWLISTED = "DOMAIN_ALLOWLISTED", -1.0, Ham,
         "Every link points to an allowlisted domain.";
+    URL_OFFICIAL = "URL_OFFICIAL", -1.5, Ham,
+        "Every link goes to a brand's official domain (the rule pack's official_domains) or an allowlisted one.";
     ACCOUNT_BLOCKLISTED = "ACCOUNT_BLOCKLISTED", 15.0, Scam,
         "The text names a bank account on the blocklist.";
     PHONE_BLOCKLISTED = "PHONE_BLOCKLISTED", 10.0, Scam,
         "The text names a phone number on the sender blocklist as a contact.";
     URL_PRESENT = "URL_PRESENT", 0.5, Spam,
         "The text contains a link.";
-    URL_SHORTENER = "URL_SHORTENER", 2.5, Scam,
+    URL_SHORTENER = "URL_SHORTENER", 2.0, Scam,
         "A link goes through a URL shortener, hiding its destination.";
     URL_SUSPICIOUS_TLD = "URL_SUSPICIOUS_TLD", 2.0, Scam,
         "A link's top-level domain is one mostly used by throw-away sites.";
@@ -63,10 +65,14 @@ signals! {
         "A link's host is an internationalized (punycode) name, a common disguise.";
     URL_BRAND_LOOKALIKE = "URL_BRAND_LOOKALIKE", 4.0, Scam,
         "A link's host borrows a bank's, operator's or authority's name but is not its real domain.";
+    URL_FREE_HOSTING = "URL_FREE_HOSTING", 2.0, Scam,
+        "A link goes to a free hosting or form service (sites.google.com, web.app, github.io), where throw-away phishing pages live.";
     URL_OBFUSCATED = "URL_OBFUSCATED", 3.0, Scam,
         "A link was written to dodge filters (hxxp, [.], spaces around dots).";
     PHONE_IN_TEXT = "PHONE_IN_TEXT", 0.5, Spam,
         "The text gives a phone number to call or text.";
+    PHONE_LIST = "PHONE_LIST", 4.0, Spam,
+        "The text lists four or more different phone numbers, as number sellers do.";
     BANK_ACCOUNT_IN_TEXT = "BANK_ACCOUNT_IN_TEXT", 1.5, Scam,
         "The text gives a bank account number.";
     MONEY_AMOUNT = "MONEY_AMOUNT", 0.5, Spam,
@@ -83,16 +89,16 @@ signals! {
         "The sending SIM was activated in the last days (see the policy).";
     AD_LABEL = "AD_LABEL", 0.0, Ad,
         "The text starts with the advertising label ([QC], [AD], QC).";
-    AD_FROM_NUMBER = "AD_FROM_NUMBER", 4.0, Spam,
+    AD_FROM_NUMBER = "AD_FROM_NUMBER", 6.0, Spam,
         "An advertisement sent from an ordinary number instead of a registered brandname.";
     AD_OUTSIDE_HOURS = "AD_OUTSIDE_HOURS", 4.0, Spam,
         "An advertisement received outside the permitted hours (Vietnam time).";
     AD_NO_OPTOUT = "AD_NO_OPTOUT", 2.0, Spam,
         "An advertisement without instructions to refuse further ads.";
-    MODEL_SPAM = "MODEL_SPAM", 5.0, Spam,
-        "The statistical classifier finds the text spam: P(spam) at or above the policy's model.spam_threshold; the weight is scaled by P(spam).";
-    MODEL_SCAM = "MODEL_SCAM", 6.0, Scam,
-        "The statistical classifier finds the text a scam: P(scam) at or above the policy's model.scam_threshold; the weight is scaled by P(scam).";
+    MODEL_SPAM = "MODEL_SPAM", 3.0, Ham,
+        "The statistical classifier finds the text spam: P(spam) at or above model.spam_threshold (0.9); adds weight × P(spam) to the score but not to the choice between spam and scam.";
+    MODEL_SCAM = "MODEL_SCAM", 3.0, Ham,
+        "The statistical classifier finds the text a scam: P(scam) at or above model.scam_threshold (0.9); adds weight × P(scam) to the score but not to the choice between spam and scam.";
     DETECTOR_FAILED = "DETECTOR_FAILED", 0.0, Ham,
         "A detector could not run (state unavailable); the verdict was made without it.";
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// What to do with a message, in increasing severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Deliver as is.
@@ -35,6 +36,7 @@ impl Action {
 
 /// What kind of message it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
     /// A wanted message: personal, transactional, customer care, news.
@@ -75,8 +77,10 @@ impl Category {
 
 /// One signal that fired, with its contribution to the score.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reason {
     /// The signal id (`KEYWORD…`, `URL_SHORTENER`, a rule id).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "URL_BRAND_LOOKALIKE"))]
     pub signal: Arc<str>,
     /// Its weight in the score (after the policy).
     pub weight: f32,
@@ -86,6 +90,7 @@ pub struct Reason {
 
 /// The engine's decision on one message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verdict {
     /// What to do.
     pub action: Action,

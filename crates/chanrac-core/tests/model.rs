@@ -88,11 +88,29 @@ fn the_default_engine_lists_the_models_signal() {
                 assert_eq!(fired, [*s], "{text}: {v:?}");
                 let r = v.reasons.iter().find(|r| &*r.signal == *s).unwrap();
                 assert!(r.evidence.starts_with("P("), "{r:?}");
-                assert!(r.weight > 0.0 && r.weight <= 6.0, "{r:?}");
+                assert!(r.weight > 2.7 && r.weight <= 3.0, "{r:?}");
             }
             None => assert!(fired.is_empty(), "{text}: {v:?}"),
         }
     }
+}
+
+#[test]
+fn the_model_alone_never_tags_by_default() {
+    // Personal messages about money, which the model may find scam-like: with the default
+    // policy its signal stays under the tag threshold when nothing else fires.
+    let e = Engine::with_defaults().unwrap();
+    let v = e.check(&Message::text(
+        "Em ơi chị chuyển nhầm 200k vào tài khoản em, em chuyển lại giúp chị nhé",
+    ));
+    assert_eq!(v.action, chanrac_core::Action::Allow, "{v:?}");
+    let max = e
+        .policy()
+        .weights
+        .get("MODEL_SCAM")
+        .copied()
+        .unwrap_or(chanrac_core::signal::builtin("MODEL_SCAM").unwrap().weight);
+    assert!(max < e.policy().thresholds.tag);
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod check;
 mod input;
 mod model;
 mod scan;
+mod smpp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,12 @@ enum Command {
     Train(model::TrainArgs),
     /// Measure the classifier: the shipped model, a model file, or K-fold cross-validation.
     Eval(model::EvalArgs),
+    /// Run an SMPP firewall in front of an SMSC (temporary: moves under `serve --smpp`).
+    SmppFirewall(smpp::FirewallArgs),
+    /// Run a small SMSC simulator (acknowledges submits, optionally sends receipts).
+    SmscSim(smpp::SimArgs),
+    /// Load an SMPP server with submit_sm and measure throughput and latency.
+    SmppLoad(smpp::LoadArgs),
 }
 
 /// Where the engine's configuration comes from; shared by every command that checks messages.
@@ -100,6 +107,9 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Train(args) => model::run_train(args),
         Command::Eval(args) => model::run_eval(args),
+        Command::SmppFirewall(args) => smpp::firewall(args),
+        Command::SmscSim(args) => smpp::sim(args),
+        Command::SmppLoad(args) => smpp::load(args),
     };
     match result {
         Ok(code) => code,

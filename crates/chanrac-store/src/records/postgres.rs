@@ -1,0 +1,467 @@
+//! The shared records backend: PostgreSQL, for several `chanrac serve` nodes.
+//!
+//! A connection pool (deadpool) serves the queries; one more connection `LISTEN`s for list
+//! changes, which every writer announces with `NOTIFY` inside its transaction, so that a
+//! change made on one node reaches the others as soon as it commits. The listener reconnects
+//! by itself; callers should still poll [`Records::lists_version`] now and then, since a
+//! notification sent while the listener was reconnecting is lost.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chanrac_core::ListKind;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::sync::watch;
+use tokio_postgres::{AsyncMessage, NoTls};
+
+use super::{
+    Actor, AuditRecord, ListEntry, Records, Side, StatsRow, TopKind, TopRow, canonical, list_target, now_ms, parse_row,
+    parse_stats, parse_top,
+};
+use crate::StoreError;
+use crate::migrations::POSTGRES;
+
+/// Records in PostgreSQL.
+#[derive(Clone)]
+pub struct PgRecords {
+    pool: Pool,
+    channel: Arc<str>,
+    changes: Arc<watch::Sender<i64>>,
+    listener: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for PgRecords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PgRecords({})", self.channel)
+    }
+}
+
+impl Drop for PgRecords {
+    fn drop(&mut self) {
+        // The last clone stops the listener.
+        if Arc::strong_count(&self.listener) == 1 {
+            self.listener.abort();
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if e.is_closed() || e.as_db_error().is_none() {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Backend(Box::new(e))
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+impl PgRecords {
+    /// Connects to `url` (`postgres://user@host/db` or `host=… user=… dbname=…`), brings the
+    /// schema up to date and starts listening for list changes.
+    pub async fn connect(url: &str) -> Result<PgRecords, StoreError> {
+        let config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Invalid(format!("invalid PostgreSQL address {url:?}: {e}")))?;
+        Self::connect_config(config).await
+    }
+
+    /// [`PgRecords::connect`] with a parsed configuration (to set options such as the
+    /// `search_path` of a dedicated schema).
+    pub async fn connect_config(mut config: tokio_postgres::Config) -> Result<PgRecords, StoreError> {
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .wait_timeout(Some(Duration::from_secs(5)))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut client = pool.get().await?;
+        migrate(&mut client).await?;
+        let schema: String = client.query_one("SELECT current_schema()", &[]).await?.get(0);
+        let version: i64 = client
+            .query_one("SELECT version FROM lists_version WHERE id = 1", &[])
+            .await?
+            .get(0);
+        drop(client);
+        // One channel per schema, so that installations sharing a database (and tests) do
+        // not hear each other.
+        let channel: Arc<str> = format!(
+            "chanrac_lists_{}",
+            schema
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<String>()
+        )
+        .into();
+        let (tx, _) = watch::channel(version);
+        let changes = Arc::new(tx);
+        let listener = tokio::spawn(listen(config, channel.clone(), changes.clone()));
+        Ok(PgRecords {
+            pool,
+            channel,
+            changes,
+            listener: Arc::new(listener),
+        })
+    }
+}
+
+/// Keeps a connection that `LISTEN`s on `channel` and publishes the versions it hears,
+/// reconnecting with a growing pause when the server goes away.
+async fn listen(config: tokio_postgres::Config, channel: Arc<str>, changes: Arc<watch::Sender<i64>>) {
+    let mut pause = Duration::from_millis(200);
+    loop {
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let (ntx, mut nrx) = tokio::sync::mpsc::unbounded_channel();
+                let driver = tokio::spawn(async move {
+                    let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    while let Some(m) = futures_util::StreamExt::next(&mut messages).await {
+                        match m {
+                            Ok(AsyncMessage::Notification(n)) => {
+                                let _ = ntx.send(n.payload().to_string());
+                            }
+                            Ok(_) => {}
+                            Err(_) => break,
+                        }
+                    }
+                });
+                if client.batch_execute(&format!("LISTEN {channel}")).await.is_ok() {
+                    pause = Duration::from_millis(200);
+                    // Catch up with what happened while not listening.
+                    if let Ok(row) = client
+                        .query_one("SELECT version FROM lists_version WHERE id = 1", &[])
+                        .await
+                    {
+                        changes.send_if_modified(|v| {
+                            let new: i64 = row.get(0);
+                            let grew = new > *v;
+                            *v = (*v).max(new);
+                            grew
+                        });
+                    }
+                    while let Some(payload) = nrx.recv().await {
+                        if let Ok(new) = payload.parse::<i64>() {
+                            changes.send_if_modified(|v| {
+                                let grew = new > *v;
+                                *v = (*v).max(new);
+                                grew
+                            });
+                        }
+                    }
+                }
+                driver.abort();
+                tracing::warn!(channel = %channel, "lost the PostgreSQL listener connection; reconnecting");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot connect the PostgreSQL listener; retrying"),
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Applies the missing migrations under an advisory lock, so that nodes starting together
+/// do not race.
+async fn migrate(client: &mut deadpool_postgres::Object) -> Result<(), StoreError> {
+    let tx = client.transaction().await?;
+    tx.batch_execute(
+        "SELECT pg_advisory_xact_lock(7250727);
+         CREATE TABLE IF NOT EXISTS chanrac_schema (version INTEGER NOT NULL)",
+    )
+    .await?;
+    let have: i32 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM chanrac_schema", &[])
+        .await?
+        .get(0);
+    if have as usize > POSTGRES.len() {
+        return Err(StoreError::Corrupt(format!(
+            "the database has schema version {have}, newer than this chanrac knows ({})",
+            POSTGRES.len()
+        )));
+    }
+    for (i, sql) in POSTGRES.iter().enumerate().skip(have as usize) {
+        let v = i as i32 + 1;
+        tx.batch_execute(sql)
+            .await
+            .map_err(|e| StoreError::Migration(format!("PostgreSQL migration {v}: {e}")))?;
+        tx.execute("INSERT INTO chanrac_schema (version) VALUES ($1)", &[&v])
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+impl PgRecords {
+    /// Bumps the lists version and announces it on commit; returns the new version.
+    async fn bump(&self, tx: &deadpool_postgres::Transaction<'_>) -> Result<i64, StoreError> {
+        let version: i64 = tx
+            .query_one(
+                "UPDATE lists_version SET version = version + 1 WHERE id = 1 RETURNING version",
+                &[],
+            )
+            .await?
+            .get(0);
+        tx.execute("SELECT pg_notify($1, $2)", &[&&*self.channel, &version.to_string()])
+            .await?;
+        Ok(version)
+    }
+
+    fn published(&self, version: i64) {
+        self.changes.send_if_modified(|v| {
+            let grew = version > *v;
+            *v = (*v).max(version);
+            grew
+        });
+    }
+}
+
+const INSERT_AUDIT: &str = "INSERT INTO audit_log (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)";
+
+impl Records for PgRecords {
+    async fn list_entries(&self) -> Result<Vec<ListEntry>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT side, kind, value, reason, added_by, added_at FROM list_entries ORDER BY side, kind, value",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let (side, kind) = parse_row(r.get(0), r.get(1))?;
+                Ok(ListEntry {
+                    side,
+                    kind,
+                    value: r.get(2),
+                    reason: r.get(3),
+                    added_by: r.get(4),
+                    added_at: r.get(5),
+                })
+            })
+            .collect()
+    }
+
+    async fn add_list_entry(
+        &self,
+        side: Side,
+        kind: ListKind,
+        value: &str,
+        actor: Actor<'_>,
+    ) -> Result<(ListEntry, bool), StoreError> {
+        let value = canonical(kind, value)?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let at = now_ms();
+        let inserted = tx
+            .execute(
+                "INSERT INTO list_entries (side, kind, value, reason, added_by, added_at) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (side, kind, value) DO NOTHING",
+                &[&side.as_str(), &kind.name(), &value, &actor.reason, &actor.name, &at],
+            )
+            .await?;
+        if inserted == 0 {
+            let r = tx
+                .query_one(
+                    "SELECT reason, added_by, added_at FROM list_entries WHERE side = $1 AND kind = $2 AND value = $3",
+                    &[&side.as_str(), &kind.name(), &value],
+                )
+                .await?;
+            return Ok((
+                ListEntry {
+                    side,
+                    kind,
+                    value,
+                    reason: r.get(0),
+                    added_by: r.get(1),
+                    added_at: r.get(2),
+                },
+                false,
+            ));
+        }
+        let target = list_target(side, kind, &value);
+        tx.execute(INSERT_AUDIT, &[&at, &actor.name, &"list.add", &target, &actor.reason])
+            .await?;
+        let version = self.bump(&tx).await?;
+        tx.commit().await?;
+        self.published(version);
+        Ok((
+            ListEntry {
+                side,
+                kind,
+                value,
+                reason: actor.reason.to_string(),
+                added_by: actor.name.to_string(),
+                added_at: at,
+            },
+            true,
+        ))
+    }
+
+    async fn remove_list_entry(
+        &self,
+        side: Side,
+        kind: ListKind,
+        value: &str,
+        actor: Actor<'_>,
+    ) -> Result<bool, StoreError> {
+        let value = canonical(kind, value)?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "DELETE FROM list_entries WHERE side = $1 AND kind = $2 AND value = $3",
+                &[&side.as_str(), &kind.name(), &value],
+            )
+            .await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let target = list_target(side, kind, &value);
+        tx.execute(
+            INSERT_AUDIT,
+            &[&now_ms(), &actor.name, &"list.remove", &target, &actor.reason],
+        )
+        .await?;
+        let version = self.bump(&tx).await?;
+        tx.commit().await?;
+        self.published(version);
+        Ok(true)
+    }
+
+    async fn lists_version(&self) -> Result<i64, StoreError> {
+        let client = self.pool.get().await?;
+        let version: i64 = client
+            .query_one("SELECT version FROM lists_version WHERE id = 1", &[])
+            .await?
+            .get(0);
+        self.published(version);
+        Ok(version)
+    }
+
+    fn changes(&self) -> watch::Receiver<i64> {
+        self.changes.subscribe()
+    }
+
+    async fn audit(&self, action: &str, target: &str, actor: Actor<'_>) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(INSERT_AUDIT, &[&now_ms(), &actor.name, &action, &target, &actor.reason])
+            .await?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id, at, actor, action, target, reason FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after, &(limit as i64)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditRecord {
+                id: r.get(0),
+                at: r.get(1),
+                actor: r.get(2),
+                action: r.get(3),
+                target: r.get(4),
+                reason: r.get(5),
+            })
+            .collect())
+    }
+
+    async fn add_stats(&self, rows: &[StatsRow], top: &[TopRow]) -> Result<(), StoreError> {
+        if rows.is_empty() && top.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let st = tx
+            .prepare_cached(
+                "INSERT INTO stats (bucket, action, category, count) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (bucket, action, category) DO UPDATE SET count = stats.count + excluded.count",
+            )
+            .await?;
+        for r in rows {
+            tx.execute(
+                &st,
+                &[&r.bucket, &r.action.as_str(), &r.category.as_str(), &(r.count as i64)],
+            )
+            .await?;
+        }
+        let st = tx
+            .prepare_cached(
+                "INSERT INTO stats_top (bucket, kind, value, count) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (bucket, kind, value) DO UPDATE SET count = stats_top.count + excluded.count",
+            )
+            .await?;
+        for t in top {
+            tx.execute(&st, &[&t.bucket, &t.kind.as_str(), &t.value, &(t.count as i64)])
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn stats(&self, from: i64, to: i64) -> Result<Vec<StatsRow>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT bucket, action, category, count FROM stats WHERE bucket >= $1 AND bucket < $2
+                 ORDER BY bucket, action, category",
+                &[&from, &to],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let (action, category) = parse_stats(r.get(1), r.get(2))?;
+                Ok(StatsRow {
+                    bucket: r.get(0),
+                    action,
+                    category,
+                    count: r.get::<_, i64>(3) as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn top(&self, kind: TopKind, from: i64, to: i64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT kind, value, SUM(count)::BIGINT AS n FROM stats_top
+                 WHERE kind = $1 AND bucket >= $2 AND bucket < $3
+                 GROUP BY kind, value ORDER BY n DESC, value LIMIT $4",
+                &[&kind.as_str(), &from, &to, &(limit as i64)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                parse_top(r.get(0))?;
+                Ok((r.get(1), r.get::<_, i64>(2) as u64))
+            })
+            .collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client.query_one("SELECT 1", &[]).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,383 @@
+//! The embedded records backend: one SQLite file (WAL journal, `synchronous = FULL`).
+//!
+//! One connection behind a mutex, used from Tokio's blocking pool: records are written at
+//! the pace of analysts and periodic flushes, not of messages, and SQLite serializes writers
+//! anyway.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chanrac_core::ListKind;
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::watch;
+
+use super::{
+    Actor, AuditRecord, ListEntry, Records, Side, StatsRow, TopKind, TopRow, canonical, list_target, now_ms, parse_row,
+    parse_stats, parse_top,
+};
+use crate::StoreError;
+use crate::migrations::SQLITE;
+
+/// Records in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteRecords {
+    conn: Arc<Mutex<Connection>>,
+    path: Arc<PathBuf>,
+    changes: Arc<watch::Sender<i64>>,
+}
+
+impl std::fmt::Debug for SqliteRecords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SqliteRecords({})", self.path.display())
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+impl SqliteRecords {
+    /// Opens (or creates) the file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteRecords, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(format!("{}: {e}", dir.display())))?;
+        }
+        let conn = Connection::open(path).map_err(|e| StoreError::Unavailable(format!("{}: {e}", path.display())))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+        )?;
+        migrate(&conn)?;
+        let version: i64 = conn.query_row("SELECT version FROM lists_version WHERE id = 1", [], |r| r.get(0))?;
+        let (tx, _) = watch::channel(version);
+        Ok(SqliteRecords {
+            conn: Arc::new(Mutex::new(conn)),
+            path: Arc::new(path.to_path_buf()),
+            changes: Arc::new(tx),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = conn
+                .lock()
+                .map_err(|_| StoreError::Unavailable("the SQLite connection was poisoned".into()))?;
+            f(&mut c)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("blocking task failed: {e}")))?
+    }
+}
+
+/// Applies the migrations the file does not have yet, each in its own transaction.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS chanrac_schema (version INTEGER NOT NULL)")?;
+    let have: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM chanrac_schema", [], |r| r.get(0))?;
+    if have > SQLITE.len() as i64 {
+        return Err(StoreError::Corrupt(format!(
+            "the database has schema version {have}, newer than this chanrac knows ({})",
+            SQLITE.len()
+        )));
+    }
+    for (i, sql) in SQLITE.iter().enumerate().skip(have as usize) {
+        let v = i as i64 + 1;
+        conn.execute_batch(&format!(
+            "BEGIN; {sql}; INSERT INTO chanrac_schema (version) VALUES ({v}); COMMIT;"
+        ))
+        .map_err(|e| StoreError::Migration(format!("SQLite migration {v}: {e}")))?;
+    }
+    Ok(())
+}
+
+fn bump_version(tx: &rusqlite::Transaction<'_>) -> Result<i64, StoreError> {
+    Ok(tx.query_row(
+        "UPDATE lists_version SET version = version + 1 WHERE id = 1 RETURNING version",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+fn insert_audit(
+    tx: &rusqlite::Transaction<'_>,
+    at: i64,
+    actor: &str,
+    action: &str,
+    target: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO audit_log (at, actor, action, target, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![at, actor, action, target, reason],
+    )?;
+    Ok(())
+}
+
+impl Records for SqliteRecords {
+    async fn list_entries(&self) -> Result<Vec<ListEntry>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT side, kind, value, reason, added_by, added_at FROM list_entries ORDER BY side, kind, value",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (side, kind, value, reason, added_by, added_at) = row?;
+                let (side, kind) = parse_row(&side, &kind)?;
+                out.push(ListEntry {
+                    side,
+                    kind,
+                    value,
+                    reason,
+                    added_by,
+                    added_at,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn add_list_entry(
+        &self,
+        side: Side,
+        kind: ListKind,
+        value: &str,
+        actor: Actor<'_>,
+    ) -> Result<(ListEntry, bool), StoreError> {
+        let value = canonical(kind, value)?;
+        let (who, why) = (actor.name.to_string(), actor.reason.to_string());
+        let changes = self.changes.clone();
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let existing = tx
+                .query_row(
+                    "SELECT reason, added_by, added_at FROM list_entries WHERE side = ?1 AND kind = ?2 AND value = ?3",
+                    params![side.as_str(), kind.name(), value],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
+                )
+                .optional()?;
+            if let Some((reason, added_by, added_at)) = existing {
+                return Ok((
+                    ListEntry {
+                        side,
+                        kind,
+                        value,
+                        reason,
+                        added_by,
+                        added_at,
+                    },
+                    false,
+                ));
+            }
+            let at = now_ms();
+            tx.execute(
+                "INSERT INTO list_entries (side, kind, value, reason, added_by, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![side.as_str(), kind.name(), value, why, who, at],
+            )?;
+            insert_audit(&tx, at, &who, "list.add", &list_target(side, kind, &value), &why)?;
+            let version = bump_version(&tx)?;
+            tx.commit()?;
+            changes.send_replace(version);
+            Ok((
+                ListEntry {
+                    side,
+                    kind,
+                    value,
+                    reason: why,
+                    added_by: who,
+                    added_at: at,
+                },
+                true,
+            ))
+        })
+        .await
+    }
+
+    async fn remove_list_entry(
+        &self,
+        side: Side,
+        kind: ListKind,
+        value: &str,
+        actor: Actor<'_>,
+    ) -> Result<bool, StoreError> {
+        let value = canonical(kind, value)?;
+        let (who, why) = (actor.name.to_string(), actor.reason.to_string());
+        let changes = self.changes.clone();
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let n = tx.execute(
+                "DELETE FROM list_entries WHERE side = ?1 AND kind = ?2 AND value = ?3",
+                params![side.as_str(), kind.name(), value],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            insert_audit(
+                &tx,
+                now_ms(),
+                &who,
+                "list.remove",
+                &list_target(side, kind, &value),
+                &why,
+            )?;
+            let version = bump_version(&tx)?;
+            tx.commit()?;
+            changes.send_replace(version);
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn lists_version(&self) -> Result<i64, StoreError> {
+        self.with(|c| Ok(c.query_row("SELECT version FROM lists_version WHERE id = 1", [], |r| r.get(0))?))
+            .await
+    }
+
+    fn changes(&self) -> watch::Receiver<i64> {
+        self.changes.subscribe()
+    }
+
+    async fn audit(&self, action: &str, target: &str, actor: Actor<'_>) -> Result<(), StoreError> {
+        let (action, target, who, why) = (
+            action.to_string(),
+            target.to_string(),
+            actor.name.to_string(),
+            actor.reason.to_string(),
+        );
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            insert_audit(&tx, now_ms(), &who, &action, &target, &why)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        self.with(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, at, actor, action, target, reason FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![after, limit as i64], |r| {
+                Ok(AuditRecord {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    actor: r.get(2)?,
+                    action: r.get(3)?,
+                    target: r.get(4)?,
+                    reason: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn add_stats(&self, rows: &[StatsRow], top: &[TopRow]) -> Result<(), StoreError> {
+        if rows.is_empty() && top.is_empty() {
+            return Ok(());
+        }
+        let (rows, top) = (rows.to_vec(), top.to_vec());
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO stats (bucket, action, category, count) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (bucket, action, category) DO UPDATE SET count = count + excluded.count",
+                )?;
+                for r in &rows {
+                    st.execute(params![
+                        r.bucket,
+                        r.action.as_str(),
+                        r.category.as_str(),
+                        r.count as i64
+                    ])?;
+                }
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO stats_top (bucket, kind, value, count) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (bucket, kind, value) DO UPDATE SET count = count + excluded.count",
+                )?;
+                for t in &top {
+                    st.execute(params![t.bucket, t.kind.as_str(), t.value, t.count as i64])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn stats(&self, from: i64, to: i64) -> Result<Vec<StatsRow>, StoreError> {
+        self.with(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT bucket, action, category, count FROM stats WHERE bucket >= ?1 AND bucket < ?2
+                 ORDER BY bucket, action, category",
+            )?;
+            let rows = st.query_map(params![from, to], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (bucket, a, cat, count) = row?;
+                let (action, category) = parse_stats(&a, &cat)?;
+                out.push(StatsRow {
+                    bucket,
+                    action,
+                    category,
+                    count: count as u64,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn top(&self, kind: TopKind, from: i64, to: i64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+        self.with(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT kind, value, SUM(count) AS n FROM stats_top WHERE kind = ?1 AND bucket >= ?2 AND bucket < ?3
+                 GROUP BY kind, value ORDER BY n DESC, value LIMIT ?4",
+            )?;
+            let rows = st.query_map(params![kind.as_str(), from, to, limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (k, value, n) = row?;
+                parse_top(&k)?;
+                out.push((value, n as u64));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+}
