@@ -52,7 +52,7 @@ impl Input {
             self.reader,
             self.format,
             name,
-            false,
+            OnInvalid::Stop,
             &ProgressBar::hidden(),
             |_, rows| {
                 all.extend(rows);
@@ -172,12 +172,23 @@ fn make_row(
     })
 }
 
+/// What to do with an invalid row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInvalid {
+    /// Count it and go on (`scan --skip-invalid`).
+    Skip,
+    /// Stop with an error that suggests `--skip-invalid`.
+    StopSuggestSkip,
+    /// Stop with an error (training and evaluation read every row or none).
+    Stop,
+}
+
 /// Reads all rows, sending batches to `send`; returns the number of skipped rows.
 pub fn read_rows(
     reader: BufReader<Box<dyn Read + Send>>,
     format: Format,
     name: &str,
-    skip_invalid: bool,
+    on_invalid: OnInvalid,
     progress: &ProgressBar,
     mut send: impl FnMut(u64, Vec<Row>) -> Result<()>,
 ) -> Result<u64> {
@@ -185,11 +196,13 @@ pub fn read_rows(
     let mut seq = 0u64;
     let mut batch = Vec::with_capacity(BATCH);
     let bad = |line: u64, why: String, skipped: &mut u64| -> Result<()> {
-        if skip_invalid {
-            *skipped += 1;
-            Ok(())
-        } else {
-            bail!("{name}:{line}: {why} (use --skip-invalid to skip such rows)")
+        match on_invalid {
+            OnInvalid::Skip => {
+                *skipped += 1;
+                Ok(())
+            }
+            OnInvalid::StopSuggestSkip => bail!("{name}:{line}: {why} (use --skip-invalid to skip such rows)"),
+            OnInvalid::Stop => bail!("{name}:{line}: {why}"),
         }
     };
     let mut flush = |batch: &mut Vec<Row>, seq: &mut u64| -> Result<()> {

@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::EngineArgs;
-use crate::input::{Format, Input, Row, read_rows};
+use crate::input::{Format, Input, OnInvalid, Row, read_rows};
 
 /// Check every message of a file.
 #[derive(Debug, Args)]
@@ -206,7 +206,12 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             Ok(total)
         });
 
-        let read_result = read_rows(reader, format, &name, args.skip_invalid, &progress, |seq, rows| {
+        let on_invalid = if args.skip_invalid {
+            OnInvalid::Skip
+        } else {
+            OnInvalid::StopSuggestSkip
+        };
+        let read_result = read_rows(reader, format, &name, on_invalid, &progress, |seq, rows| {
             job_tx.send((seq, rows)).map_err(|_| anyhow!("the workers stopped"))
         });
         drop(job_tx);
