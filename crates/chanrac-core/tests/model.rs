@@ -200,8 +200,7 @@ fn online_learning_updates_and_saves() {
     let before = m.predict(e.features(&msg, m.featurizer(), &mut s)).p(Label::Scam);
     let mut last = before;
     for _ in 0..5 {
-        let f = e.features(&msg, m.featurizer(), &mut s);
-        let (b, a) = m.learn(f, Label::Scam, 0.5);
+        let (b, a) = m.learn_message(&e, &msg, Label::Scam, 0.5, &mut s);
         assert!(a > b);
         last = a;
     }

@@ -25,6 +25,20 @@
 //!
 //! The same data, settings and seed give a byte-identical file: training shuffles with its own
 //! seeded generator, and nothing depends on time, threads or hash-map order.
+//!
+//! Online learning, as the hub does it when an analyst confirms a report:
+//!
+//! ```
+//! use chanrac_core::{Engine, Label, Message, Model, Scratch};
+//!
+//! let engine = Engine::with_defaults().unwrap();
+//! let mut model = Model::shipped().unwrap();
+//! let msg = Message::text("Ban da trung thuong 50tr, nop phi 500k vao STK 0123456789 de nhan");
+//! let (before, after) = model.learn_message(&engine, &msg, Label::Scam, 0.5, &mut Scratch::default());
+//! assert!(after > before);
+//! let saved = model.to_bytes(); // the caller writes it where it wants
+//! assert_eq!(Model::from_bytes(&saved).unwrap().header().online_updates, 1);
+//! ```
 
 pub mod metrics;
 pub mod train;
@@ -484,6 +498,21 @@ impl Model {
         self.quant.bias = self.linear.bias;
         self.header.online_updates += 1;
         (before, self.predict_indices(idx).p(label))
+    }
+
+    /// Online learning of one message (a report an analyst confirmed): `engine` analyses it
+    /// exactly as a check does, then [`Model::learn`] takes one step. Returns the
+    /// probability of `label` before and after.
+    pub fn learn_message(
+        &mut self,
+        engine: &crate::Engine,
+        msg: &crate::Message,
+        label: Label,
+        rate: f32,
+        scratch: &mut crate::Scratch,
+    ) -> (f32, f32) {
+        let features = engine.features(msg, &self.featurizer, scratch);
+        self.learn(features, label, rate)
     }
 
     /// The model file.
