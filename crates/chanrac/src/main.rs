@@ -4,6 +4,7 @@ mod check;
 mod input;
 mod model;
 mod scan;
+mod serve;
 mod smpp;
 
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "chanrac", version, max_term_width = 100)]
 #[command(after_help = "\
 Examples:
+  chanrac serve                                   # HTTP API on 127.0.0.1:8080
   chanrac check --sender 0912345678 \"Chúc mừng bạn trúng thưởng 50tr, nhận tại https://vtb-qua.xyz\"
   chanrac check --json \"V.A.Y T1ỀN nhanh, lãi 0%, giải ngân 5 phút, LH 0987.654.321\"
   chanrac scan data/vi_smishing_ie403_part_a.tsv --out verdicts.jsonl
@@ -36,6 +38,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the firewall's HTTP API (the product's main command).
+    Serve(serve::ServeArgs),
+    /// Validate a configuration file, or print the configuration reference.
+    Config(serve::ConfigArgs),
     /// Check one message and explain the verdict.
     Check(check::CheckArgs),
     /// Check every message of a TSV, CSV or JSON Lines file and summarize.
@@ -103,6 +109,8 @@ impl EngineArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::serve(args),
+        Command::Config(args) => serve::config(args),
         Command::Check(args) => check::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Train(args) => model::run_train(args),
@@ -128,6 +136,22 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Logs to standard error; `CHANRAC_LOG=debug` shows more, `CHANRAC_LOG=warn` less.
+pub fn init_logs() {
+    let level = match std::env::var("CHANRAC_LOG").as_deref() {
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("error") => tracing::Level::ERROR,
+        Ok("trace") => tracing::Level::TRACE,
+        _ => tracing::Level::INFO,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Parses an RFC 3339 time (`2026-11-22T21:30:00+07:00`) or Unix seconds.

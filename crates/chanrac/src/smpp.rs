@@ -155,24 +155,8 @@ impl Filter for EngineFilter {
     }
 }
 
-/// Logs (binds, upstream connections, refused binds) to standard error; `CHANRAC_LOG=debug`
-/// shows more, `CHANRAC_LOG=warn` less.
-fn init_logs() {
-    let level = match std::env::var("CHANRAC_LOG").as_deref() {
-        Ok("debug") => tracing::Level::DEBUG,
-        Ok("warn") => tracing::Level::WARN,
-        Ok("error") => tracing::Level::ERROR,
-        Ok("trace") => tracing::Level::TRACE,
-        _ => tracing::Level::INFO,
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    init_logs();
+    crate::init_logs();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

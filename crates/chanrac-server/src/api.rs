@@ -1,0 +1,743 @@
+//! The HTTP API under `/v1/`, with the request and response types that the OpenAPI
+//! document (`GET /openapi.json`) is generated from.
+
+use std::cell::RefCell;
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chanrac_core::{Action, Category, Channel, ListKind, Message, Metadata, Origin, Reason, Scratch, Verdict};
+use chanrac_store::records::{Actor, AuditRecord, ListEntry, Records, Side, TopKind};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::config::Role;
+use crate::error::{ApiError, ErrorBody};
+use crate::metrics::Metrics;
+use crate::state::{AppState, ReloadReport};
+use crate::stats::Tally;
+
+/// Who may check messages and manage the firewall.
+const OPERATORS: &[Role] = &[Role::Operator, Role::Regulator];
+
+thread_local! {
+    /// Each thread's working memory for the engine.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// A time: Unix seconds or RFC 3339 (`2026-11-22T21:30:00+07:00`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum TimeIn {
+    /// Unix seconds.
+    Unix(i64),
+    /// RFC 3339.
+    Text(String),
+}
+
+impl TimeIn {
+    fn unix(&self, field: &str) -> Result<i64, String> {
+        match self {
+            TimeIn::Unix(n) => Ok(*n),
+            TimeIn::Text(s) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map(|t| t.unix_timestamp())
+                .map_err(|e| format!("{field}: {s:?} is not an RFC 3339 time ({e})")),
+        }
+    }
+}
+
+/// One message to check.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageIn {
+    /// Your id for the message, echoed in the verdict.
+    pub id: Option<String>,
+    /// The sender: a number in any Vietnamese or E.164 form, a short code or a brandname.
+    #[schema(example = "0912345678")]
+    pub sender: Option<String>,
+    /// The recipient number.
+    pub recipient: Option<String>,
+    /// The text (UTF-8; texts over 64 KiB are checked in their first 64 KiB).
+    #[schema(example = "Chúc mừng bạn trúng thưởng 50tr, nhận tại https://vtb-qua.xyz")]
+    pub text: String,
+    /// `sms` (default), `ott` or `email`.
+    #[schema(value_type = Option<String>, example = "sms")]
+    pub channel: Option<Channel>,
+    /// When the message was received; now when absent. Hours rules use Vietnam time.
+    pub received_at: Option<TimeIn>,
+    /// `domestic` or `international` (the route it came in on).
+    #[schema(value_type = Option<String>)]
+    pub origin: Option<Origin>,
+    /// The sender's operator.
+    pub operator: Option<String>,
+    /// When the sender's SIM was activated.
+    pub sim_activated_at: Option<TimeIn>,
+}
+
+impl MessageIn {
+    fn into_message(self, now: i64) -> Result<(Option<String>, Message), String> {
+        let received_at = match &self.received_at {
+            Some(t) => t.unix("received_at")?,
+            None => now,
+        };
+        let sim = self
+            .sim_activated_at
+            .as_ref()
+            .map(|t| t.unix("sim_activated_at"))
+            .transpose()?;
+        Ok((
+            self.id.clone(),
+            Message {
+                id: self.id,
+                sender: self.sender,
+                recipient: self.recipient,
+                text: self.text,
+                channel: self.channel.unwrap_or_default(),
+                received_at: Some(received_at),
+                meta: Metadata {
+                    operator: self.operator,
+                    origin: self.origin,
+                    sim_activated_at: sim,
+                },
+            },
+        ))
+    }
+}
+
+/// A verdict, as `chanrac check --json` prints it, with the message's id when it had one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerdictOut<'a> {
+    /// The message's id, if it was given one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<&'a str>,
+    /// allow, tag, quarantine or block.
+    pub action: Action,
+    /// ham, ad, spam or scam.
+    pub category: Category,
+    /// The sum of the reasons' weights.
+    pub score: f32,
+    /// Every signal that fired, largest contribution first.
+    pub reasons: &'a [Reason],
+}
+
+impl<'a> VerdictOut<'a> {
+    fn new(id: Option<&'a str>, v: &'a Verdict) -> Self {
+        VerdictOut {
+            id,
+            action: v.action,
+            category: v.category,
+            score: v.score,
+            reasons: &v.reasons,
+        }
+    }
+}
+
+/// Checks one message with this thread's working memory and counts it.
+fn check_one(state: &AppState, engine: &chanrac_core::Engine, msg: &Message, now: i64, tally: &mut Tally) -> Verdict {
+    SCRATCH.with(|s| {
+        let mut scratch = s.borrow_mut();
+        let v = engine.check_with(msg, &mut scratch);
+        state.metrics.checked(v.action, v.category, 1);
+        if v.action == Action::Block {
+            let sender = msg
+                .sender
+                .as_deref()
+                .map(|s| chanrac_core::phone::SenderId::parse(s).key().map(str::to_string))
+                .unwrap_or_default();
+            let mut sources: Vec<(TopKind, &str)> = Vec::new();
+            if let Some(s) = &sender {
+                sources.push((TopKind::Sender, s));
+            }
+            for u in &scratch.findings().urls {
+                sources.push((TopKind::Domain, &u.domain));
+            }
+            tally.add(now, v.action, v.category, &sources);
+        } else {
+            tally.add(now, v.action, v.category, &[]);
+        }
+        v
+    })
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Check one message.
+#[utoipa::path(post, path = "/v1/check", tag = "check",
+    request_body = MessageIn,
+    responses(
+        (status = 200, description = "The verdict", body = VerdictOut),
+        (status = 400, description = "Malformed message", body = ErrorBody),
+        (status = 401, description = "No or unknown API key", body = ErrorBody),
+        (status = 503, description = "Overloaded", body = ErrorBody),
+    ),
+    security(("api_key" = [])))]
+pub async fn check(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<MessageIn>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(OPERATORS)?;
+    let Json(input) = body?;
+    let started = Instant::now();
+    let now = now();
+    let (id, msg) = input
+        .into_message(now)
+        .map_err(|m| ApiError::bad_request("invalid_message", m))?;
+    let engine = state.engine();
+    let mut tally = Tally::default();
+    let v = check_one(&state, &engine, &msg, now, &mut tally);
+    state.stats.merge(tally);
+    let out = Json(VerdictOut::new(id.as_deref(), &v)).into_response();
+    state.metrics.check_seconds.record(started.elapsed().as_secs_f64());
+    Ok(out)
+}
+
+/// Up to `server.max_batch` messages.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchIn {
+    /// The messages.
+    pub messages: Vec<MessageIn>,
+}
+
+/// The verdicts of a batch, in the order of its messages.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchOut<'a> {
+    /// One verdict per message.
+    pub verdicts: Vec<VerdictOut<'a>>,
+}
+
+/// Check up to 10,000 messages at once.
+///
+/// The batch is parsed, checked on every core and answered off the request threads.
+#[utoipa::path(post, path = "/v1/check/batch", tag = "check",
+    request_body = BatchIn,
+    responses(
+        (status = 200, description = "The verdicts, in order", body = BatchOut),
+        (status = 400, description = "Malformed batch, or too many messages", body = ErrorBody),
+        (status = 413, description = "Body over server.max_body_bytes", body = ErrorBody),
+    ),
+    security(("api_key" = [])))]
+pub async fn check_batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(OPERATORS)?;
+    let body = body?;
+    let started = Instant::now();
+    let st = state.clone();
+    let result = tokio::task::spawn_blocking(move || run_batch(&st, &body))
+        .await
+        .map_err(|e| ApiError::internal(format!("batch task failed: {e}")))??;
+    state.metrics.batch_seconds.record(started.elapsed().as_secs_f64());
+    Ok(([(header::CONTENT_TYPE, "application/json")], result).into_response())
+}
+
+/// Parses, checks (on every core) and serializes a batch.
+fn run_batch(state: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let batch: BatchIn = serde_json::from_slice(body).map_err(|e| {
+        let code = if e.is_data() { "invalid_message" } else { "invalid_json" };
+        ApiError::bad_request(code, format!("invalid batch: {e}"))
+    })?;
+    let max = state.config.server.max_batch;
+    if batch.messages.len() > max {
+        return Err(ApiError::bad_request(
+            "too_many_messages",
+            format!("{} messages in one batch; at most {max}", batch.messages.len()),
+        ));
+    }
+    let now = now();
+    let mut messages = Vec::with_capacity(batch.messages.len());
+    for (i, m) in batch.messages.into_iter().enumerate() {
+        messages.push(
+            m.into_message(now)
+                .map_err(|why| ApiError::bad_request("invalid_message", format!("messages[{i}]: {why}")))?,
+        );
+    }
+    state.metrics.batch_messages.record(messages.len() as f64);
+    let engine = state.engine();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = messages.len().div_ceil(threads).max(256);
+    let mut verdicts: Vec<Verdict> = Vec::with_capacity(messages.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = messages
+            .chunks(chunk)
+            .map(|part| {
+                let engine = &engine;
+                scope.spawn(move || {
+                    let mut tally = Tally::default();
+                    let out: Vec<Verdict> = part
+                        .iter()
+                        .map(|(_, m)| check_one(state, engine, m, now, &mut tally))
+                        .collect();
+                    state.stats.merge(tally);
+                    out
+                })
+            })
+            .collect();
+        for h in handles {
+            if let Ok(part) = h.join() {
+                verdicts.extend(part);
+            }
+        }
+    });
+    if verdicts.len() != messages.len() {
+        return Err(ApiError::internal("a batch worker failed"));
+    }
+    let out = BatchOut {
+        verdicts: messages
+            .iter()
+            .zip(&verdicts)
+            .map(|((id, _), v)| VerdictOut::new(id.as_deref(), v))
+            .collect(),
+    };
+    serde_json::to_vec(&out).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// Which entries to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `allow` or `block`.
+    pub side: Option<String>,
+    /// `senders`, `brandnames`, `domains` or `accounts`.
+    pub kind: Option<String>,
+}
+
+/// The list entries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListsOut {
+    /// The lists version in effect on this node.
+    pub version: i64,
+    /// The entries.
+    #[schema(value_type = Vec<Object>)]
+    pub entries: Vec<ListEntry>,
+}
+
+fn parse_side(s: &str) -> Result<Side, ApiError> {
+    Side::parse(s).ok_or_else(|| ApiError::not_found(format!("no list side {s:?}; use allow or block")))
+}
+
+fn parse_kind(s: &str) -> Result<ListKind, ApiError> {
+    ListKind::parse(s).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no list kind {s:?}; use senders, brandnames, domains or accounts"
+        ))
+    })
+}
+
+/// Read the allow and block lists.
+#[utoipa::path(get, path = "/v1/lists", tag = "lists", params(ListQuery),
+    responses((status = 200, body = ListsOut)), security(("api_key" = [])))]
+pub async fn lists(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<ListsOut>, ApiError> {
+    caller.require(OPERATORS)?;
+    let Query(q) = query?;
+    let side = q.side.as_deref().map(parse_side).transpose()?;
+    let kind = q.kind.as_deref().map(parse_kind).transpose()?;
+    let entries = state
+        .records
+        .list_entries()
+        .await
+        .inspect_err(|_| Metrics::store_error("list_entries"))?;
+    Ok(Json(ListsOut {
+        version: state.lists_version(),
+        entries: entries
+            .into_iter()
+            .filter(|e| side.is_none_or(|s| e.side == s) && kind.is_none_or(|k| e.kind == k))
+            .collect(),
+    }))
+}
+
+/// A list entry to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryIn {
+    /// The entry in any written form (`0912 345 678`, `0909*`, `Vietcombank`, `evil.xyz`).
+    pub value: String,
+    /// Why: recorded in the audit log. Required.
+    pub reason: String,
+}
+
+/// The outcome of a list change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryOut {
+    /// The stored entry.
+    #[schema(value_type = Object)]
+    pub entry: ListEntry,
+    /// False when it was already there (nothing changed).
+    pub created: bool,
+    /// The lists version in effect on this node after the change.
+    pub version: i64,
+}
+
+/// Add an entry to a list. In effect on this node when the answer comes, on the others
+/// within seconds.
+#[utoipa::path(post, path = "/v1/lists/{side}/{kind}", tag = "lists",
+    params(("side" = String, Path, description = "allow or block"), ("kind" = String, Path, description = "senders, brandnames, domains or accounts")),
+    request_body = EntryIn,
+    responses((status = 201, body = EntryOut), (status = 200, description = "Already listed", body = EntryOut),
+        (status = 400, body = ErrorBody), (status = 503, description = "Store down: nothing was written", body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn add_entry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((side, kind)): Path<(String, String)>,
+    body: Result<Json<EntryIn>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(OPERATORS)?;
+    let (side, kind) = (parse_side(&side)?, parse_kind(&kind)?);
+    let Json(e) = body?;
+    if e.reason.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "reason_required",
+            "a reason is required for the audit log",
+        ));
+    }
+    let actor = Actor {
+        name: &caller.name,
+        reason: e.reason.trim(),
+    };
+    let (entry, created) = state
+        .records
+        .add_list_entry(side, kind, &e.value, actor)
+        .await
+        .inspect_err(|_| Metrics::store_error("add_list_entry"))?;
+    state
+        .refresh_lists(false)
+        .await
+        .map_err(|e| ApiError::internal(format!("written, but not yet in effect: {e}")))?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((
+        status,
+        Json(EntryOut {
+            entry,
+            created,
+            version: state.lists_version(),
+        }),
+    )
+        .into_response())
+}
+
+/// Why an entry is removed.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveQuery {
+    /// Why: recorded in the audit log. Required.
+    pub reason: String,
+}
+
+/// The outcome of a removal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RemovedOut {
+    /// True when the entry was there.
+    pub removed: bool,
+    /// The lists version in effect on this node after the change.
+    pub version: i64,
+}
+
+/// Remove an entry from a list.
+#[utoipa::path(delete, path = "/v1/lists/{side}/{kind}/{value}", tag = "lists",
+    params(("side" = String, Path, description = "allow or block"), ("kind" = String, Path, description = "senders, brandnames, domains or accounts"),
+        ("value" = String, Path, description = "the entry, in any written form"), RemoveQuery),
+    responses((status = 200, body = RemovedOut), (status = 404, description = "Not listed", body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn remove_entry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((side, kind, value)): Path<(String, String, String)>,
+    query: Result<Query<RemoveQuery>, QueryRejection>,
+) -> Result<Json<RemovedOut>, ApiError> {
+    caller.require(OPERATORS)?;
+    let (side, kind) = (parse_side(&side)?, parse_kind(&kind)?);
+    let Query(q) =
+        query.map_err(|_| ApiError::bad_request("reason_required", "a ?reason= is required for the audit log"))?;
+    if q.reason.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "reason_required",
+            "a reason is required for the audit log",
+        ));
+    }
+    let actor = Actor {
+        name: &caller.name,
+        reason: q.reason.trim(),
+    };
+    let removed = state
+        .records
+        .remove_list_entry(side, kind, &value, actor)
+        .await
+        .inspect_err(|_| Metrics::store_error("remove_list_entry"))?;
+    if !removed {
+        return Err(ApiError::not_found(format!(
+            "{value:?} is not on the {} {} list",
+            side.as_str(),
+            kind.name()
+        )));
+    }
+    state
+        .refresh_lists(false)
+        .await
+        .map_err(|e| ApiError::internal(format!("written, but not yet in effect: {e}")))?;
+    Ok(Json(RemovedOut {
+        removed,
+        version: state.lists_version(),
+    }))
+}
+
+/// Which audit records.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Records with an id above this (for paging); 0 by default.
+    pub after: Option<i64>,
+    /// At most this many (default 100, at most 1,000).
+    pub limit: Option<usize>,
+}
+
+/// The audit log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditOut {
+    /// Oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub records: Vec<AuditRecord>,
+}
+
+/// Read the audit log: who changed what, when and why.
+#[utoipa::path(get, path = "/v1/audit", tag = "lists", params(AuditQuery),
+    responses((status = 200, body = AuditOut)), security(("api_key" = [])))]
+pub async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<AuditOut>, ApiError> {
+    caller.require(OPERATORS)?;
+    let Query(q) = query?;
+    let records = state
+        .records
+        .audit_log(q.after.unwrap_or(0), q.limit.unwrap_or(100).min(1000))
+        .await?;
+    Ok(Json(AuditOut { records }))
+}
+
+/// Reload rules, policy and lists from their files and the store, without a restart.
+/// Requests in flight finish with the previous configuration.
+#[utoipa::path(post, path = "/v1/reload", tag = "admin",
+    responses((status = 200, body = ReloadReport), (status = 400, description = "A file is invalid; nothing changed", body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn reload(State(state): State<AppState>, caller: Caller) -> Result<Json<ReloadReport>, ApiError> {
+    caller.require(OPERATORS)?;
+    state
+        .reload_audited(&caller.name, "POST /v1/reload")
+        .await
+        .map(Json)
+        .map_err(|e| ApiError::bad_request("invalid_config", format!("nothing changed: {e}")))
+}
+
+/// The period and granularity of statistics.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatsQuery {
+    /// Start (RFC 3339 or Unix seconds); one hour ago by default.
+    pub from: Option<String>,
+    /// End, exclusive; now by default.
+    pub to: Option<String>,
+    /// `minute`, `hour` (default) or `day`.
+    pub bucket: Option<String>,
+    /// How many top senders and domains (default 10, at most 100).
+    pub top: Option<usize>,
+}
+
+/// Counts by action and by category.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Counts {
+    /// Messages.
+    pub messages: u64,
+    /// Per action.
+    #[schema(value_type = Object)]
+    pub actions: std::collections::BTreeMap<&'static str, u64>,
+    /// Per category.
+    #[schema(value_type = Object)]
+    pub categories: std::collections::BTreeMap<&'static str, u64>,
+    /// Per action and category (`block/scam`).
+    #[schema(value_type = Object)]
+    pub by_action_category: std::collections::BTreeMap<String, u64>,
+}
+
+impl Counts {
+    fn add(&mut self, action: Action, category: Category, n: u64) {
+        self.messages += n;
+        *self.actions.entry(action.as_str()).or_default() += n;
+        *self.categories.entry(category.as_str()).or_default() += n;
+        *self
+            .by_action_category
+            .entry(format!("{}/{}", action.as_str(), category.as_str()))
+            .or_default() += n;
+    }
+}
+
+/// One time bucket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Bucket {
+    /// Its start (RFC 3339, UTC).
+    pub start: String,
+    /// Its counts.
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// A ranked source.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ranked {
+    /// The sender key or domain.
+    pub value: String,
+    /// Blocked messages.
+    pub count: u64,
+}
+
+/// Statistics over a period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsOut {
+    /// Start (RFC 3339).
+    pub from: String,
+    /// End, exclusive (RFC 3339).
+    pub to: String,
+    /// The bucket size.
+    pub bucket: String,
+    /// The whole period.
+    pub totals: Counts,
+    /// Per bucket, oldest first (buckets without messages are left out).
+    pub series: Vec<Bucket>,
+    /// Senders with the most blocked messages.
+    pub top_senders: Vec<Ranked>,
+    /// Domains in the most blocked messages.
+    pub top_domains: Vec<Ranked>,
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| unix.to_string())
+}
+
+fn parse_when(s: &str, field: &str) -> Result<i64, ApiError> {
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    TimeIn::Text(s.to_string())
+        .unix(field)
+        .map_err(|m| ApiError::bad_request("bad_request", m))
+}
+
+/// Counts per action and category over time, and the top blocked senders and domains
+/// (every node's messages, once flushed; this node's are flushed first).
+#[utoipa::path(get, path = "/v1/stats", tag = "stats", params(StatsQuery),
+    responses((status = 200, body = StatsOut), (status = 400, body = ErrorBody)), security(("api_key" = [])))]
+pub async fn stats(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<Json<StatsOut>, ApiError> {
+    caller.require(OPERATORS)?;
+    let Query(q) = query?;
+    let now = now();
+    let to =
+        q.to.as_deref()
+            .map(|s| parse_when(s, "to"))
+            .transpose()?
+            .unwrap_or(now + 1);
+    let from = q
+        .from
+        .as_deref()
+        .map(|s| parse_when(s, "from"))
+        .transpose()?
+        .unwrap_or(to - 3600);
+    if from >= to {
+        return Err(ApiError::bad_request("bad_request", "from must be before to"));
+    }
+    let (bucket_name, size) = match q.bucket.as_deref().unwrap_or("hour") {
+        "minute" => ("minute", 60),
+        "hour" => ("hour", 3600),
+        "day" => ("day", 86_400),
+        other => {
+            return Err(ApiError::bad_request(
+                "bad_request",
+                format!("bucket {other:?}: use minute, hour or day"),
+            ));
+        }
+    };
+    let top_n = q.top.unwrap_or(10).min(100);
+    state
+        .stats
+        .flush(&state.records)
+        .await
+        .inspect_err(|_| Metrics::store_error("add_stats"))?;
+    // Whole minutes: the first minute that starts at or after `from`.
+    let from_minute = from.div_euclid(60) * 60 + if from % 60 == 0 { 0 } else { 60 };
+    let rows = state.records.stats(from_minute, to).await?;
+    let mut totals = Counts::default();
+    let mut series: std::collections::BTreeMap<i64, Counts> = Default::default();
+    for r in rows {
+        totals.add(r.action, r.category, r.count);
+        series
+            .entry(r.bucket.div_euclid(size) * size)
+            .or_default()
+            .add(r.action, r.category, r.count);
+    }
+    let rank = |v: Vec<(String, u64)>| v.into_iter().map(|(value, count)| Ranked { value, count }).collect();
+    let top_senders = rank(state.records.top(TopKind::Sender, from_minute, to, top_n).await?);
+    let top_domains = rank(state.records.top(TopKind::Domain, from_minute, to, top_n).await?);
+    Ok(Json(StatsOut {
+        from: rfc3339(from_minute),
+        to: rfc3339(to),
+        bucket: bucket_name.to_string(),
+        totals,
+        series: series
+            .into_iter()
+            .map(|(start, counts)| Bucket {
+                start: rfc3339(start),
+                counts,
+            })
+            .collect(),
+        top_senders,
+        top_domains,
+    }))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "admin", responses((status = 200, description = "alive")))]
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: the engine is loaded and the store answers.
+#[utoipa::path(get, path = "/readyz", tag = "admin",
+    responses((status = 200, description = "ready"), (status = 503, description = "the store does not answer", body = ErrorBody)))]
+pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.records.ping().await.map_err(|e| {
+        Metrics::store_error("ping");
+        ApiError::from(e)
+    })?;
+    Ok("ready\n")
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "admin", responses((status = 200, description = "Prometheus text format")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,275 @@
+//! chanrac-server: `chanrac serve`, the HTTP face of the firewall.
+//!
+//! [`run`] starts everything from a [`Config`]: the records store (SQLite by default,
+//! PostgreSQL for several nodes), the engine (rules, policy, lists), the HTTP API under
+//! `/v1/` ([`api`]), Prometheus metrics, statistics flushed to the store, reload on
+//! `POST /v1/reload`, SIGHUP or file changes, and a graceful stop on SIGTERM. [`router`]
+//! builds the same routes for tests, which drive them without a socket.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), chanrac_server::ServerError> {
+//! let config = chanrac_server::Config::load(None)?; // the defaults: 127.0.0.1:8080, ./data
+//! chanrac_server::run(config, std::future::pending()).await
+//! # }
+//! ```
+//!
+//! Invariants: no request fails because of a reload (each request keeps the engine it
+//! started with); a list change is acknowledged only once stored (and is then in effect on
+//! this node); input errors are 4xx with a stable code, never 500; overload is 503 with
+//! `Retry-After`, never an unbounded queue; the server refuses to start without API keys on
+//! anything but a loopback address.
+
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod state;
+pub mod stats;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use utoipa::OpenApi;
+
+pub use config::Config;
+pub use error::{ApiError, ServerError};
+pub use state::AppState;
+
+/// The OpenAPI document, generated from the handlers and types (so it cannot drift).
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "chanrac",
+        description = "chặn rác — the SMS anti-spam and anti-scam firewall. Every verdict explains itself: the reasons list each signal with its weight and evidence.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        api::check, api::check_batch, api::lists, api::add_entry, api::remove_entry, api::audit,
+        api::reload, api::stats, api::healthz, api::readyz, api::metrics
+    ),
+    components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
+    modifiers(&SecurityAddon),
+    tags(
+        (name = "check", description = "Check messages"),
+        (name = "lists", description = "Allow and block lists, with the audit log"),
+        (name = "stats", description = "Traffic statistics"),
+        (name = "admin", description = "Health, metrics, reload")
+    )
+)]
+pub struct ApiDoc;
+
+/// Declares the API-key scheme.
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document as JSON.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}
+
+/// Every route, with the body limit and the in-flight limit.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.server.max_body_bytes;
+    Router::new()
+        .route("/v1/check", post(api::check))
+        .route("/v1/check/batch", post(api::check_batch))
+        .route("/v1/lists", get(api::lists))
+        .route("/v1/lists/{side}/{kind}", post(api::add_entry))
+        .route("/v1/lists/{side}/{kind}/{value}", delete(api::remove_entry))
+        .route("/v1/audit", get(api::audit))
+        .route("/v1/reload", post(api::reload))
+        .route("/v1/stats", get(api::stats))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limit_in_flight))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+async fn openapi() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.uri().path()))
+}
+
+/// Refuses requests beyond `server.max_in_flight` with 503 instead of queueing them, and
+/// counts answers by status.
+async fn limit_in_flight(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        state.metrics.overloaded.increment(1);
+        return ApiError::overloaded().into_response();
+    };
+    let response = next.run(req).await;
+    metrics::Metrics::request(response.status().as_u16());
+    response
+}
+
+/// Starts the server and runs it until `shutdown` completes (or SIGTERM / Ctrl-C), then
+/// drains requests in flight and flushes the statistics.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+    let addr = config.server.http;
+    if config.api_keys.is_empty() {
+        if !addr.ip().is_loopback() {
+            return Err(ServerError::Config(format!(
+                "no API keys are configured: refusing to listen on {addr}, which is not a loopback address \
+                 (add [[api_keys]] to the configuration, or listen on 127.0.0.1)"
+            )));
+        }
+        tracing::warn!(%addr, "development mode: no API keys configured, every request is allowed");
+    }
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| ServerError::Io {
+        addr: addr.to_string(),
+        source: e,
+    })?;
+    let state = AppState::new(config).await?;
+    tracing::info!(
+        %addr,
+        store = state.records.backend(),
+        rules = state.engine().rules().rules().len(),
+        lists_version = state.lists_version(),
+        "chanrac serve is ready"
+    );
+    let tasks = spawn_background(state.clone());
+    let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = shutdown => {},
+            _ = terminate() => {},
+        }
+        let _ = stop_tx.send(true);
+    });
+    let mut stop = stop_rx.clone();
+    let serve = axum::serve(listener, router(state.clone())).with_graceful_shutdown(async move {
+        let _ = stop.wait_for(|s| *s).await;
+        tracing::info!("shutting down: draining requests in flight");
+    });
+    let mut stop2 = stop_rx;
+    let result = tokio::select! {
+        r = serve => r.map_err(|e| ServerError::Io { addr: addr.to_string(), source: e }),
+        _ = async { let _ = stop2.wait_for(|s| *s).await; tokio::time::sleep(grace).await; } => {
+            tracing::warn!("requests still in flight after the grace period; stopping anyway");
+            Ok(())
+        }
+    };
+    for t in tasks {
+        t.abort();
+    }
+    if let Err(e) = state.stats.flush(&state.records).await {
+        tracing::error!(error = %e, "could not flush the last statistics");
+    }
+    result
+}
+
+/// SIGTERM or Ctrl-C.
+async fn terminate() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = tokio::signal::ctrl_c() => {},
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Statistics flushes, list refreshes (store notifications and a poll), SIGHUP and file
+/// watching.
+fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    use chanrac_store::records::Records;
+    let mut tasks = Vec::new();
+    let st = state.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(st.config.server.stats_flush_secs.max(1)));
+        loop {
+            tick.tick().await;
+            if let Err(e) = st.stats.flush(&st.records).await {
+                metrics::Metrics::store_error("add_stats");
+                tracing::warn!(error = %e, "statistics not flushed; kept for the next try");
+            }
+        }
+    }));
+    // Lists changed by this node or (through the store) by another.
+    let st = state.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut changes = st.records.changes();
+        let mut poll = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                r = changes.changed() => if r.is_err() { changes = st.records.changes(); },
+                _ = poll.tick() => {},
+            }
+            if let Err(e) = st.refresh_lists(false).await {
+                metrics::Metrics::store_error("refresh_lists");
+                tracing::warn!(error = %e, "lists not refreshed");
+            }
+        }
+    }));
+    #[cfg(unix)]
+    {
+        let st = state.clone();
+        tasks.push(tokio::spawn(async move {
+            let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                reload_logged(&st, "SIGHUP").await;
+            }
+        }));
+    }
+    if state.config.engine.watch {
+        let st = state;
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(2));
+            loop {
+                tick.tick().await;
+                if st.files_changed() {
+                    reload_logged(&st, "file change").await;
+                }
+            }
+        }));
+    }
+    tasks
+}
+
+async fn reload_logged(state: &AppState, why: &str) {
+    match state.reload_audited("system", why).await {
+        Ok(r) => tracing::info!(
+            trigger = why,
+            rules = r.rules,
+            list_entries = r.list_entries,
+            "reloaded"
+        ),
+        Err(e) => tracing::error!(
+            trigger = why,
+            error = %e,
+            "reload failed; the previous configuration stays in effect"
+        ),
+    }
+}

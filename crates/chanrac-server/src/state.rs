@@ -1,0 +1,299 @@
+//! The server's shared state: the engine in effect (swapped whole on reload), the store,
+//! the keys, statistics and metrics.
+//!
+//! A request takes the engine once ([`AppState::engine`]) and keeps that `Arc` to the end,
+//! so a reload in the middle never changes the rules under it, and no request fails
+//! because of a reload.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+use chanrac_core::{Engine, ListKind, Lists, Policy, RuleSet};
+use chanrac_store::records::{Actor, AnyRecords, Records, Side};
+
+use crate::ServerError;
+use crate::auth::Keys;
+use crate::config::{Config, EngineSection};
+use crate::metrics::Metrics;
+use crate::stats::Stats;
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+    /// The API keys.
+    pub keys: Arc<Keys>,
+    /// The records store.
+    pub records: AnyRecords,
+    /// Statistics not yet flushed.
+    pub stats: Arc<Stats>,
+    /// Metric handles.
+    pub metrics: Arc<Metrics>,
+    /// Requests in flight, bounded.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+}
+
+struct Inner {
+    engine: ArcSwap<Engine>,
+    /// The lists version the engine in effect was built with.
+    lists_version: AtomicI64,
+    /// One reload or list refresh at a time.
+    reloading: tokio::sync::Mutex<()>,
+    /// Modification times of the engine's files at the last reload, for `engine.watch`.
+    files: std::sync::Mutex<Vec<(PathBuf, Option<SystemTime>)>>,
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ReloadReport {
+    /// Rules in effect.
+    pub rules: usize,
+    /// List entries in effect.
+    pub list_entries: usize,
+    /// The lists version in effect.
+    pub lists_version: i64,
+    /// List entries imported from the list files by this reload.
+    pub imported: usize,
+}
+
+impl AppState {
+    /// Opens the store, imports the list files and builds the first engine.
+    pub async fn new(config: Config) -> Result<AppState, ServerError> {
+        let keys = Keys::new(&config.api_keys).map_err(ServerError::Config)?;
+        let records = match config.store.records {
+            crate::config::RecordsBackend::Sqlite => AnyRecords::Sqlite(
+                chanrac_store::records::sqlite::SqliteRecords::open(&config.sqlite_path())
+                    .map_err(ServerError::Store)?,
+            ),
+            crate::config::RecordsBackend::Postgres => {
+                let url = config.store.postgres_url.as_deref().unwrap_or_default();
+                AnyRecords::Postgres(
+                    chanrac_store::records::postgres::PgRecords::connect(url)
+                        .await
+                        .map_err(ServerError::Store)?,
+                )
+            }
+        };
+        let engine_config = config.engine.clone();
+        let base = tokio::task::spawn_blocking(move || build_engine(&engine_config))
+            .await
+            .map_err(|e| ServerError::Engine(e.to_string()))?
+            .map_err(ServerError::Engine)?;
+        let state = AppState {
+            inner: Arc::new(Inner {
+                engine: ArcSwap::from_pointee(base),
+                lists_version: AtomicI64::new(-1),
+                reloading: tokio::sync::Mutex::new(()),
+                files: std::sync::Mutex::new(Vec::new()),
+            }),
+            keys: Arc::new(keys),
+            records,
+            stats: Arc::new(Stats::default()),
+            metrics: Arc::new(Metrics::new()),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(config.server.max_in_flight)),
+            config: Arc::new(config),
+        };
+        state.import_list_files().await.map_err(ServerError::Engine)?;
+        state.refresh_lists(true).await.map_err(ServerError::Engine)?;
+        state.remember_files();
+        Ok(state)
+    }
+
+    /// The engine in effect. Keep the `Arc` for the whole request.
+    pub fn engine(&self) -> Arc<Engine> {
+        self.inner.engine.load_full()
+    }
+
+    /// The lists version the engine in effect was built with.
+    pub fn lists_version(&self) -> i64 {
+        self.inner.lists_version.load(Ordering::Acquire)
+    }
+
+    /// Rebuilds the engine from the files (rules, policy, list files) and the store's lists,
+    /// and swaps it in. On any error the engine in effect stays.
+    pub async fn reload(&self) -> Result<ReloadReport, String> {
+        let _one = self.inner.reloading.lock().await;
+        let engine_config = self.config.engine.clone();
+        let base = tokio::task::spawn_blocking(move || build_engine(&engine_config))
+            .await
+            .map_err(|e| e.to_string())??;
+        let imported = self.import_list_files().await?;
+        let (lists, version, entries) = self.store_lists().await?;
+        let engine = base.with_lists(lists);
+        let rules = engine.rules().rules().len();
+        self.inner.engine.store(Arc::new(engine));
+        self.inner.lists_version.store(version, Ordering::Release);
+        Metrics::lists(version, entries);
+        self.remember_files();
+        Ok(ReloadReport {
+            rules,
+            list_entries: entries,
+            lists_version: version,
+            imported,
+        })
+    }
+
+    /// [`AppState::reload`], counted in the metrics and, when it worked, recorded in the
+    /// audit log as done by `who` because of `why`.
+    pub async fn reload_audited(&self, who: &str, why: &str) -> Result<ReloadReport, String> {
+        let result = self.reload().await;
+        Metrics::reload(result.is_ok());
+        if result.is_ok() {
+            let actor = Actor { name: who, reason: why };
+            if let Err(e) = self.records.audit("reload", "rules, policy, lists", actor).await {
+                tracing::warn!(error = %e, "reloaded, but the audit record was not written");
+            }
+        }
+        result
+    }
+
+    /// Rebuilds the engine's lists from the store when its version moved (or always with
+    /// `force`), keeping the compiled rules.
+    pub async fn refresh_lists(&self, force: bool) -> Result<bool, String> {
+        let _one = self.inner.reloading.lock().await;
+        let current = self.records.lists_version().await.map_err(|e| e.to_string())?;
+        if !force && current == self.lists_version() {
+            return Ok(false);
+        }
+        let (lists, version, entries) = self.store_lists().await?;
+        let engine = self.engine().with_lists(lists);
+        self.inner.engine.store(Arc::new(engine));
+        self.inner.lists_version.store(version, Ordering::Release);
+        Metrics::lists(version, entries);
+        tracing::info!(lists_version = version, entries, "lists in effect");
+        Ok(true)
+    }
+
+    /// Reads every list entry from the store.
+    async fn store_lists(&self) -> Result<(Lists, i64, usize), String> {
+        // The version first: entries read after it are at least that new, so a change
+        // racing with this read is picked up by the next refresh.
+        let version = self.records.lists_version().await.map_err(|e| e.to_string())?;
+        let entries = self.records.list_entries().await.map_err(|e| e.to_string())?;
+        let mut lists = Lists::default();
+        for e in &entries {
+            let set = match e.side {
+                Side::Allow => &mut lists.allow,
+                Side::Block => &mut lists.block,
+            };
+            set.add(e.kind, &e.value).map_err(|why| {
+                format!(
+                    "stored entry {}/{}/{} is invalid: {why}",
+                    e.side.as_str(),
+                    e.kind.name(),
+                    e.value
+                )
+            })?;
+        }
+        Ok((lists, version, entries.len()))
+    }
+
+    /// Imports the entries of the configured list files into the store (idempotent).
+    async fn import_list_files(&self) -> Result<usize, String> {
+        let Some(dir) = self.config.engine.lists.clone() else {
+            return Ok(0);
+        };
+        let files = tokio::task::spawn_blocking(move || read_list_files(&dir))
+            .await
+            .map_err(|e| e.to_string())??;
+        let mut imported = 0;
+        for (side, kind, path, entries) in files {
+            let who = format!("file:{}", path.display());
+            for value in entries {
+                let actor = Actor {
+                    name: &who,
+                    reason: "imported from the list files",
+                };
+                let (_, new) = self
+                    .records
+                    .add_list_entry(side, kind, &value, actor)
+                    .await
+                    .map_err(|e| format!("{}: {value:?}: {e}", path.display()))?;
+                imported += new as usize;
+            }
+        }
+        Ok(imported)
+    }
+
+    /// Notes the modification times of the engine's files.
+    fn remember_files(&self) {
+        let snapshot = engine_files(&self.config.engine);
+        if let Ok(mut f) = self.inner.files.lock() {
+            *f = snapshot;
+        }
+    }
+
+    /// True when one of the engine's files changed since the last reload.
+    pub fn files_changed(&self) -> bool {
+        let now = engine_files(&self.config.engine);
+        self.inner.files.lock().map(|f| *f != now).unwrap_or(false)
+    }
+}
+
+/// The files an engine is built from, with their modification times.
+fn engine_files(c: &EngineSection) -> Vec<(PathBuf, Option<SystemTime>)> {
+    let mut paths: Vec<PathBuf> = c.rules.clone();
+    paths.extend(c.policy.clone());
+    if let Some(dir) = &c.lists {
+        for side in ["allow", "block"] {
+            for (_, stem) in ListKind::ALL {
+                paths.push(dir.join(side).join(format!("{stem}.txt")));
+            }
+        }
+    }
+    paths
+        .into_iter()
+        .map(|p| {
+            let t = std::fs::metadata(&p).and_then(|m| m.modified()).ok();
+            (p, t)
+        })
+        .collect()
+}
+
+/// Builds an engine without lists from the rule packs and the policy (blocking: compiling
+/// the keyword automaton takes a moment).
+pub fn build_engine(c: &EngineSection) -> Result<Engine, String> {
+    if !c.default_rules && c.rules.is_empty() {
+        return Err("engine.default_rules = false needs at least one file in engine.rules".into());
+    }
+    let rules = RuleSet::load(&c.rules, c.default_rules).map_err(|e| e.to_string())?;
+    let policy = match &c.policy {
+        Some(p) => Policy::load(p).map_err(|e| e.to_string())?,
+        None => Policy::default(),
+    };
+    Engine::builder()
+        .rules(rules)
+        .policy(policy)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Reads the list files of a directory, validated (an invalid entry names its file and line).
+type ListFile = (Side, ListKind, PathBuf, Vec<String>);
+
+fn read_list_files(dir: &std::path::Path) -> Result<Vec<ListFile>, String> {
+    // Validate the whole directory first with the core's loader, which names file and line.
+    Lists::load_dir(dir).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for (side_name, side) in [("allow", Side::Allow), ("block", Side::Block)] {
+        for (kind, stem) in ListKind::ALL {
+            let path = dir.join(side_name).join(format!("{stem}.txt"));
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let entries = text
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim())
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect();
+            out.push((side, kind, path, entries));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,520 @@
+//! The HTTP API through the router, without a socket: every endpoint, its errors, keys and
+//! roles, reload, limits. (Real processes and PostgreSQL are in `tests/nodes.rs`.)
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chanrac_server::{AppState, Config, router};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+static N: AtomicUsize = AtomicUsize::new(0);
+
+/// A server with its own data directory and the given extra configuration.
+async fn server(extra: &str) -> (Router, AppState, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "chanrac-api-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = format!("[server]\ndata_dir = {:?}\n{extra}", dir.display().to_string());
+    let config = Config::from_toml("test.toml", &text, std::iter::empty()).unwrap();
+    let state = AppState::new(config).await.unwrap();
+    (router(state.clone()), state, dir)
+}
+
+async fn call(app: &Router, method: &str, uri: &str, body: Option<Value>, key: Option<&str>) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(k) = key {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {k}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    raw(app, req).await
+}
+
+async fn raw(app: &Router, req: Request<Body>) -> (StatusCode, Value) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let value =
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_answers_with_the_cli_shape() {
+    let (app, _, _) = server("").await;
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/check",
+        Some(json!({"id": "m-1", "sender": "0912345678",
+                    "text": "Chúc mừng bạn trúng thưởng 50tr, nhận tại https://vtb-qua.xyz",
+                    "received_at": "2026-11-22T10:00:00+07:00"})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["id"], "m-1");
+    assert_eq!(v["action"], "block");
+    assert_eq!(v["category"], "scam");
+    let signals: Vec<&str> = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["signal"].as_str().unwrap())
+        .collect();
+    assert!(signals.contains(&"URL_BRAND_LOOKALIKE"), "{v}");
+    assert!(v["reasons"][0]["evidence"].is_string() && v["reasons"][0]["weight"].is_number());
+    // Ad hours are judged from received_at, in Vietnam time.
+    let (_, v) = call(
+        &app,
+        "POST",
+        "/v1/check",
+        Some(
+            json!({"sender": "SHOPABC", "text": "[QC] Giam 30% hom nay. Tu choi QC soan TC gui 1234",
+                    "received_at": 1795359600}),
+        ),
+        None,
+    )
+    .await;
+    assert!(v["reasons"].to_string().contains("AD_OUTSIDE_HOURS"), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_4xx_with_a_stable_code() {
+    let (app, _, _) = server("").await;
+    let cases: Vec<(&str, Body, &str, StatusCode)> = vec![
+        (
+            "application/json",
+            Body::from("{not json"),
+            "invalid_json",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "application/json",
+            Body::from(r#"{"text": 5}"#),
+            "invalid_message",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "application/json",
+            Body::from(r#"{"text": "x", "colour": "red"}"#),
+            "invalid_message",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "application/json",
+            Body::from(r#"{"sender": "x"}"#),
+            "invalid_message",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "application/json",
+            Body::from(r#"{"text": "x", "received_at": "yesterday"}"#),
+            "invalid_message",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "text/plain",
+            Body::from(r#"{"text": "x"}"#),
+            "unsupported_media_type",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+    ];
+    for (ctype, body, code, status) in cases {
+        let req = Request::post("/v1/check")
+            .header(header::CONTENT_TYPE, ctype)
+            .body(body)
+            .unwrap();
+        let (s, v) = raw(&app, req).await;
+        assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{v}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let (s, v) = call(&app, "GET", "/v1/nowhere", None, None).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_are_refused() {
+    let (app, _, _) = server("max_body_bytes = 4096\n").await;
+    let text = "a".repeat(10_000);
+    let (s, v) = call(&app, "POST", "/v1/check", Some(json!({"text": text})), None).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_eq!(v["code"], "too_large");
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/check/batch",
+        Some(json!({"messages": [{"text": text}]})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_keep_the_order_and_the_limit() {
+    let (app, _, _) = server("max_batch = 300\n").await;
+    let messages: Vec<Value> = (0..300)
+        .map(|i| {
+            if i % 3 == 0 {
+                json!({"id": format!("m{i}"), "text": "V.A.Y T1ỀN nhanh, giải ngân 5 phút, không thế chấp"})
+            } else {
+                json!({"id": format!("m{i}"), "text": format!("Mai {i} giờ họp nhé")})
+            }
+        })
+        .collect();
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/check/batch",
+        Some(json!({"messages": messages})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let verdicts = v["verdicts"].as_array().unwrap();
+    assert_eq!(verdicts.len(), 300);
+    for (i, verdict) in verdicts.iter().enumerate() {
+        assert_eq!(verdict["id"], format!("m{i}"));
+        let unwanted = verdict["category"] == "spam";
+        assert_eq!(unwanted, i % 3 == 0, "message {i}: {verdict}");
+    }
+    let too_many: Vec<Value> = (0..301).map(|_| json!({"text": "x"})).collect();
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/check/batch",
+        Some(json!({"messages": too_many})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("too_many_messages")),
+        "{v}"
+    );
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/check/batch",
+        Some(json!({"messages": [{"text": "ok"}, {"txt": "bad"}]})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_message")),
+        "{v}"
+    );
+    let (s, v) = call(&app, "POST", "/v1/check/batch", Some(json!({"messages": []})), None).await;
+    assert_eq!((s, v["verdicts"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_changes_take_effect_and_are_audited() {
+    let (app, _, _) = server("").await;
+    let text = json!({"sender": "0987654321", "text": "Chao ban, hen gap lai"});
+    let (_, v) = call(&app, "POST", "/v1/check", Some(text.clone()), None).await;
+    assert_eq!(v["action"], "allow");
+
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/lists/block/senders",
+        Some(json!({"value": "0987 654 321", "reason": "SIM farm, 40 reports"})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (v["entry"]["value"].as_str(), v["created"].as_bool()),
+        (Some("+84987654321"), Some(true))
+    );
+    let (_, v) = call(&app, "POST", "/v1/check", Some(text.clone()), None).await;
+    assert_eq!(v["action"], "block", "in effect as soon as acknowledged: {v}");
+    assert!(v["reasons"].to_string().contains("SENDER_BLOCKLISTED"));
+
+    // Idempotent, a reason is required, invalid entries are refused.
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/lists/block/senders",
+        Some(json!({"value": "+84987654321", "reason": "again"})),
+        None,
+    )
+    .await;
+    assert_eq!((s, v["created"].as_bool()), (StatusCode::OK, Some(false)));
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/lists/block/domains",
+        Some(json!({"value": "evil.top", "reason": " "})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("reason_required"))
+    );
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/lists/block/accounts",
+        Some(json!({"value": "12ab", "reason": "x"})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_entry")),
+        "{v}"
+    );
+    let (s, _) = call(
+        &app,
+        "POST",
+        "/v1/lists/grey/senders",
+        Some(json!({"value": "1", "reason": "x"})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let (s, v) = call(&app, "GET", "/v1/lists?side=block&kind=senders", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(v["version"], 1);
+
+    let (s, v) = call(
+        &app,
+        "DELETE",
+        "/v1/lists/block/senders/0987654321?reason=false%20positive",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!((s, v["removed"].as_bool()), (StatusCode::OK, Some(true)), "{v}");
+    let (_, v) = call(&app, "POST", "/v1/check", Some(text), None).await;
+    assert_eq!(v["action"], "allow");
+    let (s, _) = call(
+        &app,
+        "DELETE",
+        "/v1/lists/block/senders/0987654321?reason=again",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = call(&app, "DELETE", "/v1/lists/block/senders/0987654321", None, None).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("reason_required"))
+    );
+
+    let (_, v) = call(&app, "GET", "/v1/audit", None, None).await;
+    let log: Vec<(String, String, String)> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["actor"].as_str().unwrap().into(),
+                r["action"].as_str().unwrap().into(),
+                r["reason"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        log,
+        [
+            ("dev".into(), "list.add".into(), "SIM farm, 40 reports".into()),
+            ("dev".into(), "list.remove".into(), "false positive".into()),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_and_roles_are_enforced() {
+    let key_op = "operator-key-0123456789";
+    let key_bank = "bank-key-0123456789abc";
+    let (app, _, _) = server(&format!(
+        "[[api_keys]]\nname = \"noc\"\nkey = \"{key_op}\"\nroles = [\"operator\"]\n\
+         [[api_keys]]\nname = \"bank\"\nkey = \"{key_bank}\"\nroles = [\"bank\"]\n"
+    ))
+    .await;
+    let msg = json!({"text": "hello"});
+    let (s, v) = call(&app, "POST", "/v1/check", Some(msg.clone()), None).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (s, _) = call(
+        &app,
+        "POST",
+        "/v1/check",
+        Some(msg.clone()),
+        Some("wrong-key-0123456789"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = call(&app, "POST", "/v1/check", Some(msg.clone()), Some(key_bank)).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    let (s, _) = call(&app, "POST", "/v1/check", Some(msg.clone()), Some(key_op)).await;
+    assert_eq!(s, StatusCode::OK);
+    // X-API-Key works too, and the audit log names the key's holder.
+    let req = Request::post("/v1/lists/block/domains")
+        .header("x-api-key", key_op)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"value": "evil.top", "reason": "phishing"}).to_string(),
+        ))
+        .unwrap();
+    assert_eq!(raw(&app, req).await.0, StatusCode::CREATED);
+    let (_, v) = call(&app, "GET", "/v1/audit", None, Some(key_op)).await;
+    assert_eq!(v["records"][0]["actor"], "noc");
+    // Health, metrics and the API description need no key.
+    for uri in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+        assert_eq!(call(&app, "GET", uri, None, None).await.0, StatusCode::OK, "{uri}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_swaps_the_engine_and_refuses_broken_files() {
+    let dir = std::env::temp_dir().join(format!("chanrac-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pack = dir.join("site.toml");
+    std::fs::write(&pack, "").unwrap();
+    let (app, state, _) = server(&format!("[engine]\nrules = [{:?}]\n", pack.display().to_string())).await;
+    let msg = json!({"text": "Mua ngay kẹo dừa Bến Tre giá sốc"});
+    let (_, v) = call(&app, "POST", "/v1/check", Some(msg.clone()), None).await;
+    assert_eq!(v["action"], "allow");
+
+    std::fs::write(
+        &pack,
+        "[[rule]]\nid = \"SITE_CANDY\"\ncategory = \"advertising\"\nweight = 12.0\nkeywords = [\"kẹo dừa\"]\nfires = [\"kẹo dừa\"]\nspares = [\"kẹo\"]\n",
+    )
+    .unwrap();
+    let old_engine = state.engine();
+    let (s, v) = call(&app, "POST", "/v1/reload", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["rules"].as_u64().unwrap() > 50);
+    let (_, v) = call(&app, "POST", "/v1/check", Some(msg.clone()), None).await;
+    assert_eq!(v["action"], "block", "{v}");
+    // A request that took the engine before the reload keeps using it.
+    assert_eq!(
+        old_engine.check(&chanrac_core::Message::text("kẹo dừa")).action,
+        chanrac_core::Action::Allow
+    );
+
+    std::fs::write(&pack, "[[rule]]\nid = \"BROKEN\"\ncategory = \"nonsense\"\n").unwrap();
+    let (s, v) = call(&app, "POST", "/v1/reload", None, None).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_config")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap().contains("site.toml:"),
+        "names the file: {v}"
+    );
+    let (_, v) = call(&app, "POST", "/v1/check", Some(msg), None).await;
+    assert_eq!(v["action"], "block", "the previous engine stays after a failed reload");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_is_refused_with_retry_after() {
+    let (app, state, _) = server("max_in_flight = 2\n").await;
+    let _a = state.in_flight.clone().try_acquire_owned().unwrap();
+    let _b = state.in_flight.clone().try_acquire_owned().unwrap();
+    let resp = app
+        .clone()
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+    drop(_a);
+    assert_eq!(call(&app, "GET", "/healthz", None, None).await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_add_up_and_metrics_count() {
+    let (app, _, _) = server("").await;
+    let scam = json!({"sender": "0912345678", "text": "Chúc mừng bạn trúng thưởng 50tr, nhận tại https://vtb-qua.xyz"});
+    let ham = json!({"text": "Mai 7h đi đá bóng nhé"});
+    for _ in 0..3 {
+        call(&app, "POST", "/v1/check", Some(scam.clone()), None).await;
+    }
+    call(
+        &app,
+        "POST",
+        "/v1/check/batch",
+        Some(json!({"messages": [ham.clone(), ham.clone(), scam]})),
+        None,
+    )
+    .await;
+    let (s, v) = call(&app, "GET", "/v1/stats?bucket=minute&from=0", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["totals"]["messages"], 6, "{v}");
+    assert_eq!(v["totals"]["by_action_category"]["block/scam"], 4);
+    assert_eq!(v["totals"]["by_action_category"]["allow/ham"], 2);
+    let series_sum: u64 = v["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["messages"].as_u64().unwrap())
+        .sum();
+    assert_eq!(series_sum, 6, "the buckets add up to the totals");
+    assert_eq!(v["top_senders"][0], json!({"value": "+84912345678", "count": 4}));
+    assert_eq!(v["top_domains"][0], json!({"value": "vtb-qua.xyz", "count": 4}));
+    let (s, v) = call(&app, "GET", "/v1/stats?bucket=fortnight", None, None).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+
+    let (_, metrics) = call(&app, "GET", "/metrics", None, None).await;
+    let text = metrics.as_str().unwrap();
+    assert!(
+        text.contains("chanrac_checks_total{action=\"block\",category=\"scam\"}"),
+        "{text}"
+    );
+    assert!(text.contains("chanrac_check_request_seconds"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_every_route() {
+    let (app, _, _) = server("").await;
+    let (s, v) = call(&app, "GET", "/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["openapi"].as_str().unwrap().starts_with("3.1"), "{}", v["openapi"]);
+    for path in [
+        "/v1/check",
+        "/v1/check/batch",
+        "/v1/lists",
+        "/v1/lists/{side}/{kind}",
+        "/v1/lists/{side}/{kind}/{value}",
+        "/v1/audit",
+        "/v1/reload",
+        "/v1/stats",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(v["paths"].get(path).is_some(), "{path} is not in /openapi.json");
+    }
+    assert!(v["components"]["schemas"].get("MessageIn").is_some());
+}
