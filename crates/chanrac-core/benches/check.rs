@@ -1,6 +1,9 @@
 //! The whole `check` (normalize + extract + rules + lists + score) on a fixed corpus: real
 //! SMS from the repository's data files, Vietnamese and English, ham and unwanted alike.
 //!
+//! `check/full` runs the default engine, with the shipped statistical classifier;
+//! `check/full_no_model` the same engine without it, so the difference is the model's cost.
+//!
 //! Run with `cargo bench -p chanrac-core --bench check`. The figures are recorded in
 //! `docs/benchmarks.md`.
 
@@ -16,6 +19,7 @@ use corpus::corpus;
 
 fn bench(c: &mut Criterion) {
     let engine = Engine::with_defaults().unwrap();
+    let no_model = Engine::builder().no_model().build().unwrap();
     let msgs = corpus(1000);
     let bytes: usize = msgs.iter().map(|m| m.text.len()).sum();
     eprintln!(
@@ -31,6 +35,14 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for m in &msgs {
                 black_box(engine.check_with(black_box(m), &mut scratch));
+            }
+        })
+    });
+    g.bench_function("full_no_model", |b| {
+        let mut scratch = Scratch::default();
+        b.iter(|| {
+            for m in &msgs {
+                black_box(no_model.check_with(black_box(m), &mut scratch));
             }
         })
     });

@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use crate::error::ConfigError;
 use crate::extract::{Findings, extract_numbers, extract_urls};
+use crate::features::{FeatureScratch, Featurizer};
 use crate::lists::{Lists, parent_domains};
 use crate::message::{Message, Origin, vietnam_hour};
+use crate::model::{Label, Model};
 use crate::normalize::Normalized;
 use crate::phone::{PhoneKind, SenderId};
 use crate::policy::Policy;
@@ -36,6 +38,7 @@ pub struct Engine {
     ad_labels: Vec<String>,
     detectors: Vec<Arc<dyn StateDetector>>,
     detector_weights: Vec<Vec<(Arc<str>, f32, Category)>>,
+    model: Option<Arc<Model>>,
 }
 
 /// Builds an [`Engine`].
@@ -45,6 +48,19 @@ pub struct EngineBuilder {
     lists: Lists,
     policy: Policy,
     detectors: Vec<Arc<dyn StateDetector>>,
+    model: ModelChoice,
+}
+
+/// Which statistical classifier the engine uses.
+#[derive(Debug, Default)]
+enum ModelChoice {
+    /// The model shipped in the binary.
+    #[default]
+    Shipped,
+    /// None.
+    Off,
+    /// This one.
+    Given(Arc<Model>),
 }
 
 impl EngineBuilder {
@@ -72,8 +88,27 @@ impl EngineBuilder {
         self
     }
 
+    /// The statistical classifier (default: the shipped model, [`Model::shipped`]).
+    pub fn model(mut self, model: Arc<Model>) -> Self {
+        self.model = ModelChoice::Given(model);
+        self
+    }
+
+    /// No statistical classifier: `MODEL_SPAM` and `MODEL_SCAM` never fire.
+    pub fn no_model(mut self) -> Self {
+        self.model = ModelChoice::Off;
+        self
+    }
+
     /// Compiles the engine. Fails when the policy names a signal that does not exist.
     pub fn build(self) -> Result<Engine, ConfigError> {
+        let model = match self.model {
+            ModelChoice::Shipped => Some(Arc::new(
+                Model::shipped().map_err(|e| ConfigError::Invalid(format!("the shipped model: {e}")))?,
+            )),
+            ModelChoice::Off => None,
+            ModelChoice::Given(m) => Some(m),
+        };
         let rules = match self.rules {
             Some(r) => r,
             None => RuleSet::default_pack()?,
@@ -131,6 +166,7 @@ impl EngineBuilder {
             builtin,
             detectors: self.detectors,
             detector_weights,
+            model,
         })
     }
 }
@@ -146,6 +182,7 @@ pub struct Scratch {
     bank_cues: Vec<(usize, usize)>,
     reasons: Vec<(Reason, Category)>,
     state_signals: Vec<StateSignal>,
+    features: FeatureScratch,
 }
 
 impl Scratch {
@@ -157,6 +194,12 @@ impl Scratch {
     /// What extraction found in the last message checked.
     pub fn findings(&self) -> &Findings {
         &self.findings
+    }
+
+    /// The classifier's features of the last message checked (or passed to
+    /// [`Engine::features`]).
+    pub fn features(&self) -> &FeatureScratch {
+        &self.features
     }
 }
 
@@ -184,6 +227,22 @@ impl Engine {
     /// The lists.
     pub fn lists(&self) -> &Lists {
         &self.lists
+    }
+
+    /// The statistical classifier, if any.
+    pub fn model(&self) -> Option<&Arc<Model>> {
+        self.model.as_ref()
+    }
+
+    /// The classifier's features of a message, computed from the same analysis as
+    /// [`Engine::check_with`] (fold, cue words, extraction): what training and online
+    /// learning feed the model.
+    pub fn features<'s>(&self, msg: &Message, featurizer: &Featurizer, s: &'s mut Scratch) -> &'s FeatureScratch {
+        let text = &msg.text[..s_len(&msg.text)];
+        self.analyze(msg, text, s);
+        let sender = SenderId::parse(msg.sender.as_deref().unwrap_or(""));
+        featurizer.extract(&s.norm, text, &s.findings, &sender, &mut s.features);
+        &s.features
     }
 
     /// The same engine with other lists, sharing the compiled rules: what a list change
@@ -266,7 +325,34 @@ impl Engine {
             };
         }
 
-        // Normalize, then one automaton pass for every keyword and cue.
+        let optout = self.analyze(msg, text, s);
+        self.model_signals(text, &sender, s);
+        let f = &s.findings;
+        // Links to the brands' own domains or to allowlisted ones do not count for rules
+        // that need a link: those rules are about links to unknown places.
+        let untrusted_url = f.urls.iter().any(|u| !self.trusted_domain(u));
+        let found = Needs(
+            (untrusted_url as u8 * Needs::URL)
+                | (!f.phones.is_empty() as u8 * Needs::PHONE)
+                | (!f.accounts.is_empty() as u8 * Needs::ACCOUNT)
+                | (!f.amounts.is_empty() as u8 * Needs::AMOUNT),
+        );
+        s.fires.clear();
+        self.rules.evaluate(s.norm.text(), found, &mut s.hits, &mut s.fires);
+
+        self.sender_signals(msg, &sender, s);
+        self.text_signals(text, msg.text.len(), s);
+        self.ad_signals(msg, text, &sender, optout, s);
+        self.rule_signals(text, s);
+        if let Some((plan, values)) = state {
+            self.state_signals(msg, plan, values, s);
+        }
+        self.score(s)
+    }
+
+    /// Normalizes, runs the automaton for every keyword and cue, and extracts numbers and
+    /// links. Returns whether an ad opt-out instruction was seen.
+    fn analyze(&self, msg: &Message, text: &str, s: &mut Scratch) -> bool {
         s.norm.fold(&msg.text);
         s.hits.clear();
         self.rules.scan(s.norm.text(), &mut s.hits);
@@ -297,27 +383,32 @@ impl Engine {
         if shape.link {
             extract_urls(text, &mut s.findings);
         }
-        let f = &s.findings;
-        // Links to the brands' own domains or to allowlisted ones do not count for rules
-        // that need a link: those rules are about links to unknown places.
-        let untrusted_url = f.urls.iter().any(|u| !self.trusted_domain(u));
-        let found = Needs(
-            (untrusted_url as u8 * Needs::URL)
-                | (!f.phones.is_empty() as u8 * Needs::PHONE)
-                | (!f.accounts.is_empty() as u8 * Needs::ACCOUNT)
-                | (!f.amounts.is_empty() as u8 * Needs::AMOUNT),
-        );
-        s.fires.clear();
-        self.rules.evaluate(s.norm.text(), found, &mut s.hits, &mut s.fires);
+        optout
+    }
 
-        self.sender_signals(msg, &sender, s);
-        self.text_signals(text, msg.text.len(), s);
-        self.ad_signals(msg, text, &sender, optout, s);
-        self.rule_signals(text, s);
-        if let Some((plan, values)) = state {
-            self.state_signals(msg, plan, values, s);
+    /// The statistical classifier: `MODEL_SPAM` / `MODEL_SCAM` with the probability as
+    /// evidence, weighted by it.
+    fn model_signals(&self, text: &str, sender: &SenderId, s: &mut Scratch) {
+        let Some(model) = &self.model else { return };
+        let p = model.predict_analysed(&s.norm, text, &s.findings, sender, &mut s.features);
+        let mp = &self.policy.model;
+        for (label, threshold, b) in [
+            (Label::Spam, mp.spam_threshold, Builtin::MODEL_SPAM),
+            (Label::Scam, mp.scam_threshold, Builtin::MODEL_SCAM),
+        ] {
+            let prob = p.p(label);
+            if prob >= threshold {
+                let (id, w, c) = &self.builtin[b as usize];
+                s.reasons.push((
+                    Reason {
+                        signal: id.clone(),
+                        weight: (w * prob * 100.0).round() / 100.0,
+                        evidence: format!("P({}) = {prob:.3}", label.as_str()),
+                    },
+                    *c,
+                ));
+            }
         }
-        self.score(s)
     }
 
     fn sender_signals(&self, msg: &Message, sender: &SenderId, s: &mut Scratch) {

@@ -11,7 +11,9 @@
 //! 3. [`extract`]: links (registrable domain, shorteners, look-alikes), phone numbers, bank
 //!    accounts, money amounts;
 //! 4. [`lists`]: allow and block lists of senders, brandnames, domains, accounts;
-//! 5. the scorer: the [`Policy`] maps signals to weights and the score to an action.
+//! 5. [`model`]: the statistical classifier reads the folded text and the findings
+//!    ([`features`]) and gives P(ham), P(spam), P(scam) (`MODEL_SPAM`, `MODEL_SCAM`);
+//! 6. the scorer: the [`Policy`] maps signals to weights and the score to an action.
 //!
 //! ```
 //! use chanrac_core::{Engine, Message, Action, Category};
@@ -35,9 +37,11 @@
 pub mod engine;
 pub mod error;
 pub mod extract;
+pub mod features;
 mod fold_tables;
 pub mod lists;
 pub mod message;
+pub mod model;
 pub mod normalize;
 pub mod phone;
 pub mod policy;
@@ -45,11 +49,13 @@ pub mod rules;
 pub mod signal;
 pub mod state;
 pub mod verdict;
+mod vi_tables;
 
 pub use engine::{Engine, EngineBuilder, Scratch};
 pub use error::ConfigError;
 pub use lists::{ListKind, ListSet, Lists, normalize_entry};
 pub use message::{Channel, Message, Metadata, Origin};
+pub use model::{Label, Model};
 pub use policy::Policy;
 pub use rules::RuleSet;
 pub use verdict::{Action, Category, Reason, Verdict};

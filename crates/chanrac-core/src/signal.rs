@@ -95,6 +95,10 @@ signals! {
         "An advertisement received outside the permitted hours (Vietnam time).";
     AD_NO_OPTOUT = "AD_NO_OPTOUT", 2.0, Spam,
         "An advertisement without instructions to refuse further ads.";
+    MODEL_SPAM = "MODEL_SPAM", 3.0, Ham,
+        "The statistical classifier finds the text spam: P(spam) at or above model.spam_threshold (0.9); adds weight × P(spam) to the score but not to the choice between spam and scam.";
+    MODEL_SCAM = "MODEL_SCAM", 3.0, Ham,
+        "The statistical classifier finds the text a scam: P(scam) at or above model.scam_threshold (0.9); adds weight × P(scam) to the score but not to the choice between spam and scam.";
     DETECTOR_FAILED = "DETECTOR_FAILED", 0.0, Ham,
         "A detector could not run (state unavailable); the verdict was made without it.";
 }

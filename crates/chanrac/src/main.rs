@@ -1,6 +1,8 @@
 //! `chanrac`: the command line of the chanrac SMS firewall.
 
 mod check;
+mod input;
+mod model;
 mod scan;
 mod serve;
 mod smpp;
@@ -26,8 +28,9 @@ Examples:
   chanrac check --sender 0912345678 \"Chúc mừng bạn trúng thưởng 50tr, nhận tại https://vtb-qua.xyz\"
   chanrac check --json \"V.A.Y T1ỀN nhanh, lãi 0%, giải ngân 5 phút, LH 0987.654.321\"
   chanrac scan data/vi_smishing_ie403_part_a.tsv --out verdicts.jsonl
+  chanrac eval --data data/vi_smishing_ie403_part_a.tsv --cv 5 --json
 
-Docs: README.md, docs/signals.md (every signal), docs/rules.md (rule packs), docs/policy.md.")]
+Docs: README.md, docs/signals.md (every signal), docs/rules.md (rule packs), docs/policy.md,\ndocs/model.md (the classifier).")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,6 +46,10 @@ enum Command {
     Check(check::CheckArgs),
     /// Check every message of a TSV, CSV or JSON Lines file and summarize.
     Scan(scan::ScanArgs),
+    /// Train the statistical classifier on labeled files and write a model file.
+    Train(model::TrainArgs),
+    /// Measure the classifier: the shipped model, a model file, or K-fold cross-validation.
+    Eval(model::EvalArgs),
     /// Run an SMPP firewall in front of an SMSC (temporary: moves under `serve --smpp`).
     SmppFirewall(smpp::FirewallArgs),
     /// Run a small SMSC simulator (acknowledges submits, optionally sends receipts).
@@ -66,6 +73,12 @@ pub struct EngineArgs {
     /// A directory of allow/block lists (allow/senders.txt, block/domains.txt, …).
     #[arg(long, value_name = "DIR")]
     pub lists: Option<PathBuf>,
+    /// A model file (`chanrac train`) instead of the shipped statistical classifier.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_model")]
+    pub model: Option<PathBuf>,
+    /// Leave out the statistical classifier (MODEL_SPAM and MODEL_SCAM never fire).
+    #[arg(long)]
+    pub no_model: bool,
 }
 
 impl EngineArgs {
@@ -83,7 +96,13 @@ impl EngineArgs {
             Some(d) => Lists::load_dir(d).context("cannot load the lists")?,
             None => Lists::default(),
         };
-        Ok(Engine::builder().rules(rules).policy(policy).lists(lists).build()?)
+        let mut builder = Engine::builder().rules(rules).policy(policy).lists(lists);
+        if self.no_model {
+            builder = builder.no_model();
+        } else if let Some(path) = &self.model {
+            builder = builder.model(std::sync::Arc::new(model::load_model(path)?));
+        }
+        Ok(builder.build()?)
     }
 }
 
@@ -94,6 +113,8 @@ fn main() -> ExitCode {
         Command::Config(args) => serve::config(args),
         Command::Check(args) => check::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Train(args) => model::run_train(args),
+        Command::Eval(args) => model::run_eval(args),
         Command::SmppFirewall(args) => smpp::firewall(args),
         Command::SmscSim(args) => smpp::sim(args),
         Command::SmppLoad(args) => smpp::load(args),

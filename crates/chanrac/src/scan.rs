@@ -7,21 +7,19 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
-use chanrac_core::{Action, Category, Message, Scratch, Verdict};
-use clap::{Args, ValueEnum};
+use anyhow::{Context, Result, anyhow};
+use chanrac_core::{Action, Category, Scratch, Verdict};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::{EngineArgs, parse_time};
-
-/// Rows per batch handed to a worker.
-const BATCH: usize = 512;
+use crate::EngineArgs;
+use crate::input::{Format, Input, OnInvalid, Row, read_rows};
 
 /// Check every message of a file.
 #[derive(Debug, Args)]
@@ -67,25 +65,6 @@ pub struct ScanArgs {
     no_progress: bool,
     #[command(flatten)]
     engine: EngineArgs,
-}
-
-/// Input formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    /// Tab-separated, no quoting (a tab inside a text is not possible).
-    Tsv,
-    /// Comma-separated with RFC 4180 quoting.
-    Csv,
-    /// One JSON object per line.
-    Jsonl,
-}
-
-/// One input row.
-#[derive(Debug)]
-struct Row {
-    line: u64,
-    label: Option<Category>,
-    msg: Message,
 }
 
 /// One output line.
@@ -140,18 +119,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let name = args.input.display().to_string();
-    let (reader, size): (Box<dyn Read + Send>, Option<u64>) = if args.input.as_os_str() == "-" {
-        (Box::new(std::io::stdin()), None)
-    } else {
-        let f = File::open(&args.input).with_context(|| format!("cannot open {name}"))?;
-        let size = f.metadata().ok().map(|m| m.len());
-        (Box::new(f), size)
-    };
-    let mut reader = BufReader::with_capacity(1 << 16, reader);
-    let format = match args.format.or_else(|| format_from_name(&args.input)) {
-        Some(f) => f,
-        None => sniff(&mut reader).with_context(|| format!("cannot read {name}"))?,
-    };
+    let Input { reader, format, size } = Input::open(&args.input, args.format)?;
 
     let progress = if !args.no_progress && std::io::stderr().is_terminal() {
         let pb = match size {
@@ -238,7 +206,12 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             Ok(total)
         });
 
-        let read_result = read_rows(reader, format, &name, args.skip_invalid, &progress, |seq, rows| {
+        let on_invalid = if args.skip_invalid {
+            OnInvalid::Skip
+        } else {
+            OnInvalid::StopSuggestSkip
+        };
+        let read_result = read_rows(reader, format, &name, on_invalid, &progress, |seq, rows| {
             job_tx.send((seq, rows)).map_err(|_| anyhow!("the workers stopped"))
         });
         drop(job_tx);
@@ -265,249 +238,6 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         summary.write_human(&mut sink)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn format_from_name(p: &Path) -> Option<Format> {
-    match p.extension()?.to_str()?.to_ascii_lowercase().as_str() {
-        "tsv" | "tab" => Some(Format::Tsv),
-        "csv" => Some(Format::Csv),
-        "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
-        _ => None,
-    }
-}
-
-/// Guesses the format from the first line without consuming it.
-fn sniff(r: &mut BufReader<Box<dyn Read + Send>>) -> std::io::Result<Format> {
-    let buf = r.fill_buf()?;
-    let first = buf.split(|&b| b == b'\n').next().unwrap_or(&[]);
-    Ok(if first.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        Format::Jsonl
-    } else if first.contains(&b'\t') {
-        Format::Tsv
-    } else {
-        Format::Csv
-    })
-}
-
-/// Column positions from a header.
-struct Columns {
-    text: usize,
-    label: Option<usize>,
-    sender: Option<usize>,
-    recipient: Option<usize>,
-    received_at: Option<usize>,
-}
-
-impl Columns {
-    fn from_header(name: &str, header: &[&str]) -> Result<Columns> {
-        let find = |col: &str| {
-            header
-                .iter()
-                .position(|h| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(col))
-        };
-        let text = find("text").ok_or_else(|| {
-            anyhow!(
-                "{name}:1: the header has no `text` column (found: {}); the first line must name the columns",
-                header.join(", ")
-            )
-        })?;
-        Ok(Columns {
-            text,
-            label: find("label"),
-            sender: find("sender"),
-            recipient: find("recipient"),
-            received_at: find("received_at"),
-        })
-    }
-}
-
-/// Builds a row from string fields; an error message says what is wrong.
-fn make_row(
-    line: u64,
-    text: &str,
-    label: Option<&str>,
-    sender: Option<&str>,
-    recipient: Option<&str>,
-    received_at: Option<&str>,
-) -> Result<Row, String> {
-    let label = match label.map(str::trim).filter(|l| !l.is_empty()) {
-        None => None,
-        Some(l) => {
-            Some(Category::parse(l).ok_or_else(|| format!("unknown label {l:?} (expected ham, ad, spam or scam)"))?)
-        }
-    };
-    let received_at = match received_at.map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(parse_time(s)?),
-    };
-    let non_empty = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    Ok(Row {
-        line,
-        label,
-        msg: Message {
-            sender: non_empty(sender),
-            recipient: non_empty(recipient),
-            text: text.to_string(),
-            received_at,
-            ..Default::default()
-        },
-    })
-}
-
-/// Reads all rows, sending batches to `send`; returns the number of skipped rows.
-fn read_rows(
-    reader: BufReader<Box<dyn Read + Send>>,
-    format: Format,
-    name: &str,
-    skip_invalid: bool,
-    progress: &ProgressBar,
-    mut send: impl FnMut(u64, Vec<Row>) -> Result<()>,
-) -> Result<u64> {
-    let mut skipped = 0u64;
-    let mut seq = 0u64;
-    let mut batch = Vec::with_capacity(BATCH);
-    let bad = |line: u64, why: String, skipped: &mut u64| -> Result<()> {
-        if skip_invalid {
-            *skipped += 1;
-            Ok(())
-        } else {
-            bail!("{name}:{line}: {why} (use --skip-invalid to skip such rows)")
-        }
-    };
-    let mut flush = |batch: &mut Vec<Row>, seq: &mut u64| -> Result<()> {
-        if !batch.is_empty() {
-            send(*seq, std::mem::replace(batch, Vec::with_capacity(BATCH)))?;
-            *seq += 1;
-        }
-        Ok(())
-    };
-    match format {
-        Format::Tsv | Format::Csv => {
-            let mut rdr = csv::ReaderBuilder::new()
-                .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
-                .quoting(format == Format::Csv)
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(reader);
-            let mut record = csv::ByteRecord::new();
-            let mut columns: Option<Columns> = None;
-            loop {
-                let more = rdr.read_byte_record(&mut record).map_err(|e| {
-                    let line = e.position().map_or(0, |p| p.line());
-                    anyhow!("{name}:{line}: {e}")
-                })?;
-                if !more {
-                    break;
-                }
-                let line = record.position().map_or(0, |p| p.line());
-                let fields: Result<Vec<&str>, usize> = record
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| std::str::from_utf8(f).map_err(|_| i))
-                    .collect();
-                let Some(cols) = &columns else {
-                    let fields = fields
-                        .map_err(|i| anyhow!("{name}:{line}: column {} of the header is not valid UTF-8", i + 1))?;
-                    columns = Some(Columns::from_header(name, &fields)?);
-                    continue;
-                };
-                let fields = match fields {
-                    Ok(f) => f,
-                    Err(i) => {
-                        bad(line, format!("field {} is not valid UTF-8", i + 1), &mut skipped)?;
-                        continue;
-                    }
-                };
-                if fields.len() == 1 && fields[0].is_empty() {
-                    continue; // a blank line
-                }
-                let get = |i: Option<usize>| i.and_then(|i| fields.get(i).copied());
-                let Some(text) = fields.get(cols.text) else {
-                    bad(
-                        line,
-                        format!(
-                            "the row has {} fields but `text` is field {}",
-                            fields.len(),
-                            cols.text + 1
-                        ),
-                        &mut skipped,
-                    )?;
-                    continue;
-                };
-                match make_row(
-                    line,
-                    text,
-                    get(cols.label),
-                    get(cols.sender),
-                    get(cols.recipient),
-                    get(cols.received_at),
-                ) {
-                    Ok(row) => batch.push(row),
-                    Err(why) => bad(line, why, &mut skipped)?,
-                }
-                if batch.len() == BATCH {
-                    progress.set_position(record.position().map_or(0, |p| p.byte()));
-                    flush(&mut batch, &mut seq)?;
-                }
-            }
-        }
-        Format::Jsonl => {
-            let mut reader = reader;
-            let mut buf = Vec::new();
-            let mut line = 0u64;
-            let mut bytes = 0u64;
-            loop {
-                buf.clear();
-                let n = reader
-                    .read_until(b'\n', &mut buf)
-                    .with_context(|| format!("cannot read {name}"))?;
-                if n == 0 {
-                    break;
-                }
-                line += 1;
-                bytes += n as u64;
-                let Ok(s) = std::str::from_utf8(&buf) else {
-                    bad(line, "the line is not valid UTF-8".into(), &mut skipped)?;
-                    continue;
-                };
-                if s.trim().is_empty() {
-                    continue;
-                }
-                match parse_json_row(line, s) {
-                    Ok(row) => batch.push(row),
-                    Err(why) => bad(line, why, &mut skipped)?,
-                }
-                if batch.len() == BATCH {
-                    progress.set_position(bytes);
-                    flush(&mut batch, &mut seq)?;
-                }
-            }
-        }
-    }
-    flush(&mut batch, &mut seq)?;
-    Ok(skipped)
-}
-
-fn parse_json_row(line: u64, s: &str) -> Result<Row, String> {
-    let v: serde_json::Value = serde_json::from_str(s).map_err(|e| format!("invalid JSON: {e}"))?;
-    let obj = v.as_object().ok_or("the line is not a JSON object")?;
-    let field = |k: &str| -> Result<Option<String>, String> {
-        match obj.get(k) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-            Some(serde_json::Value::Number(n)) if k == "received_at" => Ok(Some(n.to_string())),
-            Some(other) => Err(format!("`{k}` must be a string, not {other}")),
-        }
-    };
-    let text = field("text")?.ok_or("the object has no `text`")?;
-    make_row(
-        line,
-        &text,
-        field("label")?.as_deref(),
-        field("sender")?.as_deref(),
-        field("recipient")?.as_deref(),
-        field("received_at")?.as_deref(),
-    )
 }
 
 /// The end-of-scan summary.

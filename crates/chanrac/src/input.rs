@@ -1,0 +1,342 @@
+//! Reading messages from TSV, CSV and JSON Lines files: shared by `scan`, `train` and `eval`.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chanrac_core::{Category, Message};
+use clap::ValueEnum;
+use indicatif::ProgressBar;
+
+use crate::parse_time;
+
+/// Rows per batch handed to a worker.
+pub const BATCH: usize = 512;
+
+/// An opened input: the reader positioned at the start, its format, its size when known.
+pub struct Input {
+    /// The reader.
+    pub reader: BufReader<Box<dyn Read + Send>>,
+    /// The format.
+    pub format: Format,
+    /// The size in bytes, for a file.
+    pub size: Option<u64>,
+}
+
+impl Input {
+    /// Opens a file (`-` is standard input); the format is `format`, else from the file
+    /// name, else guessed from the first line.
+    pub fn open(path: &Path, format: Option<Format>) -> Result<Input> {
+        let name = path.display().to_string();
+        let (reader, size): (Box<dyn Read + Send>, Option<u64>) = if path.as_os_str() == "-" {
+            (Box::new(std::io::stdin()), None)
+        } else {
+            let f = File::open(path).with_context(|| format!("cannot open {name}"))?;
+            let size = f.metadata().ok().map(|m| m.len());
+            (Box::new(f), size)
+        };
+        let mut reader = BufReader::with_capacity(1 << 16, reader);
+        let format = match format.or_else(|| format_from_name(path)) {
+            Some(f) => f,
+            None => sniff(&mut reader).with_context(|| format!("cannot read {name}"))?,
+        };
+        Ok(Input { reader, format, size })
+    }
+
+    /// Reads every row into memory (for training and evaluation), stopping at the first
+    /// invalid row with an error naming the file and line.
+    pub fn read_all(self, name: &str) -> Result<Vec<Row>> {
+        let mut all = Vec::new();
+        read_rows(
+            self.reader,
+            self.format,
+            name,
+            OnInvalid::Stop,
+            &ProgressBar::hidden(),
+            |_, rows| {
+                all.extend(rows);
+                Ok(())
+            },
+        )?;
+        Ok(all)
+    }
+}
+
+/// Input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Tab-separated, no quoting (a tab inside a text is not possible).
+    Tsv,
+    /// Comma-separated with RFC 4180 quoting.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// One input row.
+#[derive(Debug)]
+pub struct Row {
+    /// The line the row starts on (1-based; the header is line 1).
+    pub line: u64,
+    /// The label, when the file has one.
+    pub label: Option<Category>,
+    /// The message.
+    pub msg: Message,
+}
+
+pub fn format_from_name(p: &Path) -> Option<Format> {
+    match p.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "tsv" | "tab" => Some(Format::Tsv),
+        "csv" => Some(Format::Csv),
+        "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
+        _ => None,
+    }
+}
+
+/// Guesses the format from the first line without consuming it.
+fn sniff(r: &mut BufReader<Box<dyn Read + Send>>) -> std::io::Result<Format> {
+    let buf = r.fill_buf()?;
+    let first = buf.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    Ok(if first.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        Format::Jsonl
+    } else if first.contains(&b'\t') {
+        Format::Tsv
+    } else {
+        Format::Csv
+    })
+}
+
+/// Column positions from a header.
+struct Columns {
+    text: usize,
+    label: Option<usize>,
+    sender: Option<usize>,
+    recipient: Option<usize>,
+    received_at: Option<usize>,
+}
+
+impl Columns {
+    fn from_header(name: &str, header: &[&str]) -> Result<Columns> {
+        let find = |col: &str| {
+            header
+                .iter()
+                .position(|h| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(col))
+        };
+        let text = find("text").ok_or_else(|| {
+            anyhow!(
+                "{name}:1: the header has no `text` column (found: {}); the first line must name the columns",
+                header.join(", ")
+            )
+        })?;
+        Ok(Columns {
+            text,
+            label: find("label"),
+            sender: find("sender"),
+            recipient: find("recipient"),
+            received_at: find("received_at"),
+        })
+    }
+}
+
+/// Builds a row from string fields; an error message says what is wrong.
+fn make_row(
+    line: u64,
+    text: &str,
+    label: Option<&str>,
+    sender: Option<&str>,
+    recipient: Option<&str>,
+    received_at: Option<&str>,
+) -> Result<Row, String> {
+    let label = match label.map(str::trim).filter(|l| !l.is_empty()) {
+        None => None,
+        Some(l) => {
+            Some(Category::parse(l).ok_or_else(|| format!("unknown label {l:?} (expected ham, ad, spam or scam)"))?)
+        }
+    };
+    let received_at = match received_at.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(parse_time(s)?),
+    };
+    let non_empty = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    Ok(Row {
+        line,
+        label,
+        msg: Message {
+            sender: non_empty(sender),
+            recipient: non_empty(recipient),
+            text: text.to_string(),
+            received_at,
+            ..Default::default()
+        },
+    })
+}
+
+/// What to do with an invalid row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInvalid {
+    /// Count it and go on (`scan --skip-invalid`).
+    Skip,
+    /// Stop with an error that suggests `--skip-invalid`.
+    StopSuggestSkip,
+    /// Stop with an error (training and evaluation read every row or none).
+    Stop,
+}
+
+/// Reads all rows, sending batches to `send`; returns the number of skipped rows.
+pub fn read_rows(
+    reader: BufReader<Box<dyn Read + Send>>,
+    format: Format,
+    name: &str,
+    on_invalid: OnInvalid,
+    progress: &ProgressBar,
+    mut send: impl FnMut(u64, Vec<Row>) -> Result<()>,
+) -> Result<u64> {
+    let mut skipped = 0u64;
+    let mut seq = 0u64;
+    let mut batch = Vec::with_capacity(BATCH);
+    let bad = |line: u64, why: String, skipped: &mut u64| -> Result<()> {
+        match on_invalid {
+            OnInvalid::Skip => {
+                *skipped += 1;
+                Ok(())
+            }
+            OnInvalid::StopSuggestSkip => bail!("{name}:{line}: {why} (use --skip-invalid to skip such rows)"),
+            OnInvalid::Stop => bail!("{name}:{line}: {why}"),
+        }
+    };
+    let mut flush = |batch: &mut Vec<Row>, seq: &mut u64| -> Result<()> {
+        if !batch.is_empty() {
+            send(*seq, std::mem::replace(batch, Vec::with_capacity(BATCH)))?;
+            *seq += 1;
+        }
+        Ok(())
+    };
+    match format {
+        Format::Tsv | Format::Csv => {
+            let mut rdr = csv::ReaderBuilder::new()
+                .delimiter(if format == Format::Tsv { b'\t' } else { b',' })
+                .quoting(format == Format::Csv)
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(reader);
+            let mut record = csv::ByteRecord::new();
+            let mut columns: Option<Columns> = None;
+            loop {
+                let more = rdr.read_byte_record(&mut record).map_err(|e| {
+                    let line = e.position().map_or(0, |p| p.line());
+                    anyhow!("{name}:{line}: {e}")
+                })?;
+                if !more {
+                    break;
+                }
+                let line = record.position().map_or(0, |p| p.line());
+                let fields: Result<Vec<&str>, usize> = record
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| std::str::from_utf8(f).map_err(|_| i))
+                    .collect();
+                let Some(cols) = &columns else {
+                    let fields = fields
+                        .map_err(|i| anyhow!("{name}:{line}: column {} of the header is not valid UTF-8", i + 1))?;
+                    columns = Some(Columns::from_header(name, &fields)?);
+                    continue;
+                };
+                let fields = match fields {
+                    Ok(f) => f,
+                    Err(i) => {
+                        bad(line, format!("field {} is not valid UTF-8", i + 1), &mut skipped)?;
+                        continue;
+                    }
+                };
+                if fields.len() == 1 && fields[0].is_empty() {
+                    continue; // a blank line
+                }
+                let get = |i: Option<usize>| i.and_then(|i| fields.get(i).copied());
+                let Some(text) = fields.get(cols.text) else {
+                    bad(
+                        line,
+                        format!(
+                            "the row has {} fields but `text` is field {}",
+                            fields.len(),
+                            cols.text + 1
+                        ),
+                        &mut skipped,
+                    )?;
+                    continue;
+                };
+                match make_row(
+                    line,
+                    text,
+                    get(cols.label),
+                    get(cols.sender),
+                    get(cols.recipient),
+                    get(cols.received_at),
+                ) {
+                    Ok(row) => batch.push(row),
+                    Err(why) => bad(line, why, &mut skipped)?,
+                }
+                if batch.len() == BATCH {
+                    progress.set_position(record.position().map_or(0, |p| p.byte()));
+                    flush(&mut batch, &mut seq)?;
+                }
+            }
+        }
+        Format::Jsonl => {
+            let mut reader = reader;
+            let mut buf = Vec::new();
+            let mut line = 0u64;
+            let mut bytes = 0u64;
+            loop {
+                buf.clear();
+                let n = reader
+                    .read_until(b'\n', &mut buf)
+                    .with_context(|| format!("cannot read {name}"))?;
+                if n == 0 {
+                    break;
+                }
+                line += 1;
+                bytes += n as u64;
+                let Ok(s) = std::str::from_utf8(&buf) else {
+                    bad(line, "the line is not valid UTF-8".into(), &mut skipped)?;
+                    continue;
+                };
+                if s.trim().is_empty() {
+                    continue;
+                }
+                match parse_json_row(line, s) {
+                    Ok(row) => batch.push(row),
+                    Err(why) => bad(line, why, &mut skipped)?,
+                }
+                if batch.len() == BATCH {
+                    progress.set_position(bytes);
+                    flush(&mut batch, &mut seq)?;
+                }
+            }
+        }
+    }
+    flush(&mut batch, &mut seq)?;
+    Ok(skipped)
+}
+
+fn parse_json_row(line: u64, s: &str) -> Result<Row, String> {
+    let v: serde_json::Value = serde_json::from_str(s).map_err(|e| format!("invalid JSON: {e}"))?;
+    let obj = v.as_object().ok_or("the line is not a JSON object")?;
+    let field = |k: &str| -> Result<Option<String>, String> {
+        match obj.get(k) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(serde_json::Value::Number(n)) if k == "received_at" => Ok(Some(n.to_string())),
+            Some(other) => Err(format!("`{k}` must be a string, not {other}")),
+        }
+    };
+    let text = field("text")?.ok_or("the object has no `text`")?;
+    make_row(
+        line,
+        &text,
+        field("label")?.as_deref(),
+        field("sender")?.as_deref(),
+        field("recipient")?.as_deref(),
+        field("received_at")?.as_deref(),
+    )
+}
