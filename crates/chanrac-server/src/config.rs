@@ -110,8 +110,11 @@ pub struct EngineSection {
     /// on reload. Entries added through the API live in the store only.
     #[schema(value_type = Option<String>)]
     pub lists: Option<PathBuf>,
-    /// Reload by itself when a rule pack, the policy or a list file changes (checked every
-    /// two seconds).
+    /// The statistical classifier: `"shipped"` (the model compiled into chanrac, the
+    /// default), `"none"`, or the path of a model file written by `chanrac train`.
+    pub model: String,
+    /// Reload by itself when a rule pack, the policy, a list file or the model file changes
+    /// (checked every two seconds).
     pub watch: bool,
 }
 
@@ -122,6 +125,7 @@ impl Default for EngineSection {
             rules: Vec::new(),
             policy: None,
             lists: None,
+            model: "shipped".to_string(),
             watch: false,
         }
     }

@@ -273,6 +273,9 @@ impl AppState {
 fn engine_files(c: &EngineSection) -> Vec<(PathBuf, Option<SystemTime>)> {
     let mut paths: Vec<PathBuf> = c.rules.clone();
     paths.extend(c.policy.clone());
+    if !matches!(c.model.as_str(), "shipped" | "none") {
+        paths.push(PathBuf::from(&c.model));
+    }
     if let Some(dir) = &c.lists {
         for side in ["allow", "block"] {
             for (_, stem) in ListKind::ALL {
@@ -300,11 +303,17 @@ pub fn build_engine(c: &EngineSection) -> Result<Engine, String> {
         Some(p) => Policy::load(p).map_err(|e| e.to_string())?,
         None => Policy::default(),
     };
-    Engine::builder()
-        .rules(rules)
-        .policy(policy)
-        .build()
-        .map_err(|e| e.to_string())
+    let builder = Engine::builder().rules(rules).policy(policy);
+    let builder = match c.model.as_str() {
+        "shipped" => builder,
+        "none" => builder.no_model(),
+        path => {
+            let bytes = std::fs::read(path).map_err(|e| format!("engine.model = {path:?}: {e}"))?;
+            let model = chanrac_core::model::Model::from_bytes(&bytes).map_err(|e| format!("engine.model = {path:?}: {e}"))?;
+            builder.model(Arc::new(model))
+        }
+    };
+    builder.build().map_err(|e| e.to_string())
 }
 
 /// Reads the list files of a directory, validated (an invalid entry names its file and line).
