@@ -1,7 +1,8 @@
 //! Runs the whole check over the benchmark corpus (the first 1000 rows of every data file)
 //! a given number of times, for profilers: `valgrind --tool=callgrind
 //! target/release/examples/profile_check 1` counts instructions per message, repeatably on
-//! a busy machine.
+//! a busy machine. A second argument `model` includes the shipped classifier, `fold` times
+//! the normalizer alone.
 
 use chanrac_core::{Engine, Scratch};
 
@@ -10,10 +11,16 @@ mod corpus;
 
 fn main() {
     let passes: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1);
-    // `fold` as the second argument times the normalizer alone.
-    let fold_only = std::env::args().nth(2).is_some_and(|a| a == "fold");
+    // The second argument: `fold` times the normalizer alone, `model` the engine with the
+    // shipped classifier; by default the engine without it (the rules, lists and signals).
+    let mode = std::env::args().nth(2).unwrap_or_default();
+    let fold_only = mode == "fold";
     let msgs = corpus::corpus(1000);
-    let engine = Engine::with_defaults().expect("engine");
+    let engine = if mode == "model" {
+        Engine::with_defaults().expect("engine")
+    } else {
+        Engine::builder().no_model().build().expect("engine")
+    };
     let mut scratch = Scratch::default();
     let start = std::time::Instant::now();
     let mut blocked = 0usize;

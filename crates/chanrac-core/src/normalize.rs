@@ -698,15 +698,17 @@ impl Normalized {
     fn join_split_letters(&mut self) {
         let singles = &self.singles;
         let mut remove: Vec<usize> = Vec::new();
+        let mut joined = vec![false; singles.len()];
         let mut split_runs = 0;
+        let contiguous = |a: usize, b: usize| singles[b].0 == singles[a].0 + 2;
+        // First, runs of letters apart by one and the same punctuation character (`v.a.y`,
+        // `t-i-ề-n`, and the abbreviations `A.I`, `d/p`).
         let mut i = 0;
         while i < singles.len() {
-            // Extend the run while the next single letter follows right after this one's
-            // separator, which is the same punctuation character as the run's first one.
             let first = singles[i].1;
             let mut j = i;
             while j + 1 < singles.len()
-                && singles[j + 1].0 == singles[j].0 + 2
+                && contiguous(j, j + 1)
                 && matches!(singles[j].1, SepKind::Punct(p) if p != 0)
                 && singles[j].1 == first
             {
@@ -714,6 +716,7 @@ impl Normalized {
             }
             if j > i {
                 remove.extend(singles[i..j].iter().map(|&(p, _)| p as usize + 1));
+                joined[i..=j].fill(true);
                 // Two letters (`A.I`, `d/p`, `e.g`) are usually an abbreviation; three or
                 // more (`v.a.y`) are a word taken apart.
                 if j - i >= 2 {
@@ -722,6 +725,26 @@ impl Normalized {
             }
             i = j + 1;
         }
+        // Then any three or more single letters left in a row, whatever stands between them
+        // (`V A Y T I E N`). Two stay apart (`hạng A B`). No three single letters in a row
+        // are left, so folding the result again changes nothing.
+        let mut i = 0;
+        while i < singles.len() {
+            if joined[i] {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j + 1 < singles.len() && !joined[j + 1] && contiguous(j, j + 1) {
+                j += 1;
+            }
+            if j - i >= 2 {
+                remove.extend(singles[i..j].iter().map(|&(p, _)| p as usize + 1));
+                split_runs += 1;
+            }
+            i = j + 1;
+        }
+        remove.sort_unstable();
         if remove.is_empty() {
             return;
         }
@@ -1006,7 +1029,9 @@ mod tests {
         ("Vay Tiền Nhanh", "vay tien nhanh"),
         ("v.a.y t-i-ề-n", "vay tien"),
         ("V.A.Y T1ỀN nhanh", "vay tien nhanh"),
-        ("V A Y T I E N", "v a y t i e n"),
+        ("V A Y T I E N", "vaytien"),
+        ("bằng hạng A B rồi, e k biết", "bang hang a b roi e k biet"),
+        ("a, b, c", "abc"),
         ("t1ền kh0ng v4y", "tien khong vay"),
         ("50tr 0912345678 4g", "50tr 0912345678 4g"),
         ("5.000.000đ", "5 000 000d"),

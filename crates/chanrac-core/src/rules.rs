@@ -387,16 +387,12 @@ impl RuleSet {
                 return false;
             }
             // Spammers also write multi-word phrases run together (`vaytien`), which matches
-            // as a prefix too (`vaytiennhanh`), and letter by letter with spaces (`V A Y
-            // T I E N`), which the fold leaves apart because a space may be a real break.
+            // as a prefix too (`vaytiennhanh`); letter by letter with spaces (`V A Y T I E N`)
+            // folds to the same run-together word.
             let compact: String = folded.chars().filter(|c| *c != ' ').collect();
             let mut variants = vec![(folded.clone(), prefix)];
             if compact != folded && compact.len() >= 6 {
                 variants.push((compact.clone(), true));
-            }
-            if (4..=24).contains(&compact.len()) && compact.bytes().all(|b| b.is_ascii_alphabetic()) {
-                let spaced: String = compact.chars().flat_map(|c| [c, ' ']).collect();
-                variants.push((spaced.trim_end().to_string(), false));
             }
             for key in variants {
                 let idx = *pattern_index.entry(key.clone()).or_insert_with(|| {
@@ -626,7 +622,7 @@ impl RuleSet {
             let Some(k) = letters.next() else {
                 return true;
             };
-            if is_marked_latin(o) && is_marked_latin(k) && !o.to_lowercase().eq(k.to_lowercase()) {
+            if is_marked_latin(o) && is_marked_latin(k) && vietnamese_lower(o) != vietnamese_lower(k) {
                 agree = false;
             }
         }
@@ -733,15 +729,32 @@ fn is_letterish(c: char) -> bool {
     }
 }
 
-/// A letter of the Vietnamese alphabet that carries a diacritic. Other marked letters
-/// (`ä`, `å`, `ü`) are not Vietnamese: spammers use them to disguise words, so they agree
-/// with anything.
+/// A letter of the Vietnamese alphabet that carries a diacritic, in either case. Other
+/// marked letters (`ä`, `å`, `ü`) are not Vietnamese: spammers use them to disguise words,
+/// so they agree with anything.
 fn is_marked_latin(c: char) -> bool {
-    if !matches!(c as u32, 0xC0..=0x1B0 | 0x1EA0..=0x1EF9) {
-        return false;
-    }
-    const MARKED: &str = "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ";
-    !c.is_ascii() && c.to_lowercase().all(|l| MARKED.contains(l))
+    let l = vietnamese_lower(c) as u32;
+    matches!(
+        l,
+        0xE0..=0xE3 | 0xE8..=0xEA | 0xEC | 0xED | 0xF2..=0xF5 | 0xF9 | 0xFA | 0xFD | 0x103 | 0x111 | 0x129 | 0x169
+            | 0x1A1 | 0x1B0
+    ) || ((0x1EA1..=0x1EF9).contains(&l) && l % 2 == 1)
+}
+
+/// The lower case of a Vietnamese letter, by table arithmetic (`char::to_lowercase` searches
+/// Unicode tables; this runs for every marked letter of every keyword hit). Other characters
+/// are returned as they are.
+fn vietnamese_lower(c: char) -> char {
+    let u = c as u32;
+    let l = match u {
+        0xC0..=0xDE if u != 0xD7 => u + 0x20,
+        0x100..=0x17F if u % 2 == 0 => u + 1,
+        0x1A0 => 0x1A1,
+        0x1AF => 0x1B0,
+        0x1EA0..=0x1EF9 if u % 2 == 0 => u + 1,
+        _ => u,
+    };
+    char::from_u32(l).unwrap_or(c)
 }
 
 /// True for bytes that belong to words in the folded text: ASCII letters and digits, and
@@ -749,4 +762,24 @@ fn is_marked_latin(c: char) -> bool {
 #[inline]
 pub(crate) fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b >= 0x80
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vietnamese_marks_are_recognized_in_both_cases() {
+        const MARKED: &str = "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ";
+        for c in MARKED.chars() {
+            let upper: String = c.to_uppercase().collect();
+            let u = upper.chars().next().unwrap();
+            assert!(is_marked_latin(c) && is_marked_latin(u), "{c} {u}");
+            assert_eq!(vietnamese_lower(u), c, "{u}");
+            assert_eq!(vietnamese_lower(c), c);
+        }
+        for c in "aeiouyAEd×äåüñÄø".chars() {
+            assert!(!is_marked_latin(c), "{c}");
+        }
+    }
 }

@@ -309,7 +309,8 @@ pub fn build_engine(c: &EngineSection) -> Result<Engine, String> {
         "none" => builder.no_model(),
         path => {
             let bytes = std::fs::read(path).map_err(|e| format!("engine.model = {path:?}: {e}"))?;
-            let model = chanrac_core::model::Model::from_bytes(&bytes).map_err(|e| format!("engine.model = {path:?}: {e}"))?;
+            let model =
+                chanrac_core::model::Model::from_bytes(&bytes).map_err(|e| format!("engine.model = {path:?}: {e}"))?;
             builder.model(Arc::new(model))
         }
     };

@@ -225,3 +225,26 @@ fn damaged_model_files_are_refused() {
         }
     }
 }
+
+/// The shipped model is what the documented command trains from the shipped data, in any
+/// build (debug or release): a change of the fold or the features must ship a new model.
+#[test]
+fn the_shipped_model_is_reproducible_with_the_documented_command() {
+    let out = tmp("reproduced.bin");
+    let o = chanrac(&[
+        "train",
+        "--data",
+        &data("uci_sms_spam_collection_en.tsv"),
+        "--data",
+        &data("vi_smishing_ie403_part_a.tsv"),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shipped =
+        std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../chanrac-core/model/default.bin")).unwrap();
+    assert!(
+        std::fs::read(&out).unwrap() == shipped,
+        "the shipped model differs from a fresh `chanrac train`: retrain it (docs/model.md)"
+    );
+}

@@ -269,8 +269,11 @@ pub(crate) fn fit_temperature(logits: &[[f32; CLASSES]], labels: &[Label]) -> f3
             .map(|(z, l)| -(softmax(*z, t)[*l as usize].max(1e-12) as f64).ln())
             .sum()
     };
-    let (mut a, mut b) = (0.05f64.ln(), 20f64.ln());
-    let phi = (5f64.sqrt() - 1.0) / 2.0;
+    // ln 0.05, ln 20 and (√5 − 1) / 2 as literals: computed at run time in a debug build but
+    // folded by the compiler in a release build, they could differ in the last bit, and a
+    // model file must not depend on how chanrac was built.
+    let (mut a, mut b) = (-2.995_732_273_553_991_f64, 2.995_732_273_553_991_f64);
+    let phi = 0.618_033_988_749_895_f64;
     let mut c = b - phi * (b - a);
     let mut d = a + phi * (b - a);
     let (mut fc, mut fd) = (loss(c), loss(d));
