@@ -748,10 +748,10 @@ fn vietnamese_lower(c: char) -> char {
     let u = c as u32;
     let l = match u {
         0xC0..=0xDE if u != 0xD7 => u + 0x20,
-        0x100..=0x17F if u % 2 == 0 => u + 1,
+        0x100..=0x17F if u.is_multiple_of(2) => u + 1,
         0x1A0 => 0x1A1,
         0x1AF => 0x1B0,
-        0x1EA0..=0x1EF9 if u % 2 == 0 => u + 1,
+        0x1EA0..=0x1EF9 if u.is_multiple_of(2) => u + 1,
         _ => u,
     };
     char::from_u32(l).unwrap_or(c)
