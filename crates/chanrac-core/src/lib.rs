@@ -35,6 +35,7 @@
 pub mod engine;
 pub mod error;
 pub mod extract;
+pub mod fingerprint;
 mod fold_tables;
 pub mod lists;
 pub mod message;
@@ -44,6 +45,7 @@ pub mod policy;
 pub mod rules;
 pub mod signal;
 pub mod state;
+pub mod velocity;
 pub mod verdict;
 
 pub use engine::{Engine, EngineBuilder, Scratch};

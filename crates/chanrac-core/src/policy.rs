@@ -23,6 +23,8 @@ pub struct Policy {
     pub ads: Ads,
     /// Sender checks.
     pub sender: SenderPolicy,
+    /// Frequency, fan-out and campaign limits (see [`crate::velocity`]).
+    pub velocity: crate::velocity::VelocityPolicy,
 }
 
 /// Score thresholds: a score at or above a threshold takes that action.
@@ -99,6 +101,7 @@ impl Policy {
                 "{name}: ads.start_hour must be before ads.end_hour, within 0..=24"
             )));
         }
+        p.velocity.validate(name)?;
         if let Some((id, w)) = p.weights.iter().find(|(_, w)| !w.is_finite()) {
             return Err(ConfigError::Invalid(format!(
                 "{name}: weight of {id} must be a finite number, not {w}"
