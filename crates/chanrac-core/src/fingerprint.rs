@@ -4,7 +4,9 @@
 //! so that no two messages are identical. A [`Fingerprint`] survives those changes:
 //!
 //! 1. **Canonical tokens.** Links, phone numbers and money amounts found by
-//!    [`crate::extract`] are replaced by one placeholder word each, the text is folded
+//!    [`crate::extract`], and runs of one to four capitalized words inside a sentence (a
+//!    person's name: `Nguyễn Văn Bình`, `Mary`), are replaced by one placeholder word each,
+//!    the text is folded
 //!    ([`crate::normalize`]: no case, no diacritics, no look-alike letters), and every run of
 //!    digits left becomes `#`. `Nhận 50tr tại https://a.xyz, LH 0912345678` and
 //!    `Nhận 30tr tại https://b.top, LH 0987654321` have the same canonical tokens.
@@ -59,7 +61,8 @@ pub struct Fingerprint {
     pub bands: [u64; BANDS],
     /// The 64-bit SimHash of the same shingles.
     pub simhash: u64,
-    /// The number of canonical tokens.
+    /// The number of words of the text (links, numbers and amounts count as one word each;
+    /// names count as written).
     pub tokens: u32,
     /// True when the text carried a one-time code that salts the keys.
     pub code: bool,
@@ -83,8 +86,9 @@ impl Fingerprint {
 }
 
 /// Computes fingerprints, reusing its buffers across texts.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Fingerprinter {
+    mask_names: bool,
     masked: String,
     norm: Normalized,
     findings: Findings,
@@ -92,14 +96,80 @@ pub struct Fingerprinter {
     tokens: Vec<u64>,
     codes: Vec<u64>,
     shingles: Vec<u64>,
+    salt: u64,
+    /// Words of the last text before names were collapsed.
+    raw_tokens: usize,
+}
+
+impl Default for Fingerprinter {
+    fn default() -> Self {
+        Fingerprinter::new(true)
+    }
 }
 
 /// Placeholders for what varies between copies of one template. They fold to themselves.
 const URL: &str = " zqurlzq ";
 const PHONE: &str = " zqphonezq ";
 const AMOUNT: &str = " zqamountzq ";
+const NAME: &str = "zqnamezq";
+
+/// The longest run of capitalized words taken for a name.
+const MAX_NAME_WORDS: usize = 4;
+
+/// True when `text[start..end]` is one capitalized word (`Bình`, `Mary`: an upper-case
+/// letter, then only lower-case letters) that does not start a sentence, a line or a
+/// bracketed header: the shape of a person's name.
+fn is_name_like(text: &str, start: usize, end: usize) -> bool {
+    let Some(word) = text.get(start..end) else {
+        return false;
+    };
+    let mut chars = word.chars();
+    let titled =
+        chars.next().is_some_and(char::is_uppercase) && word.chars().nth(1).is_some() && chars.all(char::is_lowercase);
+    if !titled {
+        return false;
+    }
+    let before = &text[..start];
+    let trimmed = before.trim_end();
+    if before[trimmed.len()..].contains('\n') {
+        return false;
+    }
+    !matches!(
+        trimmed.chars().next_back(),
+        None | Some('.' | '!' | '?' | ':' | ';' | ']' | ')' | '"' | '-' | '|')
+    )
+}
+
+/// Replaces a run of one to [`MAX_NAME_WORDS`] name-like tokens (the last tokens of
+/// `tokens`, from `first`) by one placeholder. Longer runs — a text in Title Case — stay,
+/// so that capitals cannot hide a whole text.
+fn collapse_name(tokens: &mut Vec<u64>, run: Option<(usize, usize)>, name: u64) {
+    if let Some((first, n)) = run
+        && n <= MAX_NAME_WORDS
+    {
+        tokens.truncate(first);
+        tokens.push(name);
+    }
+}
 
 impl Fingerprinter {
+    /// A fingerprinter; `mask_names` replaces capitalized words that look like names by one
+    /// placeholder (the default; off only to measure what it brings).
+    pub fn new(mask_names: bool) -> Fingerprinter {
+        Fingerprinter {
+            mask_names,
+            masked: String::new(),
+            norm: Normalized::default(),
+            findings: Findings::default(),
+            spans: Vec::new(),
+            tokens: Vec::new(),
+            codes: Vec::new(),
+            shingles: Vec::new(),
+            salt: 0,
+            raw_tokens: 0,
+        }
+    }
+
     /// The fingerprint of `text`, running extraction itself.
     pub fn fingerprint(&mut self, text: &str) -> Fingerprint {
         let mut findings = std::mem::take(&mut self.findings);
@@ -122,6 +192,7 @@ impl Fingerprinter {
             self.codes.sort_unstable();
             seq_hash(&self.codes)
         };
+        self.salt = salt;
         let exact = seq_hash(&self.tokens) ^ salt;
         let sig = minhash::<{ BANDS * ROWS }>(&self.shingles);
         let mut bands = [0u64; BANDS];
@@ -132,7 +203,7 @@ impl Fingerprinter {
             exact,
             bands,
             simhash: simhash(&self.shingles),
-            tokens: self.tokens.len() as u32,
+            tokens: self.raw_tokens.min(u32::MAX as usize) as u32,
             code: salt != 0,
         }
     }
@@ -141,6 +212,11 @@ impl Fingerprinter {
     /// fingerprint schemes).
     pub fn shingles(&self) -> &[u64] {
         &self.shingles
+    }
+
+    /// The salt of the last text's one-time codes (0 without codes).
+    pub fn salt(&self) -> u64 {
+        self.salt
     }
 
     /// Fills `self.tokens` (hashes of the canonical tokens) and `self.codes`.
@@ -172,8 +248,34 @@ impl Fingerprinter {
         self.codes.clear();
         let folded = self.norm.text();
         let code_cue = has_code_cue(folded);
+        let name = xxh3_64(NAME.trim().as_bytes());
+        // A run of name-like tokens: (its first token's index in `tokens`, its length).
+        let mut run: Option<(usize, usize)> = None;
         let mut canon = String::new();
-        for tok in folded.split(' ').filter(|t| !t.is_empty()) {
+        let mut pos = 0;
+        let mut prev_end = 0;
+        self.raw_tokens = 0;
+        for tok in folded.split(' ') {
+            let start = pos;
+            pos += tok.len() + 1;
+            if tok.is_empty() {
+                continue;
+            }
+            self.raw_tokens += 1;
+            let (os, oe) = self.norm.source_span(start, start + tok.len());
+            // Punctuation between two words ends a name (`Chào Lan, Bạn…`).
+            if self.masked.get(prev_end..os).is_some_and(|gap| !gap.trim().is_empty()) {
+                collapse_name(&mut self.tokens, run.take(), name);
+            }
+            prev_end = oe;
+            if self.mask_names && is_name_like(&self.masked, os, oe) {
+                run = Some(match run {
+                    Some((first, n)) => (first, n + 1),
+                    None => (self.tokens.len(), 1),
+                });
+            } else {
+                collapse_name(&mut self.tokens, run.take(), name);
+            }
             let digits = tok.bytes().filter(u8::is_ascii_digit).count();
             if digits == 0 {
                 self.tokens.push(xxh3_64(tok.as_bytes()));
@@ -198,6 +300,7 @@ impl Fingerprinter {
             }
             self.tokens.push(xxh3_64(canon.as_bytes()));
         }
+        collapse_name(&mut self.tokens, run, name);
     }
 
     /// Fills `self.shingles` from `self.tokens`: sorted, deduplicated hashes.
@@ -417,6 +520,32 @@ mod tests {
         assert!(!fp("").is_distinctive());
         assert!(!fp("Cảm ơn bạn nhé").is_distinctive());
         assert_eq!(fp("").tokens, 0);
+    }
+
+    #[test]
+    fn names_are_masked_but_not_title_case_texts() {
+        let same = |a: &str, b: &str| fp(a).exact == fp(b).exact;
+        assert!(same(
+            "Chúc mừng anh Nguyễn Văn Bình đã trúng thưởng lớn hôm nay",
+            "Chuc mung anh Le Thi Thu da trung thuong lon hom nay"
+        ));
+        assert!(same(
+            "Dear Mary, your parcel is waiting",
+            "Dear John, your parcel is waiting"
+        ));
+        // The first word of a sentence or after a header is not a name.
+        assert!(!same("[TB] Ma OTP la 123456 nhe", "[TB] Xin OTP la 123456 nhe"));
+        assert!(!same("Hello there. Please call", "Hello there. Kindly call"));
+        // A whole text in Title Case is not one name.
+        assert!(!same(
+            "Chúc Mừng Bạn Đã Trúng Thưởng Lớn Hôm Nay",
+            "Chúc Mừng Bạn Đã Trúng Giải Lớn Hôm Nay"
+        ));
+        // Capitals are not names.
+        assert!(!same(
+            "vay TIEN nhanh ngay hom nay nhe",
+            "vay VON nhanh ngay hom nay nhe"
+        ));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use std::hint::black_box;
 
 use chanrac_core::state::{StateKey, StateOp, Windows};
-use chanrac_core::{Engine, Message, Policy, Scratch};
+use chanrac_core::{Engine, Policy, Scratch};
 use chanrac_store::{EmbeddedCounters, Request};
 use chanrac_traffic::{Corpus, Generator, TrafficConfig};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -75,16 +75,7 @@ fn generated_traffic(c: &mut Criterion) {
     let engine = Engine::builder().velocity().build().unwrap();
     let mut scratch = Scratch::default();
     let plans: Vec<(i64, Vec<StateKey>)> = Generator::new(&cfg, &corpus, &policy)
-        .map(|m| {
-            let msg = Message {
-                sender: Some(m.sender),
-                recipient: Some(m.recipient),
-                text: m.text,
-                received_at: Some(m.at),
-                ..Default::default()
-            };
-            (m.at, engine.state_plan(&msg, &mut scratch).keys)
-        })
+        .map(|m| (m.at, engine.state_plan(&m.message(), &mut scratch).keys))
         .collect();
     let ops: usize = plans.iter().map(|p| p.1.len()).sum();
     let mut g = c.benchmark_group("embedded");

@@ -9,8 +9,9 @@
 //! - [`EmbeddedCounters`]: in process, sharded, time-bucketed, bounded in memory (the
 //!   coldest keys are evicted), with an optional snapshot file — the default, no server;
 //! - `RedisCounters` (cargo feature `redis`): the same counters in Redis, so that several
-//!   nodes share them; one Lua script call per batch, HyperLogLogs for large distinct sets,
-//!   fail-fast with a timeout and reconnection by itself;
+//!   nodes share them; a batch is one optimistic transaction (two pipelined round trips,
+//!   a server-side Lua script after repeated conflicts), fail-fast with a timeout, and
+//!   reconnection by itself;
 //! - [`conformance`]: one suite of tests that every backend passes.
 //!
 //! ```
@@ -49,7 +50,7 @@ pub mod conformance;
 pub mod counters;
 pub mod error;
 
-pub use counters::{BoxFuture, Counters, EmbeddedConfig, EmbeddedCounters, Request, Stats};
 #[cfg(feature = "redis")]
-pub use counters::{RedisConfig, RedisCounters};
+pub use counters::{Atomicity, RedisConfig, RedisCounters};
+pub use counters::{BoxFuture, Counters, EmbeddedConfig, EmbeddedCounters, Request, Stats};
 pub use error::StoreError;

@@ -31,7 +31,7 @@ fn embedded_with_one_tiny_shard_passes_too() {
 #[cfg(feature = "redis")]
 mod redis_backend {
     use super::*;
-    use chanrac_store::{RedisConfig, RedisCounters};
+    use chanrac_store::{Atomicity, RedisConfig, RedisCounters};
 
     fn url() -> String {
         std::env::var("CHANRAC_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -49,13 +49,15 @@ mod redis_backend {
         format!("chanrac-test:{}:{nanos}:", std::process::id())
     }
 
-    fn config(prefix: String) -> RedisConfig {
+    fn config(prefix: String, atomicity: Atomicity) -> RedisConfig {
         RedisConfig {
             url: url(),
             prefix,
             // Generous: the suite also runs on loaded CI machines.
-            timeout_ms: 2000,
+            timeout_ms: 5000,
             retry_ms: 100,
+            atomicity,
+            ..RedisConfig::default()
         }
     }
 
@@ -67,7 +69,7 @@ mod redis_backend {
             .build()
             .unwrap();
         let probe = rt.block_on(async {
-            let c = RedisCounters::new(config(run_prefix()))?;
+            let c = RedisCounters::new(config(run_prefix(), Atomicity::Optimistic))?;
             c.connect().await
         });
         match probe {
@@ -80,12 +82,121 @@ mod redis_backend {
         }
     }
 
-    #[test]
-    fn redis_passes_the_conformance_suite() {
+    fn suite(atomicity: Atomicity) {
         let Some(rt) = server() else { return };
         let prefix = run_prefix();
         rt.block_on(conformance::run_all(|case| {
-            Arc::new(RedisCounters::new(config(format!("{prefix}{case}:"))).unwrap()) as Arc<dyn Counters>
+            Arc::new(RedisCounters::new(config(format!("{prefix}{case}:"), atomicity)).unwrap()) as Arc<dyn Counters>
         }));
+    }
+
+    #[test]
+    fn redis_optimistic_transactions_pass_the_conformance_suite() {
+        suite(Atomicity::Optimistic);
+    }
+
+    #[test]
+    fn redis_script_passes_the_conformance_suite() {
+        suite(Atomicity::Script);
+    }
+
+    /// Many callers on one hot key through several connections: optimistic transactions
+    /// conflict, retry and fall back to the script, and no update is lost.
+    #[test]
+    fn redis_conflicts_fall_back_without_losing_updates() {
+        let Some(rt) = server() else { return };
+        let store = Arc::new(
+            RedisCounters::new(RedisConfig {
+                connections: 8,
+                optimistic_retries: 0,
+                ..config(run_prefix(), Atomicity::Optimistic)
+            })
+            .unwrap(),
+        );
+        let ops = [chanrac_core::state::StateKey {
+            key: "hot".into(),
+            op: chanrac_core::state::StateOp::Count {
+                windows: chanrac_core::state::Windows::new(&[3600]).unwrap(),
+            },
+        }];
+        let (tasks, each) = (8, 40);
+        rt.block_on(async {
+            let mut handles = Vec::new();
+            for _ in 0..tasks {
+                let (store, ops) = (store.clone(), ops.clone());
+                handles.push(tokio::spawn(async move {
+                    let mut out = Vec::new();
+                    for _ in 0..each {
+                        let r = [chanrac_store::Request {
+                            now: conformance::T0,
+                            ops: &ops,
+                        }];
+                        store.apply(&r, &mut out).await.unwrap();
+                    }
+                }));
+            }
+            for h in handles {
+                h.await.unwrap();
+            }
+            let mut out = Vec::new();
+            let r = [chanrac_store::Request {
+                now: conformance::T0,
+                ops: &ops,
+            }];
+            store.apply(&r, &mut out).await.unwrap();
+            assert_eq!(out, vec![tasks * each + 1]);
+        });
+        let s = store.stats();
+        assert!(s.conflicts > 0 && s.scripted > 0, "{s:?}");
+    }
+
+    /// The script and the optimistic path share one format: a key written by either one,
+    /// in turns, holds exactly what the embedded store holds after the same operations
+    /// (HyperLogLog registers included).
+    #[test]
+    fn redis_paths_agree_with_the_embedded_store_bit_for_bit() {
+        use chanrac_core::state::{StateKey, StateOp, Windows};
+        let Some(rt) = server() else { return };
+        let prefix = run_prefix();
+        let script = RedisCounters::new(config(prefix.clone(), Atomicity::Script)).unwrap();
+        let optimistic = RedisCounters::new(config(prefix, Atomicity::Optimistic)).unwrap();
+        let embedded = EmbeddedCounters::default();
+        let w = |s: &[u32]| Windows::new(s).unwrap();
+        rt.block_on(async {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for i in 0..400u64 {
+                let member = chanrac_core::fingerprint::mix(i);
+                let ops = [
+                    StateKey {
+                        key: "d".into(),
+                        op: StateOp::Distinct {
+                            member,
+                            windows: w(&[600, 3600]),
+                        },
+                    },
+                    StateKey {
+                        key: "h".into(),
+                        op: StateOp::History {
+                            member: member % 97,
+                            windows: w(&[60, 3600]),
+                            new_window: 3600,
+                            history: 7200,
+                        },
+                    },
+                    StateKey {
+                        key: "h".into(),
+                        op: StateOp::Count { windows: w(&[60, 600]) },
+                    },
+                ];
+                let r = [chanrac_store::Request {
+                    now: conformance::T0 + 7 * i as i64,
+                    ops: &ops,
+                }];
+                let redis: &dyn Counters = if i % 2 == 0 { &script } else { &optimistic };
+                redis.apply(&r, &mut a).await.unwrap();
+                embedded.apply_sync(&r, &mut b).unwrap();
+                assert_eq!(a, b, "operation {i}");
+            }
+        });
     }
 }

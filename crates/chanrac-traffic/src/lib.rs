@@ -173,7 +173,7 @@ impl EventKind {
 /// One generated message.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrafficMessage {
-    /// `m<sequence>`.
+    /// `m<n>`: the message's position in the traffic, from 1.
     pub id: String,
     /// When it was received, RFC 3339 in Vietnam time.
     pub received_at: String,
@@ -201,6 +201,27 @@ pub struct TrafficMessage {
     /// for benchmarks that count distinct senders; `None` for brandnames.
     #[serde(skip)]
     pub sender_index: Option<u64>,
+    /// The SIM activation, Unix seconds.
+    #[serde(skip)]
+    pub activated_at: Option<i64>,
+}
+
+impl TrafficMessage {
+    /// The message as the engine sees it.
+    pub fn message(&self) -> chanrac_core::Message {
+        chanrac_core::Message {
+            id: Some(self.id.clone()),
+            sender: Some(self.sender.clone()),
+            recipient: Some(self.recipient.clone()),
+            text: self.text.clone(),
+            received_at: Some(self.at),
+            meta: chanrac_core::Metadata {
+                sim_activated_at: self.activated_at,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
 }
 
 /// The canonical number of a sender index: a valid Vietnamese mobile number, distinct for
@@ -539,11 +560,6 @@ impl<'a> Generator<'a> {
         }
     }
 
-    fn next_id(&mut self) -> String {
-        self.seq += 1;
-        format!("m{}", self.seq)
-    }
-
     /// When a subscriber's SIM was activated: long ago for most, in the last days for one
     /// in two hundred.
     fn activation(&self, idx: u64) -> i64 {
@@ -557,7 +573,6 @@ impl<'a> Generator<'a> {
 
     fn event_message(&mut self, at: i64, e: u32, j: u32) -> TrafficMessage {
         let (text, brand) = Self::event_text(self.corpus, &mut self.events[e as usize]);
-        let id = self.next_id();
         let limits = self.limits.clone();
         let ev = &mut self.events[e as usize];
         let (s, r) = (ev.senders[j as usize], ev.recipients[j as usize]);
@@ -567,7 +582,7 @@ impl<'a> Generator<'a> {
         let activated = brand.is_none().then(|| known.unwrap_or_else(|| self.activation(s)));
         let ev = &self.events[e as usize];
         TrafficMessage {
-            id,
+            id: String::new(),
             received_at: rfc3339(at),
             at,
             sender: brand.map_or_else(|| number(s), str::to_string),
@@ -578,6 +593,7 @@ impl<'a> Generator<'a> {
             over_threshold: Some(over),
             sim_activated_at: activated.map(rfc3339),
             sender_index: brand.is_none().then_some(s),
+            activated_at: activated,
         }
     }
 
@@ -628,9 +644,8 @@ impl<'a> Generator<'a> {
                     (t, Category::Ham)
                 }
             };
-            let id = self.next_id();
             out.push(TrafficMessage {
-                id,
+                id: String::new(),
                 received_at: rfc3339(at),
                 at,
                 sender: brand.to_string(),
@@ -641,6 +656,7 @@ impl<'a> Generator<'a> {
                 over_threshold: None,
                 sim_activated_at: None,
                 sender_index: None,
+                activated_at: None,
             });
             return 1;
         }
@@ -655,7 +671,8 @@ impl<'a> Generator<'a> {
         }
         let follow_ups = if r.chance(0.2) { r.range(1, 2) as usize } else { 0 };
         let count = (1 + follow_ups).min(budget);
-        let activated = Some(rfc3339(self.activation(from)));
+        let activated_at = self.activation(from);
+        let activated = Some(rfc3339(activated_at));
         let mut t = at;
         for _ in 0..count {
             let r = &mut self.rng;
@@ -666,9 +683,8 @@ impl<'a> Generator<'a> {
                 text.push(' ');
                 text.push_str(r.pick(pool).map_or("", String::as_str));
             }
-            let id = self.next_id();
             out.push(TrafficMessage {
-                id,
+                id: String::new(),
                 received_at: rfc3339(t),
                 at: t,
                 sender: number(from),
@@ -679,6 +695,7 @@ impl<'a> Generator<'a> {
                 over_threshold: None,
                 sim_activated_at: activated.clone(),
                 sender_index: Some(from),
+                activated_at: Some(activated_at),
             });
             t = (t + self.rng.range(15, 100) as i64).min(end - 1);
         }
@@ -691,7 +708,9 @@ impl Iterator for Generator<'_> {
 
     fn next(&mut self) -> Option<TrafficMessage> {
         loop {
-            if let Some(m) = self.buffer.pop_front() {
+            if let Some(mut m) = self.buffer.pop_front() {
+                self.seq += 1;
+                m.id = format!("m{}", self.seq);
                 return Some(m);
             }
             if self.chunk >= self.end {

@@ -1,6 +1,8 @@
 //! `chanrac`: the command line of the chanrac SMS firewall.
 
 mod check;
+mod generate;
+mod replay;
 mod scan;
 
 use std::path::PathBuf;
@@ -23,6 +25,8 @@ Examples:
   chanrac check --sender 0912345678 \"Chúc mừng bạn trúng thưởng 50tr, nhận tại https://vtb-qua.xyz\"
   chanrac check --json \"V.A.Y T1ỀN nhanh, lãi 0%, giải ngân 5 phút, LH 0987.654.321\"
   chanrac scan data/vi_smishing_ie403_part_a.tsv --out verdicts.jsonl
+  chanrac gen traffic --messages 100000 --seed 1 --out traffic.jsonl
+  chanrac scan traffic.jsonl --stateful
 
 Docs: README.md, docs/signals.md (every signal), docs/rules.md (rule packs), docs/policy.md.")]
 struct Cli {
@@ -34,8 +38,11 @@ struct Cli {
 enum Command {
     /// Check one message and explain the verdict.
     Check(check::CheckArgs),
-    /// Check every message of a TSV, CSV or JSON Lines file and summarize.
+    /// Check every message of a TSV, CSV or JSON Lines file and summarize; with
+    /// --stateful, also count frequencies, fan-out and campaigns (replay).
     Scan(scan::ScanArgs),
+    /// Generate test data.
+    Gen(generate::GenArgs),
 }
 
 /// Where the engine's configuration comes from; shared by every command that checks messages.
@@ -58,6 +65,11 @@ pub struct EngineArgs {
 impl EngineArgs {
     /// Builds the engine, with errors that name the file and line.
     pub fn build(&self) -> Result<Engine> {
+        self.build_with(false)
+    }
+
+    /// Builds the engine, with the velocity detector when `stateful`.
+    pub fn build_with(&self, stateful: bool) -> Result<Engine> {
         if self.no_default_rules && self.rules.is_empty() {
             anyhow::bail!("--no-default-rules needs at least one --rules FILE");
         }
@@ -70,7 +82,8 @@ impl EngineArgs {
             Some(d) => Lists::load_dir(d).context("cannot load the lists")?,
             None => Lists::default(),
         };
-        Ok(Engine::builder().rules(rules).policy(policy).lists(lists).build()?)
+        let builder = Engine::builder().rules(rules).policy(policy).lists(lists);
+        Ok(if stateful { builder.velocity() } else { builder }.build()?)
     }
 }
 
@@ -79,6 +92,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Gen(args) => generate::run(args),
     };
     match result {
         Ok(code) => code,

@@ -13,11 +13,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
-use chanrac_core::{Action, Category, Message, Scratch, Verdict};
+use chanrac_core::{Action, Category, Message, Metadata, Origin, Scratch, Verdict};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::replay::{EventTally, RowState, StateArgs, StateStage, StateSummary};
 use crate::{EngineArgs, parse_time};
 
 /// Rows per batch handed to a worker.
@@ -27,7 +28,10 @@ const BATCH: usize = 512;
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Input: TSV, CSV or JSON Lines with a header naming at least `text`; optional columns `label`
-(ham, ad, spam, scam), `sender`, `recipient`, `received_at` (RFC 3339 or Unix seconds).
+(ham, ad, spam, scam), `sender`, `recipient`, `received_at` (RFC 3339 or Unix seconds),
+`sim_activated_at` (when the sender's SIM was activated), `origin` (domestic or
+international), and, in generated traffic (`chanrac gen traffic`), `event` (the injected
+event a message belongs to, or `background`) and `over_threshold`.
 The format comes from the file name (.tsv, .csv, .jsonl) or, for `-` (standard input), from
 the first line.
 
@@ -37,9 +41,21 @@ when the file has labels, the confusion matrix and precision, recall and false-p
 for unwanted (spam or scam) messages. A message counts as predicted unwanted when its
 category is spam or scam, that is when its score reached the tag threshold.
 
+With --stateful, chanrac also keeps the frequency, fan-out and campaign counters (the
+velocity detector, docs/velocity.md) while it reads, in process or in Redis (--redis URL):
+the windows follow each line's `received_at`, so a day of traffic replays as it happened and
+the verdicts say what would have been blocked and when. Lines out of order are counted at
+each counter's latest time; a line stamped more than --max-jump seconds after the replay
+clock is counted at the clock (unless 8 lines in a row agree that time moved on); lines
+without a time are counted at the clock. The summary then adds the counters' figures and,
+when the file has an `event` column, how many messages of each kind of event were flagged.
+
 Examples:
   chanrac scan data/vi_smishing_ie403_part_a.tsv
   chanrac scan traffic.jsonl --out verdicts.jsonl --jobs 2
+  chanrac gen traffic --messages 100000 --seed 1 --out traffic.jsonl
+  chanrac scan traffic.jsonl --stateful
+  chanrac scan traffic.jsonl --stateful --redis redis://127.0.0.1:6379
   zcat day.tsv.gz | chanrac scan - --format tsv --json")]
 pub struct ScanArgs {
     /// The input file; `-` reads standard input.
@@ -67,6 +83,8 @@ pub struct ScanArgs {
     no_progress: bool,
     #[command(flatten)]
     engine: EngineArgs,
+    #[command(flatten)]
+    state: StateArgs,
 }
 
 /// Input formats.
@@ -82,10 +100,17 @@ enum Format {
 
 /// One input row.
 #[derive(Debug)]
-struct Row {
+pub struct Row {
     line: u64,
     label: Option<Category>,
-    msg: Message,
+    /// The message.
+    pub msg: Message,
+    /// The injected event it belongs to (generated traffic), or `background`.
+    event: Option<String>,
+    /// Whether that event had passed its threshold.
+    over_threshold: Option<bool>,
+    /// The counters' plan and values (with --stateful).
+    pub state: Option<RowState>,
 }
 
 /// One output line.
@@ -94,6 +119,8 @@ struct OutLine<'a> {
     line: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     label: Option<Category>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a str>,
     #[serde(flatten)]
     verdict: &'a Verdict,
 }
@@ -107,10 +134,15 @@ struct Tally {
     /// confusion[label][predicted category]
     confusion: [[u64; 4]; 4],
     labeled: u64,
+    events: EventTally,
 }
 
 impl Tally {
-    fn add(&mut self, label: Option<Category>, v: &Verdict) {
+    fn add(&mut self, row: &Row, v: &Verdict) {
+        let label = row.label;
+        if let Some(e) = &row.event {
+            self.events.add(e, row.over_threshold, v);
+        }
         self.rows += 1;
         self.actions[v.action as usize] += 1;
         self.categories[v.category as usize] += 1;
@@ -121,6 +153,7 @@ impl Tally {
     }
 
     fn merge(&mut self, o: &Tally) {
+        self.events.merge(&o.events);
         self.rows += o.rows;
         self.labeled += o.labeled;
         for i in 0..4 {
@@ -134,7 +167,12 @@ impl Tally {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
-    let engine = args.engine.build()?;
+    let engine = args.engine.build_with(args.state.stateful)?;
+    let mut stage = if args.state.stateful {
+        Some(StateStage::new(&args.state)?)
+    } else {
+        None
+    };
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -193,12 +231,16 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                     let mut tally = Tally::default();
                     let mut buf = String::new();
                     for row in rows {
-                        let v = engine.check_with(&row.msg, &mut scratch);
-                        tally.add(row.label, &v);
+                        let v = match &row.state {
+                            Some(st) => engine.check_with_state(&row.msg, &mut scratch, &st.plan, st.values.as_deref()),
+                            None => engine.check_with(&row.msg, &mut scratch),
+                        };
+                        tally.add(&row, &v);
                         if write_out {
                             let line = OutLine {
                                 line: row.line,
                                 label: row.label,
+                                event: row.event.as_deref(),
                                 verdict: &v,
                             };
                             // Serializing plain data into a String cannot fail.
@@ -238,7 +280,11 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             Ok(total)
         });
 
-        let read_result = read_rows(reader, format, &name, args.skip_invalid, &progress, |seq, rows| {
+        let stage = &mut stage;
+        let read_result = read_rows(reader, format, &name, args.skip_invalid, &progress, |seq, mut rows| {
+            if let Some(stage) = stage.as_mut() {
+                stage.process(engine, &mut rows);
+            }
             job_tx.send((seq, rows)).map_err(|_| anyhow!("the workers stopped"))
         });
         drop(job_tx);
@@ -252,7 +298,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     let tally = write_result?;
     let seconds = started.elapsed().as_secs_f64();
 
-    let summary = Summary::new(&tally, skipped, seconds, jobs);
+    let state = stage.map(StateStage::finish).transpose()?;
+    let summary = Summary::new(&tally, skipped, seconds, jobs, state);
     let mut sink: Box<dyn Write> = if summary_to_stderr {
         Box::new(std::io::stderr().lock())
     } else {
@@ -296,6 +343,10 @@ struct Columns {
     sender: Option<usize>,
     recipient: Option<usize>,
     received_at: Option<usize>,
+    sim_activated_at: Option<usize>,
+    origin: Option<usize>,
+    event: Option<usize>,
+    over_threshold: Option<usize>,
 }
 
 impl Columns {
@@ -317,40 +368,70 @@ impl Columns {
             sender: find("sender"),
             recipient: find("recipient"),
             received_at: find("received_at"),
+            sim_activated_at: find("sim_activated_at"),
+            origin: find("origin"),
+            event: find("event"),
+            over_threshold: find("over_threshold"),
         })
     }
 }
 
+/// The optional fields of a row, as strings.
+#[derive(Default)]
+struct Fields<'a> {
+    label: Option<&'a str>,
+    sender: Option<&'a str>,
+    recipient: Option<&'a str>,
+    received_at: Option<&'a str>,
+    sim_activated_at: Option<&'a str>,
+    origin: Option<&'a str>,
+    event: Option<&'a str>,
+    over_threshold: Option<&'a str>,
+}
+
 /// Builds a row from string fields; an error message says what is wrong.
-fn make_row(
-    line: u64,
-    text: &str,
-    label: Option<&str>,
-    sender: Option<&str>,
-    recipient: Option<&str>,
-    received_at: Option<&str>,
-) -> Result<Row, String> {
-    let label = match label.map(str::trim).filter(|l| !l.is_empty()) {
+fn make_row(line: u64, text: &str, f: Fields<'_>) -> Result<Row, String> {
+    fn trimmed(s: Option<&str>) -> Option<&str> {
+        s.map(str::trim).filter(|s| !s.is_empty())
+    }
+    let label = match trimmed(f.label) {
         None => None,
         Some(l) => {
             Some(Category::parse(l).ok_or_else(|| format!("unknown label {l:?} (expected ham, ad, spam or scam)"))?)
         }
     };
-    let received_at = match received_at.map(str::trim).filter(|s| !s.is_empty()) {
+    let time = |s: Option<&str>| trimmed(s).map(parse_time).transpose();
+    let origin = match trimmed(f.origin).map(str::to_ascii_lowercase).as_deref() {
         None => None,
-        Some(s) => Some(parse_time(s)?),
+        Some("domestic") => Some(Origin::Domestic),
+        Some("international") => Some(Origin::International),
+        Some(o) => return Err(format!("unknown origin {o:?} (expected domestic or international)")),
     };
-    let non_empty = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let over_threshold = match trimmed(f.over_threshold) {
+        None => None,
+        Some("true" | "1") => Some(true),
+        Some("false" | "0") => Some(false),
+        Some(o) => return Err(format!("over_threshold must be true or false, not {o:?}")),
+    };
+    let owned = |s: Option<&str>| trimmed(s).map(str::to_string);
     Ok(Row {
         line,
         label,
         msg: Message {
-            sender: non_empty(sender),
-            recipient: non_empty(recipient),
+            sender: owned(f.sender),
+            recipient: owned(f.recipient),
             text: text.to_string(),
-            received_at,
+            received_at: time(f.received_at)?,
+            meta: Metadata {
+                origin,
+                sim_activated_at: time(f.sim_activated_at)?,
+                ..Default::default()
+            },
             ..Default::default()
         },
+        event: owned(f.event),
+        over_threshold,
+        state: None,
     })
 }
 
@@ -434,14 +515,17 @@ fn read_rows(
                     )?;
                     continue;
                 };
-                match make_row(
-                    line,
-                    text,
-                    get(cols.label),
-                    get(cols.sender),
-                    get(cols.recipient),
-                    get(cols.received_at),
-                ) {
+                let fields = Fields {
+                    label: get(cols.label),
+                    sender: get(cols.sender),
+                    recipient: get(cols.recipient),
+                    received_at: get(cols.received_at),
+                    sim_activated_at: get(cols.sim_activated_at),
+                    origin: get(cols.origin),
+                    event: get(cols.event),
+                    over_threshold: get(cols.over_threshold),
+                };
+                match make_row(line, text, fields) {
                     Ok(row) => batch.push(row),
                     Err(why) => bad(line, why, &mut skipped)?,
                 }
@@ -491,22 +575,48 @@ fn read_rows(
 fn parse_json_row(line: u64, s: &str) -> Result<Row, String> {
     let v: serde_json::Value = serde_json::from_str(s).map_err(|e| format!("invalid JSON: {e}"))?;
     let obj = v.as_object().ok_or("the line is not a JSON object")?;
-    let field = |k: &str| -> Result<Option<String>, String> {
+    let field = |k: &'static str| -> Result<Option<String>, String> {
         match obj.get(k) {
             None | Some(serde_json::Value::Null) => Ok(None),
             Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-            Some(serde_json::Value::Number(n)) if k == "received_at" => Ok(Some(n.to_string())),
+            Some(serde_json::Value::Number(n)) if k.ends_with("_at") => Ok(Some(n.to_string())),
+            Some(serde_json::Value::Bool(b)) if k == "over_threshold" => Ok(Some(b.to_string())),
             Some(other) => Err(format!("`{k}` must be a string, not {other}")),
         }
     };
     let text = field("text")?.ok_or("the object has no `text`")?;
+    let [
+        label,
+        sender,
+        recipient,
+        received_at,
+        sim_activated_at,
+        origin,
+        event,
+        over_threshold,
+    ] = [
+        field("label")?,
+        field("sender")?,
+        field("recipient")?,
+        field("received_at")?,
+        field("sim_activated_at")?,
+        field("origin")?,
+        field("event")?,
+        field("over_threshold")?,
+    ];
     make_row(
         line,
         &text,
-        field("label")?.as_deref(),
-        field("sender")?.as_deref(),
-        field("recipient")?.as_deref(),
-        field("received_at")?.as_deref(),
+        Fields {
+            label: label.as_deref(),
+            sender: sender.as_deref(),
+            recipient: recipient.as_deref(),
+            received_at: received_at.as_deref(),
+            sim_activated_at: sim_activated_at.as_deref(),
+            origin: origin.as_deref(),
+            event: event.as_deref(),
+            over_threshold: over_threshold.as_deref(),
+        },
     )
 }
 
@@ -522,6 +632,8 @@ struct Summary {
     categories: BTreeMap<&'static str, u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     labels: Option<LabelStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<StateSummary>,
 }
 
 /// Figures against the file's labels.
@@ -555,7 +667,7 @@ struct Unwanted {
 }
 
 impl Summary {
-    fn new(t: &Tally, skipped: u64, seconds: f64, jobs: usize) -> Summary {
+    fn new(t: &Tally, skipped: u64, seconds: f64, jobs: usize, state: Option<StateSummary>) -> Summary {
         let actions = Action::ALL
             .iter()
             .map(|a| (a.as_str(), t.actions[*a as usize]))
@@ -617,6 +729,7 @@ impl Summary {
             actions,
             categories,
             labels,
+            state: state.map(|s| s.with_events(&t.events)),
         }
     }
 
@@ -674,6 +787,9 @@ impl Summary {
                 u.precision, u.recall, u.f1, u.fpr
             )?;
             writeln!(w, "  tp {}  fp {}  fn {}  tn {}", u.tp, u.fp, u.fn_, u.tn)?;
+        }
+        if let Some(s) = &self.state {
+            s.write_human(w)?;
         }
         Ok(())
     }

@@ -1,9 +1,10 @@
 -- chanrac's windowed counters in Redis: one call applies a whole batch of operations.
 --
 -- This is the Redis twin of crates/chanrac-store/src/counters/entry.rs: each key is one
--- string of little-endian u32 words with the same layout and the same steps, except that a
--- distinct set of more than 64 members lives in a Redis HyperLogLog (KEY:d<window>:<bucket>)
--- and only its estimate is kept in the string. The conformance suite runs against both.
+-- string of little-endian u32 words with the same layout and the same steps, HyperLogLogs
+-- included, so that the Rust side (which applies batches optimistically, WATCH/MULTI) and
+-- this script (the fallback when another node keeps changing the same keys) share one
+-- format. The conformance suite runs against both paths.
 --
 -- KEYS: the distinct keys of the batch.
 -- ARGV[1]: the operations, 13 u32 words each: key index (1-based), time (seconds since
@@ -16,6 +17,10 @@ local SMALL_MAX = 64
 local HCAP = 64
 local HLL = 2147483648
 local MAXU = 4294967295
+local TWO32 = 4294967296
+local HLL_WORDS = 256
+local HLL_M = 1024
+local POW = {1, 256, 65536, 16777216}
 
 local blob = ARGV[1]
 local cache = {}
@@ -32,7 +37,7 @@ local function set_hdr(w, nc, nd, hh)
 end
 
 local function set_len(w, at)
-  if w[at] >= HLL then return 1 end
+  if w[at] >= HLL then return 1 + HLL_WORDS end
   return 1 + w[at]
 end
 
@@ -108,17 +113,68 @@ local function op_count(w, o, now)
   return w
 end
 
-local function hll_key(i, win, t)
-  return KEYS[i] .. ':d' .. win .. ':' .. math.floor((BASE + t) / win)
+-- a * b mod 2^32 for a, b < 2^32, exact in doubles.
+local function mul32(a, b)
+  local ah = math.floor(a / 65536)
+  local al = a % 65536
+  return ((ah * b) % 65536 * 65536 + al * b) % TWO32
 end
 
-local function set_insert(i, w, at, fp, win, t)
+local function u32(x)
+  if x < 0 then return x + TWO32 end
+  return x
+end
+
+-- MurmurHash3's finalizer, as entry.rs's hll_hash.
+local function hll_hash(fp)
+  local h = u32(bit.bxor(fp, 2654435769))
+  h = u32(bit.bxor(h, bit.rshift(h, 16)))
+  h = mul32(h, 2246822507)
+  h = u32(bit.bxor(h, bit.rshift(h, 13)))
+  h = mul32(h, 3266489909)
+  return u32(bit.bxor(h, bit.rshift(h, 16)))
+end
+
+-- Adds a fingerprint to the registers after w[at]; true when a register changed.
+local function hll_add(w, at, fp)
+  local h = hll_hash(fp)
+  local j = math.floor(h / 4194304)
+  local x = (h % 4194304) * 1024 + 512
+  local rank = 1
+  while x < HLL do
+    x = x * 2
+    rank = rank + 1
+  end
+  local wi = at + 1 + math.floor(j / 4)
+  local p = POW[j % 4 + 1]
+  local old = math.floor(w[wi] / p) % 256
+  if rank > old then
+    w[wi] = w[wi] + (rank - old) * p
+    return true
+  end
+  return false
+end
+
+local function hll_estimate(w, at)
+  local sum, zeros = 0, 0
+  for k = 1, HLL_WORDS do
+    local word = w[at + k]
+    for b = 1, 4 do
+      local r = math.floor(word / POW[b]) % 256
+      sum = sum + 2 ^ (-r)
+      if r == 0 then zeros = zeros + 1 end
+    end
+  end
+  local alpha = 0.7213 / (1 + 1.079 / HLL_M)
+  local e = alpha * HLL_M * HLL_M / sum
+  if e <= 2.5 * HLL_M and zeros > 0 then e = HLL_M * math.log(HLL_M / zeros) end
+  return math.min(math.floor(e + 0.5), HLL - 1)
+end
+
+local function set_insert(w, at, fp)
   local h = w[at]
   if h >= HLL then
-    local key = hll_key(i, win, t)
-    if redis.call('PFADD', key, struct.pack('<I4', fp)) == 1 then
-      w[at] = HLL + math.min(redis.call('PFCOUNT', key), HLL - 1)
-    end
+    if hll_add(w, at, fp) then w[at] = HLL + hll_estimate(w, at) end
     return w
   end
   for k = 1, h do
@@ -130,18 +186,15 @@ local function set_insert(i, w, at, fp, win, t)
     return w
   end
   -- Too many members for an exact set: promote to a HyperLogLog.
-  local key = hll_key(i, win, t)
-  redis.call('DEL', key)
-  local members = {}
-  for k = 1, h do members[k] = struct.pack('<I4', w[at + k]) end
-  members[h + 1] = struct.pack('<I4', fp)
-  redis.call('PFADD', key, unpack(members))
-  redis.call('PEXPIRE', key, (win + 60) * 1000)
-  local e = redis.call('PFCOUNT', key)
-  return splice(w, at, 1 + h, {HLL + math.min(e, HLL - 1)})
+  local regs = {HLL}
+  for k = 1, HLL_WORDS do regs[k + 1] = 0 end
+  for k = 1, h do hll_add(regs, 1, w[at + k]) end
+  hll_add(regs, 1, fp)
+  regs[1] = HLL + hll_estimate(regs, 1)
+  return splice(w, at, 1 + h, regs)
 end
 
-local function op_distinct(i, w, o, now)
+local function op_distinct(w, o, now)
   local nc, _, hh = hdr(w)
   local _, _, ds, dl = offsets(w)
   if dl == 0 or w[ds] ~= o.tag then w = splice(w, ds, dl, blank(o.tag, now, 2 * o.nwin)) end
@@ -162,7 +215,7 @@ local function op_distinct(i, w, o, now)
     elseif d == 2 then
       w = splice(w, at, cl + pl, {0, 0})
     end
-    w = set_insert(i, w, at, o.fp, win, t)
+    w = set_insert(w, at, o.fp)
     cl = set_len(w, at)
     out[#out + 1] = sliding(est(w, at), est(w, at + cl), t, win)
     at = at + cl + set_len(w, at + cl)
@@ -256,7 +309,7 @@ for j = 0, nops - 1 do
   if o.kind == 1 then
     w = op_count(w, o, now)
   elseif o.kind == 2 then
-    w = op_distinct(i, w, o, now)
+    w = op_distinct(w, o, now)
   else
     w = op_history(w, o, now)
   end

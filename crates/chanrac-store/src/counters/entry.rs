@@ -33,7 +33,8 @@ const FIELDS: usize = 3;
 
 /// Marks a distinct set stored as a HyperLogLog; the low bits hold its estimate.
 const HLL: u32 = 0x8000_0000;
-/// HyperLogLog precision: 2^10 registers (standard error 1.04/√1024 ≈ 3.3 %).
+/// HyperLogLog precision: 2^10 registers (standard error 1.04/√1024 ≈ 3.3 %), over a
+/// 32-bit hash (ranks up to 23: enough for counts far beyond what a window holds).
 const HLL_P: u32 = 10;
 const HLL_REGS: usize = 1 << HLL_P;
 /// Registers are bytes, four to a word.
@@ -313,10 +314,21 @@ fn set_insert(words: &mut Vec<u32>, at: usize, fp: u32) {
     words.shrink_to_fit();
 }
 
+/// The 32-bit hash of a member for the HyperLogLog: MurmurHash3's finalizer, which the Redis
+/// script computes the same way with 16-bit halves.
+pub fn hll_hash(fp: u32) -> u32 {
+    let mut h = fp ^ 0x9e37_79b9;
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
 /// Adds a fingerprint to packed registers; true when a register changed.
 fn hll_add(regs: &mut [u32], fp: u32) -> bool {
-    let h = mix(fp as u64 ^ 0x5bd1_e995_0000_0000);
-    let j = (h >> (64 - HLL_P)) as usize;
+    let h = hll_hash(fp);
+    let j = (h >> (32 - HLL_P)) as usize;
     let rank = ((h << HLL_P) | (1 << (HLL_P - 1))).leading_zeros() + 1;
     let (w, shift) = (j / 4, (j % 4) * 8);
     let old = regs[w] >> shift & 0xff;

@@ -33,7 +33,8 @@
 //! 32-bit folds are equal count as one, a chance of about n²/2³³) and returns, per window,
 //! `|cur| + ⌊|prev| × (w − t mod w) / w⌋` over the bucket sets: a member seen in both buckets
 //! counts in both. A bucket's set is exact up to 64 members and a HyperLogLog beyond
-//! (embedded: 1024 registers, ±3.3 %; Redis: its own HyperLogLog, ±0.81 %).
+//! (1024 registers over a 32-bit hash: ±3.3 %), kept inside the key's value in both
+//! backends, so that one read and one write serve every counter of a key.
 //!
 //! **History** ([`StateOp::History`]) remembers, per key, the members touched within the
 //! last `history` seconds — at most [`HISTORY_CAPACITY`], the most recently touched kept — as
@@ -50,7 +51,8 @@
 //! **Atomicity.** Every operation is atomic: concurrent callers never lose an update, and
 //! the values an operation returns include its own update and every update applied before
 //! it. Operations of one request are applied in order. In the embedded store a request is
-//! not a transaction across keys; in Redis a whole batch runs as one script, atomically.
+//! not a transaction across keys; in Redis a whole batch is one transaction (an optimistic
+//! `WATCH`/`MULTI`/`EXEC`, or a script after repeated conflicts).
 //!
 //! **Bounded memory.** The embedded store holds at most a configured number of keys and
 //! evicts the least recently touched ones when full, so a flood of random senders cannot
@@ -75,7 +77,7 @@ pub mod redis;
 
 pub use embedded::{EmbeddedConfig, EmbeddedCounters};
 #[cfg(feature = "redis")]
-pub use redis::{RedisConfig, RedisCounters};
+pub use redis::{Atomicity, RedisConfig, RedisCounters};
 
 /// A boxed future, so that [`Counters`] can be used as `dyn Counters`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -106,6 +108,11 @@ pub struct Stats {
     pub keys: u64,
     /// Keys evicted because the store was full (embedded only).
     pub evicted: u64,
+    /// Optimistic transactions that another client's write aborted, then retried (Redis).
+    pub conflicts: u64,
+    /// Batches applied by the server-side script (Redis: after repeated conflicts, or
+    /// always with `atomicity = "script"`).
+    pub scripted: u64,
 }
 
 /// Windowed counters: see the module documentation for the semantics.
