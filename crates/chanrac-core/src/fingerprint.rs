@@ -66,12 +66,24 @@ pub struct Fingerprint {
     pub tokens: u32,
     /// True when the text carried a one-time code that salts the keys.
     pub code: bool,
+    /// True when the text asks the reader to act through a channel: a link, a phone
+    /// number (any run of 9 digits or more), a short code after "to" or "gửi", a bank
+    /// account, or a contact word (`Zalo`, `liên hệ`, `hotline`, `soạn`…).
+    pub call_to_action: bool,
 }
 
 impl Fingerprint {
     /// True when the text is long enough for campaign counting ([`MIN_TOKENS`]).
     pub fn is_distinctive(&self) -> bool {
         self.tokens as usize >= MIN_TOKENS
+    }
+
+    /// True when the text can belong to a campaign: long enough, and with a call to
+    /// action. A campaign that pays must send its readers somewhere; canned replies
+    /// ("Sorry, I'll call later"), greetings, viral jokes and chain letters, which many
+    /// people send word for word, do not.
+    pub fn is_campaign_candidate(&self) -> bool {
+        self.is_distinctive() && self.call_to_action
     }
 
     /// True when the two fingerprints share an LSH band: the texts are near-duplicates.
@@ -99,6 +111,8 @@ pub struct Fingerprinter {
     salt: u64,
     /// Words of the last text before names were collapsed.
     raw_tokens: usize,
+    /// The last text gives a number to call or text that extraction does not know.
+    number_channel: bool,
 }
 
 impl Default for Fingerprinter {
@@ -167,6 +181,7 @@ impl Fingerprinter {
             shingles: Vec::new(),
             salt: 0,
             raw_tokens: 0,
+            number_channel: false,
         }
     }
 
@@ -199,7 +214,13 @@ impl Fingerprinter {
         for (i, band) in bands.iter_mut().enumerate() {
             *band = band_key(i, &sig[i * ROWS..(i + 1) * ROWS]) ^ salt;
         }
+        let call_to_action = !findings.urls.is_empty()
+            || !findings.phones.is_empty()
+            || !findings.accounts.is_empty()
+            || self.number_channel
+            || has_contact_cue(self.norm.text());
         Fingerprint {
+            call_to_action,
             exact,
             bands,
             simhash: simhash(&self.shingles),
@@ -254,7 +275,9 @@ impl Fingerprinter {
         let mut canon = String::new();
         let mut pos = 0;
         let mut prev_end = 0;
+        let mut prev_word = "";
         self.raw_tokens = 0;
+        self.number_channel = false;
         for tok in folded.split(' ') {
             let start = pos;
             pos += tok.len() + 1;
@@ -278,9 +301,18 @@ impl Fingerprinter {
             }
             let digits = tok.bytes().filter(u8::is_ascii_digit).count();
             if digits == 0 {
+                prev_word = tok;
                 self.tokens.push(xxh3_64(tok.as_bytes()));
                 continue;
             }
+            // A long number (a foreign or premium-rate phone number) or a short code after
+            // "send to" is a channel too.
+            if digits == tok.len()
+                && (digits >= 9 || ((4..=6).contains(&digits) && matches!(prev_word, "to" | "gui" | "den" | "send")))
+            {
+                self.number_channel = true;
+            }
+            prev_word = tok;
             if code_cue && digits == tok.len() && (4..=8).contains(&digits) {
                 self.codes.push(xxh3_64(tok.as_bytes()));
             }
@@ -317,6 +349,26 @@ impl Fingerprinter {
     }
 }
 
+/// True when the folded text names a contact channel.
+fn has_contact_cue(folded: &str) -> bool {
+    const CUES: &[&str] = &[
+        "zalo", "telegram", "viber", "whatsapp", "inbox", "ib", "hotline", "lien he", "lh", "soan", "dang ky",
+        "tai app", "click", "truy cap", "website", "link",
+    ];
+    has_word(folded, CUES)
+}
+
+/// True when one of the phrases stands as whole words in the folded text.
+fn has_word(folded: &str, phrases: &[&str]) -> bool {
+    phrases.iter().any(|p| {
+        folded.match_indices(p).any(|(i, _)| {
+            let before = folded[..i].bytes().next_back();
+            let after = folded[i + p.len()..].bytes().next();
+            !before.is_some_and(|b| b.is_ascii_alphanumeric()) && !after.is_some_and(|b| b.is_ascii_alphabetic())
+        })
+    })
+}
+
 /// True when the folded text talks about a one-time code.
 fn has_code_cue(folded: &str) -> bool {
     const CUES: &[&str] = &[
@@ -330,13 +382,7 @@ fn has_code_cue(folded: &str) -> bool {
         "code",
         "pin",
     ];
-    CUES.iter().any(|cue| {
-        folded.match_indices(cue).any(|(i, _)| {
-            let before = folded[..i].bytes().next_back();
-            let after = folded[i + cue.len()..].bytes().next();
-            !before.is_some_and(|b| b.is_ascii_alphanumeric()) && !after.is_some_and(|b| b.is_ascii_alphabetic())
-        })
-    })
+    has_word(folded, CUES)
 }
 
 /// A hash of a sequence of hashes (order matters).
@@ -546,6 +592,22 @@ mod tests {
             "vay TIEN nhanh ngay hom nay nhe",
             "vay VON nhanh ngay hom nay nhe"
         ));
+    }
+
+    #[test]
+    fn campaigns_need_a_call_to_action() {
+        assert!(fp("Chúc mừng bạn trúng thưởng 50tr, nhận tại https://vtb-qua.xyz hôm nay").is_campaign_candidate());
+        assert!(fp("Ho tro vay von lai suat thap, lien he 0912345678 ngay hom nay").is_campaign_candidate());
+        assert!(fp("Viec nhe luong cao cho sinh vien, ib Zalo de duoc tu van ngay").is_campaign_candidate());
+        assert!(
+            fp("Free entry in a weekly comp to win FA Cup final tickets. Text FA to 87121").is_campaign_candidate()
+        );
+        assert!(fp("You are awarded a SiPix Digital Camera! call 09061221066 from landline").is_campaign_candidate());
+        // Canned replies and greetings are sent word for word by many people.
+        assert!(!fp("Xin lỗi, tôi sẽ gọi lại sau nhé").is_campaign_candidate());
+        assert!(!fp("Wife. How she knew the time of murder exactly, no calls, no messages").is_campaign_candidate());
+        assert!(!fp("Chúc mừng năm mới, an khang thịnh vượng, vạn sự như ý").is_campaign_candidate());
+        assert!(fp("Chúc mừng năm mới, an khang thịnh vượng, vạn sự như ý").is_distinctive());
     }
 
     #[test]

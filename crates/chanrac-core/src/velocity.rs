@@ -19,7 +19,9 @@
 //! Per-sender detectors watch subscriber numbers (and malformed or unknown numbers, which
 //! are spoofing signs); brandnames and short codes send in bulk by nature and are left out
 //! unless `velocity.watch_brandnames` is set. Campaign counters take only texts long enough
-//! to be told apart from common phrases ([`crate::fingerprint::MIN_TOKENS`]).
+//! to be told apart from common phrases ([`crate::fingerprint::MIN_TOKENS`]) and with a
+//! call to action (a link, a phone number, an account, a contact word): canned replies,
+//! greetings and chain letters are sent word for word by many people, and are not campaigns.
 
 use std::fmt::Write as _;
 
@@ -51,7 +53,7 @@ pub const SIGNALS: &[SignalInfo] = &[
     },
     SignalInfo {
         id: "RECIPIENT_FLOOD",
-        weight: 2.0,
+        weight: 4.0,
         category: Category::Spam,
         meaning: "The recipient received more messages, from anyone, in a window than the policy allows (velocity.recipient_flood).",
     },
@@ -341,7 +343,7 @@ impl StateDetector for Velocity {
         }
         let fp = input.fingerprint;
         if let Some(s) = sender
-            && fp.is_distinctive()
+            && fp.is_campaign_candidate()
         {
             let s_hash = xxh3_64(s.as_bytes());
             for band in fp.bands {

@@ -20,7 +20,10 @@ const T0: i64 = 1_795_305_600;
 
 fn count_3_windows(c: &mut Criterion) {
     let windows = Windows::new(&[300, 3600, 86_400]).unwrap();
-    let keys: Vec<StateKey> = (0..1_000_000u64)
+    let keys: Vec<StateKey> = (0..std::env::var("BENCH_KEYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000u64))
         .map(|i| StateKey {
             key: format!("s:+849{:08}", chanrac_core::fingerprint::mix(i) % 100_000_000),
             op: StateOp::Count { windows },
@@ -43,15 +46,17 @@ fn count_3_windows(c: &mut Criterion) {
     }
     let mut g = c.benchmark_group("embedded");
     g.throughput(Throughput::Elements(1));
-    let mut i = 0usize;
+    let (mut i, mut n) = (0usize, 0i64);
     g.bench_function("count_3_windows", |b| {
         b.iter(|| {
             let k = &keys[i % keys.len()];
             i = i.wrapping_add(7919);
+            // Time moves one second per 100,000 updates: about real time for a busy node.
+            n += 1;
             store
                 .apply_sync(
                     &[Request {
-                        now: T0 + 1000 + (i / 10_000) as i64,
+                        now: T0 + 1000 + n / 100_000,
                         ops: std::slice::from_ref(k),
                     }],
                     &mut out,

@@ -43,6 +43,7 @@ pub mod templates;
 
 use std::collections::VecDeque;
 
+use chanrac_core::fingerprint::Fingerprinter;
 use chanrac_core::{Category, Policy};
 use serde::Serialize;
 
@@ -288,8 +289,9 @@ enum Content {
     Template(usize),
     /// A template whose name stays and whose link and amount vary (one sender's repeats).
     Fixed(usize, Slots),
-    /// A real spam text, digits varied, sometimes with a greeting.
-    Real(usize),
+    /// A real spam text, digits varied, sometimes with a greeting; with a channel (a lead
+    /// word, then a phone number or a link, new in each copy) when the text has none.
+    Real(usize, Option<&'static str>),
     /// A different real spam text for each message.
     Mixed,
     /// OTP messages from brandnames (an SMS bomber).
@@ -485,7 +487,12 @@ impl<'a> Generator<'a> {
                 } else {
                     let t = r.below(unwanted);
                     label = self.corpus.unwanted[t].1;
-                    content = Content::Real(t);
+                    // A campaign gives its readers a way to reach it: a real spam text
+                    // without one (a rant, a chain letter) gets one, as a SIM farm would add.
+                    let text = &self.corpus.unwanted[t].0;
+                    let has_channel = Fingerprinter::default().fingerprint(text).call_to_action;
+                    let lead = (!has_channel).then(|| *r.pick(&["LH", "Zalo", "Chi tiet:", "Call"]).unwrap_or(&"LH"));
+                    content = Content::Real(t, lead);
                 }
             }
             EventKind::Repeat => {
@@ -544,9 +551,18 @@ impl<'a> Generator<'a> {
                 s.link = templates::link(r);
                 (s.fill(CAMPAIGNS[*t].0), None)
             }
-            Content::Real(t) => {
+            Content::Real(t, lead) => {
                 let greet = r.chance(0.5).then(|| *r.pick(templates::NAMES).unwrap_or(&"ban"));
-                (templates::vary_real(&corpus.unwanted[*t].0, r, greet), None)
+                let mut text = templates::vary_real(&corpus.unwanted[*t].0, r, greet);
+                if let Some(lead) = lead {
+                    let channel = if r.chance(0.5) {
+                        templates::phone_text(r)
+                    } else {
+                        templates::link(r)
+                    };
+                    text = format!("{text} {lead} {channel}");
+                }
+                (text, None)
             }
             Content::Mixed => {
                 let t = r.below(corpus.unwanted.len());

@@ -110,7 +110,7 @@ fn a_stateful_replay_flags_the_injected_events() {
         );
     }
     let bg = event(&s, "background");
-    assert!(ratio(bg, "velocity", "messages") <= 0.002, "{bg}");
+    assert!(ratio(bg, "velocity", "messages") <= 0.001, "{bg}");
     assert_eq!(s["state"]["failed_batches"], 0);
     // The human summary says the same.
     let o = run(&["scan", "--stateful", t.to_str().unwrap()]);

@@ -71,7 +71,8 @@ impl Hasher for KeyHasher {
     }
 }
 
-type Map = HashMap<u64, Vec<u32>, BuildHasherDefault<KeyHasher>>;
+/// Entries are boxed slices (no spare capacity, 8 bytes smaller than a `Vec`).
+type Map = HashMap<u64, Box<[u32]>, BuildHasherDefault<KeyHasher>>;
 
 #[derive(Debug, Default)]
 struct Shard {
@@ -167,8 +168,10 @@ impl EmbeddedCounters {
         // A poisoned lock only means another thread panicked while holding it; the entry
         // format is checked on every access, so the data is still usable.
         let mut shard = self.shard(h).lock().unwrap_or_else(|e| e.into_inner());
+        // Sweeping the expired keys once per half a shard's worth of operations costs about
+        // two entry visits per operation.
         shard.since_sweep += 1;
-        if shard.since_sweep > shard.map.len().max(4096) {
+        if shard.since_sweep > (shard.map.len() / 2).max(4096) {
             shard.since_sweep = 0;
             shard.map.retain(|_, w| !entry::expired(w, now));
         }
@@ -176,8 +179,25 @@ impl EmbeddedCounters {
             let evicted = evict(&mut shard.map, now, self.per_shard);
             self.evicted.fetch_add(evicted as u64, Ordering::Relaxed);
         }
-        let words = shard.map.entry(h).or_insert_with(|| entry::fresh(now));
-        entry::apply(words, &k.op, now, out);
+        let slot = shard
+            .map
+            .entry(h)
+            .or_insert_with(|| entry::fresh(now).into_boxed_slice());
+        let mut words = std::mem::take(slot).into_vec();
+        entry::apply(&mut words, &k.op, now, out);
+        *slot = words.into_boxed_slice();
+    }
+
+    /// Drops every key expired at `now` (Unix seconds). Keys are also swept as operations
+    /// go; call this after a pause in traffic to give the memory back at once.
+    pub fn sweep(&self, now: i64) -> Result<(), StoreError> {
+        let now = to_store_time(now)?;
+        for s in self.shards.iter() {
+            let mut s = s.lock().unwrap_or_else(|e| e.into_inner());
+            s.map.retain(|_, w| !entry::expired(w, now));
+            s.since_sweep = 0;
+        }
+        Ok(())
     }
 
     /// The number of keys held.
@@ -197,12 +217,12 @@ impl EmbeddedCounters {
     /// entries' arrays (without the allocator's own overhead; measure the process's RSS for
     /// that).
     pub fn heap_bytes(&self) -> usize {
-        let slot = size_of::<(u64, Vec<u32>)>() + 1;
+        let slot = size_of::<(u64, Box<[u32]>)>() + 1;
         self.shards
             .iter()
             .map(|s| {
                 let s = s.lock().unwrap_or_else(|e| e.into_inner());
-                s.map.capacity() * slot + s.map.values().map(|w| w.capacity() * 4).sum::<usize>()
+                s.map.capacity() * slot + s.map.values().map(|w| w.len() * 4).sum::<usize>()
             })
             .sum()
     }
@@ -283,7 +303,7 @@ impl EmbeddedCounters {
                 return Err(err("an entry is malformed", None));
             }
             let mut shard = self.shard(k).lock().unwrap_or_else(|e| e.into_inner());
-            shard.map.insert(k, words);
+            shard.map.insert(k, words.into_boxed_slice());
         }
         if r.at != body.len() {
             return Err(err("trailing bytes after the last entry", None));
