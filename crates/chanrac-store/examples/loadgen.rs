@@ -3,8 +3,11 @@
 //!
 //! ```text
 //! cargo run --release -p chanrac-store --features redis --example loadgen -- \
-//!     --backend redis --messages 200000 --batch 256 --inflight 4
+//!     --backend redis --messages 200000 --batch 256 --inflight 4 [--script]
 //! ```
+//!
+//! `--script` makes every batch go through the server-side Lua script instead of the
+//! optimistic transactions.
 //!
 //! The traffic is generated and planned first (not timed); then batches of `--batch`
 //! messages are applied, `--inflight` calls at a time (pipelined on one connection for
@@ -27,6 +30,7 @@ struct Args {
     batch: usize,
     inflight: usize,
     seed: u64,
+    script: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -37,6 +41,7 @@ fn args() -> Result<Args, String> {
         batch: 256,
         inflight: 4,
         seed: 1,
+        script: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -49,6 +54,7 @@ fn args() -> Result<Args, String> {
             "--batch" => a.batch = num(value()?)?.max(1),
             "--inflight" => a.inflight = num(value()?)?.max(1),
             "--seed" => a.seed = num(value()?)? as u64,
+            "--script" => a.script = true,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -97,6 +103,12 @@ fn main() {
                 url: a.url.clone(),
                 prefix: prefix.clone(),
                 timeout_ms: 10_000,
+                connections: a.inflight,
+                atomicity: if a.script {
+                    chanrac_store::Atomicity::Script
+                } else {
+                    chanrac_store::Atomicity::Optimistic
+                },
                 ..Default::default()
             })
             .expect("redis url"),
@@ -108,6 +120,7 @@ fn main() {
     };
     let plans = Arc::new(plans);
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     rt.block_on(async {
         let mut tasks = Vec::new();
@@ -135,6 +148,7 @@ fn main() {
         }
     });
     let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
     let st = store.stats();
     println!(
         "{}: {:.0} messages/s, {:.0} operations/s ({:.2} s); {} calls, {} conflicts, {} scripted, {} failed",
@@ -147,10 +161,30 @@ fn main() {
         st.scripted,
         st.failures
     );
+    println!(
+        "client CPU: {:.2} µs per message ({:.2} s over {:.2} s)",
+        cpu * 1e6 / plans.len() as f64,
+        cpu,
+        secs
+    );
     #[cfg(feature = "redis")]
     if a.backend == "redis" {
         rt.block_on(cleanup(&a.url, &prefix));
     }
+}
+
+/// CPU time (user + system) of this process so far, in seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, r)| r)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the file, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Reports the memory Redis uses and deletes the run's keys.

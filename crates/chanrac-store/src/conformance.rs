@@ -313,7 +313,7 @@ pub async fn concurrent_updates_are_not_lost(make: Factory<'_>) {
     let c = make("concurrent");
     let ops = [count("hot", &[3600])];
     let (callers, each) = (8, 50);
-    let tasks: Vec<Pin<Box<dyn Future<Output = ()> + '_>>> = (0..callers)
+    let tasks: Vec<Pin<Box<dyn Future<Output = ()> + Send + '_>>> = (0..callers)
         .map(|_| {
             let c = &c;
             let ops = &ops;
@@ -321,28 +321,12 @@ pub async fn concurrent_updates_are_not_lost(make: Factory<'_>) {
                 for _ in 0..each {
                     values(&**c, T0 + 5, ops).await;
                 }
-            }) as Pin<Box<dyn Future<Output = ()>>>
+            }) as Pin<Box<dyn Future<Output = ()> + Send>>
         })
         .collect();
-    JoinAll(tasks).await;
+    crate::join::join_all(tasks).await;
     let v = values(&*c, T0 + 5, &ops).await;
     assert_eq!(v, vec![callers * each + 1], "{}", c.name());
-}
-
-/// Polls every future until all are done (a small `join_all`, so that the suite needs no
-/// runtime of its own).
-struct JoinAll<'a>(Vec<Pin<Box<dyn Future<Output = ()> + 'a>>>);
-
-impl Future for JoinAll<'_> {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.0.retain_mut(|f| f.as_mut().poll(cx).is_pending());
-        if self.0.is_empty() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }
 }
 
 /// Runs a future whose backend never waits (the embedded store) to completion on this

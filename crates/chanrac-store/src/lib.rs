@@ -49,6 +49,7 @@
 pub mod conformance;
 pub mod counters;
 pub mod error;
+mod join;
 
 #[cfg(feature = "redis")]
 pub use counters::{Atomicity, RedisConfig, RedisCounters};

@@ -25,7 +25,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -97,7 +97,6 @@ pub struct RedisCounters {
     config: RedisConfig,
     script: redis::Script,
     slots: Vec<tokio::sync::Mutex<Option<ConnectionManager>>>,
-    next_slot: AtomicUsize,
     /// When the last connection attempt failed.
     down_since: Mutex<Option<Instant>>,
     calls: AtomicU64,
@@ -124,8 +123,12 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     }
 }
 
+/// A lane's work: its index and its values.
+type LaneFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = (usize, Result<Vec<u64>, StoreError>)> + Send + 'a>>;
+
 /// The most keys one optimistic transaction watches.
-const MAX_WATCHED: usize = 128;
+const MAX_WATCHED: usize = 64;
 
 /// A batch ready to send: the distinct keys, and the operations by key index.
 struct Batch<'a> {
@@ -171,6 +174,51 @@ impl<'a> Batch<'a> {
     }
 }
 
+/// Applies a transaction's operations to the stored values, appending to `out`; returns the
+/// writes: (key index, value, TTL in milliseconds).
+fn apply_chunk(
+    b: &Batch<'_>,
+    stored: Vec<Option<Vec<u8>>>,
+    out: &mut Vec<u64>,
+) -> Result<Vec<(usize, Vec<u8>, u64)>, StoreError> {
+    if stored.len() != b.keys.len() {
+        return Err(StoreError::Protocol {
+            backend: BACKEND,
+            reason: format!("MGET gave {} values for {} keys", stored.len(), b.keys.len()),
+        });
+    }
+    // A value that is not a well-formed entry (written by something else) starts afresh.
+    let mut entries: Vec<Option<Vec<u32>>> = stored
+        .into_iter()
+        .map(|v| {
+            let v = v?;
+            if v.len() % 4 != 0 {
+                return None;
+            }
+            let words: Vec<u32> = v
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            entry::is_valid(&words).then_some(words)
+        })
+        .collect();
+    let mut last = vec![0u32; b.keys.len()];
+    for &(i, now, op) in &b.ops {
+        let words = entries[i].get_or_insert_with(|| entry::fresh(now));
+        entry::apply(words, op, now, out);
+        last[i] = last[i].max(now);
+    }
+    Ok(entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| {
+            let w = w.as_ref()?;
+            let ttl = w[0].saturating_sub(last[i]).max(1) as u64 * 1000;
+            Some((i, w.iter().flat_map(|x| x.to_le_bytes()).collect(), ttl))
+        })
+        .collect())
+}
+
 impl RedisCounters {
     /// Counters on the configured server. Does not connect: the first call does, so that a
     /// node starts (and fails open) while Redis is down. Fails only on an invalid
@@ -189,7 +237,6 @@ impl RedisCounters {
             script: redis::Script::new(SCRIPT),
             config,
             slots,
-            next_slot: AtomicUsize::new(0),
             down_since: Mutex::new(None),
             calls: AtomicU64::new(0),
             ops: AtomicU64::new(0),
@@ -280,6 +327,9 @@ impl RedisCounters {
         Ok(b)
     }
 
+    /// Spreads the batch over the connections by key (a key always goes through the same
+    /// connection, so that one process never conflicts with itself), runs the lanes at
+    /// once, and puts the values back in operation order.
     async fn run(&self, requests: &[Request<'_>], out: &mut Vec<u64>) -> Result<(), StoreError> {
         out.clear();
         let batch = self.batch(requests)?;
@@ -287,13 +337,58 @@ impl RedisCounters {
             return Ok(());
         }
         let n = self.slots.len();
-        let start = self.next_slot.fetch_add(1, Ordering::Relaxed);
-        let mut guard = match (0..n).find_map(|k| self.slots[(start + k) % n].try_lock().ok()) {
-            Some(g) => g,
-            None => self.slots[start % n].lock().await,
-        };
+        let mut lanes: Vec<Batch<'_>> = (0..n)
+            .map(|_| Batch {
+                keys: Vec::new(),
+                ops: Vec::new(),
+                values: 0,
+            })
+            .collect();
+        // For each lane, where each of its operations' values go in `out`.
+        let mut places: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+        let mut local: Vec<(usize, usize)> = Vec::with_capacity(batch.keys.len());
+        for key in &batch.keys {
+            let lane = (xxhash_rust::xxh3::xxh3_64(key.as_bytes()) % n as u64) as usize;
+            lanes[lane].keys.push(key.clone());
+            local.push((lane, lanes[lane].keys.len() - 1));
+        }
+        let mut offset = 0;
+        for &(i, now, op) in &batch.ops {
+            let (lane, j) = local[i];
+            lanes[lane].ops.push((j, now, op));
+            lanes[lane].values += op.arity();
+            places[lane].push((offset, op.arity()));
+            offset += op.arity();
+        }
+        let tasks: Vec<LaneFuture<'_>> = lanes
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !l.ops.is_empty())
+            .map(|(k, l)| Box::pin(async move { (k, self.run_lane(k, l).await) }) as LaneFuture<'_>)
+            .collect();
+        let results = crate::join::join_all(tasks).await;
+        out.resize(batch.values, 0);
+        for (k, r) in results {
+            let values = r?;
+            let mut at = 0;
+            for &(off, arity) in &places[k] {
+                let v = values.get(at..at + arity).ok_or_else(|| StoreError::Protocol {
+                    backend: BACKEND,
+                    reason: format!("{} values for {} expected", values.len(), lanes[k].values),
+                })?;
+                out[off..off + arity].copy_from_slice(v);
+                at += arity;
+            }
+        }
+        Ok(())
+    }
+
+    /// One lane: its connection, its transactions, its timeout.
+    async fn run_lane(&self, lane: usize, b: &Batch<'_>) -> Result<Vec<u64>, StoreError> {
+        let mut guard = self.slots[lane].lock().await;
         let mut con = self.connection(&mut guard)?;
-        let result = match tokio::time::timeout(self.timeout(), self.run_on(&mut con, &batch, out)).await {
+        let mut out = Vec::with_capacity(b.values);
+        let result = match tokio::time::timeout(self.timeout(), self.run_on(&mut con, b, &mut out)).await {
             Ok(r) => r,
             Err(_) => {
                 // The connection may be left in a transaction: start the next call afresh.
@@ -306,13 +401,13 @@ impl RedisCounters {
             self.connection_failed(&mut guard);
         }
         result?;
-        if out.len() != batch.values {
+        if out.len() != b.values {
             return Err(StoreError::Protocol {
                 backend: BACKEND,
-                reason: format!("{} values for {} expected", out.len(), batch.values),
+                reason: format!("{} values for {} expected", out.len(), b.values),
             });
         }
-        Ok(())
+        Ok(out)
     }
 
     async fn run_on(&self, con: &mut ConnectionManager, b: &Batch<'_>, out: &mut Vec<u64>) -> Result<(), StoreError> {
@@ -321,77 +416,91 @@ impl RedisCounters {
             return self.scripted_run(con, b, out).await;
         }
         // Redis checks each watched key against every key the transaction already watches:
-        // a transaction watches a few dozen keys at most, and a batch is several of them, in
-        // order.
-        for chunk in b.chunks(MAX_WATCHED) {
+        // a transaction watches at most MAX_WATCHED keys, and a batch is several of them, in
+        // order. The read of the next transaction rides in the round trip of the current
+        // one's write: Redis runs a connection's commands in order, so it sees that write.
+        let chunks = b.chunks(MAX_WATCHED);
+        let mut prefetched = None;
+        for (k, chunk) in chunks.iter().enumerate() {
+            let next = chunks.get(k + 1);
             let mark = out.len();
-            let mut done = false;
-            for _ in 0..=self.config.optimistic_retries {
+            let mut aborted = 0;
+            loop {
                 out.truncate(mark);
-                if self.optimistic(con, &chunk, out).await? {
-                    done = true;
+                let stored = match prefetched.take() {
+                    Some(s) => s,
+                    None => self.read(con, chunk).await?,
+                };
+                let writes = apply_chunk(chunk, stored, out)?;
+                let (committed, next_read) = self.write(con, chunk, &writes, next).await?;
+                if committed {
+                    prefetched = next_read;
                     break;
                 }
                 self.conflicts.fetch_add(1, Ordering::Relaxed);
-            }
-            if !done {
-                out.truncate(mark);
-                self.scripted.fetch_add(1, Ordering::Relaxed);
-                self.scripted_run(con, &chunk, out).await?;
+                aborted += 1;
+                if aborted > self.config.optimistic_retries {
+                    out.truncate(mark);
+                    self.scripted.fetch_add(1, Ordering::Relaxed);
+                    self.scripted_run(con, chunk, out).await?;
+                    break;
+                }
             }
         }
         Ok(())
     }
 
-    /// One optimistic attempt, appending to `out`; `Ok(false)` when another client changed
-    /// a key meanwhile.
-    async fn optimistic(
-        &self,
-        con: &mut ConnectionManager,
-        b: &Batch<'_>,
-        out: &mut Vec<u64>,
-    ) -> Result<bool, StoreError> {
+    /// `WATCH` and `MGET` the keys of a transaction (after dropping any earlier watch).
+    async fn read(&self, con: &mut ConnectionManager, b: &Batch<'_>) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         let mut read = redis::pipe();
+        read.cmd("UNWATCH").ignore();
         read.cmd("WATCH").arg(&b.keys).ignore();
         read.cmd("MGET").arg(&b.keys);
         let (stored,): (Vec<Option<Vec<u8>>>,) = read.query_async(con).await.map_err(unavailable)?;
-        if stored.len() != b.keys.len() {
-            return Err(StoreError::Protocol {
-                backend: BACKEND,
-                reason: format!("MGET gave {} values for {} keys", stored.len(), b.keys.len()),
-            });
+        Ok(stored)
+    }
+
+    /// `MULTI`, the writes, `EXEC` — then, in the same round trip, the read of the next
+    /// transaction. Returns whether `EXEC` committed, and the next read.
+    async fn write(
+        &self,
+        con: &mut ConnectionManager,
+        b: &Batch<'_>,
+        writes: &[(usize, Vec<u8>, u64)],
+        next: Option<&Batch<'_>>,
+    ) -> Result<(bool, Option<Vec<Option<Vec<u8>>>>), StoreError> {
+        let mut p = redis::pipe();
+        p.cmd("MULTI").ignore();
+        for (i, bytes, ttl) in writes {
+            p.cmd("SET")
+                .arg(&b.keys[*i])
+                .arg(bytes.as_slice())
+                .arg("PX")
+                .arg(*ttl)
+                .ignore();
         }
-        // A value that is not a well-formed entry (written by something else) starts afresh.
-        let mut entries: Vec<Option<Vec<u32>>> = stored
-            .into_iter()
-            .map(|v| {
-                let v = v?;
-                if v.len() % 4 != 0 {
-                    return None;
-                }
-                let words: Vec<u32> = v
-                    .chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
-                entry::is_valid(&words).then_some(words)
-            })
-            .collect();
-        let mut last = vec![0u32; b.keys.len()];
-        for &(i, now, op) in &b.ops {
-            let words = entries[i].get_or_insert_with(|| entry::fresh(now));
-            entry::apply(words, op, now, out);
-            last[i] = last[i].max(now);
+        p.cmd("EXEC");
+        if let Some(n) = next {
+            p.cmd("WATCH").arg(&n.keys).ignore();
+            p.cmd("MGET").arg(&n.keys);
         }
-        let mut write = redis::pipe();
-        write.atomic();
-        for (i, words) in entries.iter().enumerate() {
-            let Some(words) = words else { continue };
-            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-            let ttl = words[0].saturating_sub(last[i]).max(1) as u64 * 1000;
-            write.cmd("SET").arg(&b.keys[i]).arg(bytes).arg("PX").arg(ttl).ignore();
+        let mut replies: Vec<redis::Value> = p.query_async(con).await.map_err(unavailable)?;
+        let protocol = |reason: String| StoreError::Protocol {
+            backend: BACKEND,
+            reason,
+        };
+        let next_read = match next {
+            Some(_) => {
+                let v = replies.pop().ok_or_else(|| protocol("no reply to MGET".into()))?;
+                Some(redis::from_redis_value::<Vec<Option<Vec<u8>>>>(v).map_err(|e| protocol(e.to_string()))?)
+            }
+            None => None,
+        };
+        match replies.pop() {
+            Some(redis::Value::Nil) => Ok((false, None)),
+            Some(redis::Value::Array(_)) => Ok((true, next_read)),
+            other => Err(protocol(format!("EXEC answered {other:?}"))),
         }
-        let done: Option<()> = write.query_async(con).await.map_err(unavailable)?;
-        Ok(done.is_some())
     }
 
     /// The batch through `counters.lua`, atomically inside Redis.
