@@ -3,8 +3,12 @@
 //! - `count_3_windows`: one sender count over 5 min / 1 h / 1 day, on 1,000,000 keys in
 //!   random order (the hash map is far larger than the caches);
 //! - `generated_traffic`: every operation the velocity detector plans for 20,000 generated
-//!   messages (counts, sender histories, campaign distinct sets), applied in time order;
-//!   the throughput is in operations.
+//!   messages (counts, sender histories, campaign distinct sets), applied in time order to a
+//!   new store; `generated_traffic_warm`: the same on a store that already holds the keys
+//!   (steady state); the throughput is in operations.
+//!
+//! `BENCH_KEYS=1000` runs `count_3_windows` on 1,000 keys (a working set in the caches)
+//! instead of 1,000,000.
 //!
 //! `cargo bench -p chanrac-store --bench counters`
 
@@ -94,6 +98,31 @@ fn generated_traffic(c: &mut Criterion) {
                 store.apply_sync(&[Request { now: *now, ops: keys }], &mut out).unwrap();
             }
             black_box(store.len())
+        })
+    });
+    // The same operations once the store holds their keys (a node in steady state): the
+    // traffic is applied once, then again and again, one day later each time.
+    let store = EmbeddedCounters::default();
+    let mut out = Vec::with_capacity(64);
+    for (now, keys) in &plans {
+        store.apply_sync(&[Request { now: *now, ops: keys }], &mut out).unwrap();
+    }
+    let mut day = 0;
+    g.bench_function("generated_traffic_warm", |b| {
+        b.iter(|| {
+            day += 1;
+            for (now, keys) in &plans {
+                store
+                    .apply_sync(
+                        &[Request {
+                            now: *now + day * 86_400,
+                            ops: keys,
+                        }],
+                        &mut out,
+                    )
+                    .unwrap();
+            }
+            black_box(out.len())
         })
     });
     g.finish();
