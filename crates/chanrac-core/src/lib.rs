@@ -11,7 +11,10 @@
 //! 3. [`extract`]: links (registrable domain, shorteners, look-alikes), phone numbers, bank
 //!    accounts, money amounts;
 //! 4. [`lists`]: allow and block lists of senders, brandnames, domains, accounts;
-//! 5. the scorer: the [`Policy`] maps signals to weights and the score to an action.
+//! 5. stateful detectors ([`state`], [`velocity`]): the engine names the counters a message
+//!    touches ([`Engine::state_plan`]), the caller reads them in one batch (the
+//!    `chanrac-store` crate) and hands the values back ([`Engine::check_with_state`]);
+//! 6. the scorer: the [`Policy`] maps signals to weights and the score to an action.
 //!
 //! ```
 //! use chanrac_core::{Engine, Message, Action, Category};
