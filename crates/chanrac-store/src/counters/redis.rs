@@ -271,6 +271,16 @@ impl RedisCounters {
         Duration::from_millis(self.config.timeout_ms)
     }
 
+    /// A client error as a store error: a timeout (counted), or the server unavailable.
+    fn redis_error(&self, e: redis::RedisError) -> StoreError {
+        if e.is_timeout() {
+            self.timeouts.fetch_add(1, Ordering::Relaxed);
+            self.timed_out()
+        } else {
+            unavailable(e)
+        }
+    }
+
     fn timed_out(&self) -> StoreError {
         StoreError::Timeout {
             backend: BACKEND,
@@ -401,8 +411,11 @@ impl RedisCounters {
                 Err(self.timed_out())
             }
         };
-        if let Err(StoreError::Unavailable { .. }) = &result {
-            self.connection_failed(&mut guard);
+        match &result {
+            Err(StoreError::Unavailable { .. }) => self.connection_failed(&mut guard),
+            // The connection may be left in a transaction: the next call makes a new one.
+            Err(StoreError::Timeout { .. }) => *guard = None,
+            _ => {}
         }
         result?;
         if out.len() != b.values {
@@ -460,7 +473,7 @@ impl RedisCounters {
         read.cmd("UNWATCH").ignore();
         read.cmd("WATCH").arg(&b.keys).ignore();
         read.cmd("MGET").arg(&b.keys);
-        let (stored,): (Vec<Option<Vec<u8>>>,) = read.query_async(con).await.map_err(unavailable)?;
+        let (stored,): (Vec<Option<Vec<u8>>>,) = read.query_async(con).await.map_err(|e| self.redis_error(e))?;
         Ok(stored)
     }
 
@@ -488,7 +501,7 @@ impl RedisCounters {
             p.cmd("WATCH").arg(&n.keys).ignore();
             p.cmd("MGET").arg(&n.keys);
         }
-        let mut replies: Vec<redis::Value> = p.query_async(con).await.map_err(unavailable)?;
+        let mut replies: Vec<redis::Value> = p.query_async(con).await.map_err(|e| self.redis_error(e))?;
         let protocol = |reason: String| StoreError::Protocol {
             backend: BACKEND,
             reason,
@@ -552,7 +565,7 @@ impl RedisCounters {
             inv.key(k);
         }
         inv.arg(blob);
-        let values: Vec<i64> = inv.invoke_async(con).await.map_err(unavailable)?;
+        let values: Vec<i64> = inv.invoke_async(con).await.map_err(|e| self.redis_error(e))?;
         out.extend(values.into_iter().map(|v| v.max(0) as u64));
         Ok(())
     }
