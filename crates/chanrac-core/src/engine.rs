@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::error::ConfigError;
 use crate::extract::{Findings, extract_numbers, extract_urls};
 use crate::features::{FeatureScratch, Featurizer};
+use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::lists::{Lists, parent_domains};
 use crate::message::{Message, Origin, vietnam_hour};
 use crate::model::{Label, Model};
@@ -15,7 +16,8 @@ use crate::phone::{PhoneKind, SenderId};
 use crate::policy::Policy;
 use crate::rules::{Hit, Needs, PatternRole, RuleFire, RuleSet};
 use crate::signal::{BUILTIN, Builtin};
-use crate::state::{StateDetector, StatePlan, StateSignal};
+use crate::state::{StateDetector, StateInput, StatePlan, StateSignal};
+use crate::velocity::Velocity;
 use crate::verdict::{Action, Category, Reason, Verdict};
 
 /// The compiled filter: rules, lists, policy and detectors. Build once, share as `Arc`,
@@ -49,6 +51,7 @@ pub struct EngineBuilder {
     policy: Policy,
     detectors: Vec<Arc<dyn StateDetector>>,
     model: ModelChoice,
+    velocity: bool,
 }
 
 /// Which statistical classifier the engine uses.
@@ -100,8 +103,18 @@ impl EngineBuilder {
         self
     }
 
+    /// Adds the frequency, fan-out and campaign detector ([`Velocity`]), configured from
+    /// the policy's `[velocity]` section.
+    pub fn velocity(mut self) -> Self {
+        self.velocity = true;
+        self
+    }
+
     /// Compiles the engine. Fails when the policy names a signal that does not exist.
-    pub fn build(self) -> Result<Engine, ConfigError> {
+    pub fn build(mut self) -> Result<Engine, ConfigError> {
+        if self.velocity {
+            self.detectors.push(Arc::new(Velocity::new(&self.policy)));
+        }
         let model = match self.model {
             ModelChoice::Shipped => Some(Arc::new(
                 Model::shipped().map_err(|e| ConfigError::Invalid(format!("the shipped model: {e}")))?,
@@ -183,6 +196,9 @@ pub struct Scratch {
     reasons: Vec<(Reason, Category)>,
     state_signals: Vec<StateSignal>,
     features: FeatureScratch,
+    fingerprinter: Fingerprinter,
+    /// Set when the shared state could not be read for the message being decided.
+    state_failed: bool,
 }
 
 impl Scratch {
@@ -262,21 +278,44 @@ impl Engine {
         self.decide(msg, scratch, None)
     }
 
+    /// True when the engine has stateful detectors (and [`Engine::state_plan`] may name keys).
+    pub fn is_stateful(&self) -> bool {
+        !self.detectors.is_empty()
+    }
+
     /// The shared state this message touches, for the caller to apply and read in one batch.
-    pub fn state_plan(&self, msg: &Message) -> StatePlan {
-        let sender = SenderId::parse(msg.sender.as_deref().unwrap_or(""));
+    pub fn state_plan(&self, msg: &Message, scratch: &mut Scratch) -> StatePlan {
         let mut plan = StatePlan::default();
+        if self.detectors.is_empty() {
+            return plan;
+        }
+        let sender = SenderId::parse(msg.sender.as_deref().unwrap_or(""));
+        let fingerprint = scratch.fingerprinter.fingerprint(&msg.text);
+        let input = StateInput {
+            msg,
+            sender: &sender,
+            fingerprint: &fingerprint,
+        };
+        let mut values = 0;
         for d in &self.detectors {
             let start = plan.keys.len();
-            d.keys(msg, &sender, &mut plan.keys);
-            plan.ranges.push(start..plan.keys.len());
+            d.keys(&input, &mut plan.keys);
+            let n: usize = plan.keys[start..].iter().map(|k| k.op.arity()).sum();
+            plan.ranges.push((start..plan.keys.len(), values..values + n));
+            values += n;
         }
         plan
     }
 
-    /// Checks one message with the values the store returned for `plan` (in key order), or
-    /// `None` when the store could not answer (the stateful detectors are then skipped and
-    /// `DETECTOR_FAILED` says so).
+    /// The near-duplicate fingerprint of a text (what the campaign counters are keyed by).
+    pub fn fingerprint(&self, text: &str, scratch: &mut Scratch) -> Fingerprint {
+        scratch.fingerprinter.fingerprint(text)
+    }
+
+    /// Checks one message with the values the store returned for `plan` (in key order, each
+    /// key's [`crate::state::StateOp::arity`] values), or `None` when the store could not
+    /// answer: the stateful detectors are then skipped, `DETECTOR_FAILED` says so, and the
+    /// action is at least the policy's `velocity.on_state_failure` (fail-open by default).
     pub fn check_with_state(
         &self,
         msg: &Message,
@@ -301,6 +340,7 @@ impl Engine {
 
     fn decide(&self, msg: &Message, s: &mut Scratch, state: Option<(&StatePlan, Option<&[u64]>)>) -> Verdict {
         s.reasons.clear();
+        s.state_failed = false;
         let sender = SenderId::parse(msg.sender.as_deref().unwrap_or(""));
         let text = &msg.text[..s_len(&msg.text)];
 
@@ -701,12 +741,18 @@ impl Engine {
     }
 
     fn state_signals(&self, msg: &Message, plan: &StatePlan, values: Option<&[u64]>, s: &mut Scratch) {
+        // Values that do not match the plan are as good as none.
+        let values = values.filter(|v| v.len() == plan.values_len());
         for (i, d) in self.detectors.iter().enumerate() {
-            let Some(range) = plan.ranges.get(i).cloned() else {
+            let Some((range, vrange)) = plan.ranges.get(i).cloned() else {
                 continue;
             };
-            let vals = values.and_then(|v| v.get(range.clone()));
+            if range.is_empty() {
+                continue;
+            }
+            let vals = values.and_then(|v| v.get(vrange));
             let Some(vals) = vals else {
+                s.state_failed = true;
                 self.push(
                     s,
                     Builtin::DETECTOR_FAILED,
@@ -747,7 +793,7 @@ impl Engine {
         }
         let score = (score * 100.0).round() / 100.0;
         let t = &self.policy.thresholds;
-        let action = if score >= t.block {
+        let mut action = if score >= t.block {
             Action::Block
         } else if score >= t.quarantine {
             Action::Quarantine
@@ -756,6 +802,10 @@ impl Engine {
         } else {
             Action::Allow
         };
+        if s.state_failed {
+            // Fail closed when the policy says so: the shared state was not available.
+            action = action.max(self.policy.velocity.on_state_failure);
+        }
         let category = match action {
             Action::Allow if ad => Category::Ad,
             Action::Allow => Category::Ham,
@@ -776,7 +826,7 @@ impl Engine {
 
 /// The length of the prefix of `text` the engine reads (the rest is cut, see
 /// [`crate::normalize::MAX_TEXT_BYTES`]).
-fn s_len(text: &str) -> usize {
+pub(crate) fn s_len(text: &str) -> usize {
     if text.len() <= crate::normalize::MAX_TEXT_BYTES {
         return text.len();
     }

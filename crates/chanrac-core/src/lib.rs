@@ -11,9 +11,12 @@
 //! 3. [`extract`]: links (registrable domain, shorteners, look-alikes), phone numbers, bank
 //!    accounts, money amounts;
 //! 4. [`lists`]: allow and block lists of senders, brandnames, domains, accounts;
-//! 5. [`model`]: the statistical classifier reads the folded text and the findings
+//! 5. stateful detectors ([`state`], [`velocity`]): the engine names the counters a message
+//!    touches ([`Engine::state_plan`]), the caller reads them in one batch (the
+//!    `chanrac-store` crate) and hands the values back ([`Engine::check_with_state`]);
+//! 6. [`model`]: the statistical classifier reads the folded text and the findings
 //!    ([`features`]) and gives P(ham), P(spam), P(scam) (`MODEL_SPAM`, `MODEL_SCAM`);
-//! 6. the scorer: the [`Policy`] maps signals to weights and the score to an action.
+//! 7. the scorer: the [`Policy`] maps signals to weights and the score to an action.
 //!
 //! ```
 //! use chanrac_core::{Engine, Message, Action, Category};
@@ -38,6 +41,7 @@ pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod features;
+pub mod fingerprint;
 mod fold_tables;
 pub mod lists;
 pub mod message;
@@ -48,6 +52,7 @@ pub mod policy;
 pub mod rules;
 pub mod signal;
 pub mod state;
+pub mod velocity;
 pub mod verdict;
 mod vi_tables;
 

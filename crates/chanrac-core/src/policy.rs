@@ -25,6 +25,8 @@ pub struct Policy {
     pub sender: SenderPolicy,
     /// The statistical classifier's signals.
     pub model: ModelPolicy,
+    /// Frequency, fan-out and campaign limits (see [`crate::velocity`]).
+    pub velocity: crate::velocity::VelocityPolicy,
 }
 
 /// Score thresholds: a score at or above a threshold takes that action.
@@ -129,6 +131,7 @@ impl Policy {
                 "{name}: model.spam_threshold and model.scam_threshold must be probabilities between 0 and 1"
             )));
         }
+        p.velocity.validate(name)?;
         if let Some((id, w)) = p.weights.iter().find(|(_, w)| !w.is_finite()) {
             return Err(ConfigError::Invalid(format!(
                 "{name}: weight of {id} must be a finite number, not {w}"

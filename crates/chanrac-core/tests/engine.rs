@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use chanrac_core::phone::SenderId;
 use chanrac_core::signal::SignalInfo;
-use chanrac_core::state::{StateDetector, StateKey, StateOp, StateSignal};
+use chanrac_core::state::{StateDetector, StateInput, StateKey, StateOp, StateSignal, Windows};
 use chanrac_core::{Action, Category, Engine, ListKind, Lists, Message, Metadata, Origin, Policy};
 
 /// 2026-11-22 10:00 in Hanoi.
@@ -169,12 +168,13 @@ impl StateDetector for Burst {
             meaning: "test",
         }]
     }
-    fn keys(&self, _msg: &Message, sender: &SenderId, out: &mut Vec<StateKey>) {
-        if let Some(k) = sender.key() {
+    fn keys(&self, input: &StateInput<'_>, out: &mut Vec<StateKey>) {
+        if let Some(k) = input.sender.key() {
             out.push(StateKey {
                 key: format!("sender:{k}"),
-                window_secs: 60,
-                op: StateOp::Count,
+                op: StateOp::Count {
+                    windows: Windows::new(&[60]).unwrap(),
+                },
             });
         }
     }
@@ -192,10 +192,10 @@ impl StateDetector for Burst {
 fn stateful_detectors_get_their_values_back() {
     let e = Engine::builder().detector(Arc::new(Burst)).build().unwrap();
     let m = Message::text("hello").from("0912345678");
-    let plan = e.state_plan(&m);
+    let mut scratch = Default::default();
+    let plan = e.state_plan(&m, &mut scratch);
     assert_eq!(plan.keys.len(), 1);
     assert_eq!(plan.keys[0].key, "sender:+84912345678");
-    let mut scratch = Default::default();
     let v = e.check_with_state(&m, &mut scratch, &plan, Some(&[9]));
     assert!(v.has("TEST_BURST") && v.action == Action::Block, "{v:?}");
     let v = e.check_with_state(&m, &mut scratch, &plan, Some(&[1]));
@@ -203,6 +203,9 @@ fn stateful_detectors_get_their_values_back() {
     // The store is down: fail open, and say so.
     let v = e.check_with_state(&m, &mut scratch, &plan, None);
     assert!(v.has("DETECTOR_FAILED") && v.action == Action::Allow, "{v:?}");
+    // Values that do not match the plan count as no values.
+    let v = e.check_with_state(&m, &mut scratch, &plan, Some(&[9, 9]));
+    assert!(v.has("DETECTOR_FAILED") && !v.has("TEST_BURST"), "{v:?}");
     // A policy may weigh the detector's signal.
     let policy = Policy::from_toml("p.toml", "[weights]\nTEST_BURST = 1.0\n").unwrap();
     let e = Engine::builder()

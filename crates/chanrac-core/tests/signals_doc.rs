@@ -1,12 +1,14 @@
-//! `docs/signals.md` lists every built-in signal with its default weight: this test keeps
-//! the table and the code in step (it prints the table to paste when they differ).
+//! `docs/signals.md` lists every built-in signal (and those of the built-in velocity detector)
+//! with its default weight: this test keeps the table and the code in step (it prints the
+//! table to paste when they differ).
 
 use chanrac_core::signal::BUILTIN;
+use chanrac_core::velocity;
 
 #[test]
 fn signals_doc_matches_the_code() {
     let mut table = String::from("| signal | default weight | counts toward | meaning |\n|---|---|---|---|\n");
-    for s in BUILTIN {
+    for s in BUILTIN.iter().chain(velocity::SIGNALS) {
         table.push_str(&format!(
             "| `{}` | {} | {} | {} |\n",
             s.id,

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use chanrac_core::{Category, Message};
+use chanrac_core::{Category, Message, Metadata, Origin};
 use clap::ValueEnum;
 use indicatif::ProgressBar;
 
@@ -83,6 +83,12 @@ pub struct Row {
     pub label: Option<Category>,
     /// The message.
     pub msg: Message,
+    /// The injected event it belongs to (generated traffic), or `background`.
+    pub event: Option<String>,
+    /// Whether that event had passed its threshold.
+    pub over_threshold: Option<bool>,
+    /// The counters' plan and values (`scan --stateful`).
+    pub state: Option<crate::replay::RowState>,
 }
 
 pub fn format_from_name(p: &Path) -> Option<Format> {
@@ -114,6 +120,10 @@ struct Columns {
     sender: Option<usize>,
     recipient: Option<usize>,
     received_at: Option<usize>,
+    sim_activated_at: Option<usize>,
+    origin: Option<usize>,
+    event: Option<usize>,
+    over_threshold: Option<usize>,
 }
 
 impl Columns {
@@ -135,40 +145,70 @@ impl Columns {
             sender: find("sender"),
             recipient: find("recipient"),
             received_at: find("received_at"),
+            sim_activated_at: find("sim_activated_at"),
+            origin: find("origin"),
+            event: find("event"),
+            over_threshold: find("over_threshold"),
         })
     }
 }
 
+/// The optional fields of a row, as strings.
+#[derive(Default)]
+struct Fields<'a> {
+    label: Option<&'a str>,
+    sender: Option<&'a str>,
+    recipient: Option<&'a str>,
+    received_at: Option<&'a str>,
+    sim_activated_at: Option<&'a str>,
+    origin: Option<&'a str>,
+    event: Option<&'a str>,
+    over_threshold: Option<&'a str>,
+}
+
 /// Builds a row from string fields; an error message says what is wrong.
-fn make_row(
-    line: u64,
-    text: &str,
-    label: Option<&str>,
-    sender: Option<&str>,
-    recipient: Option<&str>,
-    received_at: Option<&str>,
-) -> Result<Row, String> {
-    let label = match label.map(str::trim).filter(|l| !l.is_empty()) {
+fn make_row(line: u64, text: &str, f: Fields<'_>) -> Result<Row, String> {
+    fn trimmed(s: Option<&str>) -> Option<&str> {
+        s.map(str::trim).filter(|s| !s.is_empty())
+    }
+    let label = match trimmed(f.label) {
         None => None,
         Some(l) => {
             Some(Category::parse(l).ok_or_else(|| format!("unknown label {l:?} (expected ham, ad, spam or scam)"))?)
         }
     };
-    let received_at = match received_at.map(str::trim).filter(|s| !s.is_empty()) {
+    let time = |s: Option<&str>| trimmed(s).map(parse_time).transpose();
+    let origin = match trimmed(f.origin).map(str::to_ascii_lowercase).as_deref() {
         None => None,
-        Some(s) => Some(parse_time(s)?),
+        Some("domestic") => Some(Origin::Domestic),
+        Some("international") => Some(Origin::International),
+        Some(o) => return Err(format!("unknown origin {o:?} (expected domestic or international)")),
     };
-    let non_empty = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let over_threshold = match trimmed(f.over_threshold) {
+        None => None,
+        Some("true" | "1") => Some(true),
+        Some("false" | "0") => Some(false),
+        Some(o) => return Err(format!("over_threshold must be true or false, not {o:?}")),
+    };
+    let owned = |s: Option<&str>| trimmed(s).map(str::to_string);
     Ok(Row {
         line,
         label,
         msg: Message {
-            sender: non_empty(sender),
-            recipient: non_empty(recipient),
+            sender: owned(f.sender),
+            recipient: owned(f.recipient),
             text: text.to_string(),
-            received_at,
+            received_at: time(f.received_at)?,
+            meta: Metadata {
+                origin,
+                sim_activated_at: time(f.sim_activated_at)?,
+                ..Default::default()
+            },
             ..Default::default()
         },
+        event: owned(f.event),
+        over_threshold,
+        state: None,
     })
 }
 
@@ -265,14 +305,17 @@ pub fn read_rows(
                     )?;
                     continue;
                 };
-                match make_row(
-                    line,
-                    text,
-                    get(cols.label),
-                    get(cols.sender),
-                    get(cols.recipient),
-                    get(cols.received_at),
-                ) {
+                let fields = Fields {
+                    label: get(cols.label),
+                    sender: get(cols.sender),
+                    recipient: get(cols.recipient),
+                    received_at: get(cols.received_at),
+                    sim_activated_at: get(cols.sim_activated_at),
+                    origin: get(cols.origin),
+                    event: get(cols.event),
+                    over_threshold: get(cols.over_threshold),
+                };
+                match make_row(line, text, fields) {
                     Ok(row) => batch.push(row),
                     Err(why) => bad(line, why, &mut skipped)?,
                 }
@@ -322,21 +365,47 @@ pub fn read_rows(
 fn parse_json_row(line: u64, s: &str) -> Result<Row, String> {
     let v: serde_json::Value = serde_json::from_str(s).map_err(|e| format!("invalid JSON: {e}"))?;
     let obj = v.as_object().ok_or("the line is not a JSON object")?;
-    let field = |k: &str| -> Result<Option<String>, String> {
+    let field = |k: &'static str| -> Result<Option<String>, String> {
         match obj.get(k) {
             None | Some(serde_json::Value::Null) => Ok(None),
             Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-            Some(serde_json::Value::Number(n)) if k == "received_at" => Ok(Some(n.to_string())),
+            Some(serde_json::Value::Number(n)) if k.ends_with("_at") => Ok(Some(n.to_string())),
+            Some(serde_json::Value::Bool(b)) if k == "over_threshold" => Ok(Some(b.to_string())),
             Some(other) => Err(format!("`{k}` must be a string, not {other}")),
         }
     };
     let text = field("text")?.ok_or("the object has no `text`")?;
+    let [
+        label,
+        sender,
+        recipient,
+        received_at,
+        sim_activated_at,
+        origin,
+        event,
+        over_threshold,
+    ] = [
+        field("label")?,
+        field("sender")?,
+        field("recipient")?,
+        field("received_at")?,
+        field("sim_activated_at")?,
+        field("origin")?,
+        field("event")?,
+        field("over_threshold")?,
+    ];
     make_row(
         line,
         &text,
-        field("label")?.as_deref(),
-        field("sender")?.as_deref(),
-        field("recipient")?.as_deref(),
-        field("received_at")?.as_deref(),
+        Fields {
+            label: label.as_deref(),
+            sender: sender.as_deref(),
+            recipient: recipient.as_deref(),
+            received_at: received_at.as_deref(),
+            sim_activated_at: sim_activated_at.as_deref(),
+            origin: origin.as_deref(),
+            event: event.as_deref(),
+            over_threshold: over_threshold.as_deref(),
+        },
     )
 }

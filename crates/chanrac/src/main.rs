@@ -1,8 +1,10 @@
 //! `chanrac`: the command line of the chanrac SMS firewall.
 
 mod check;
+mod generate;
 mod input;
 mod model;
+mod replay;
 mod scan;
 mod serve;
 mod smpp;
@@ -29,6 +31,8 @@ Examples:
   chanrac check --json \"V.A.Y T1ỀN nhanh, lãi 0%, giải ngân 5 phút, LH 0987.654.321\"
   chanrac scan data/vi_smishing_ie403_part_a.tsv --out verdicts.jsonl
   chanrac eval --data data/vi_smishing_ie403_part_a.tsv --cv 5 --json
+  chanrac gen traffic --messages 100000 --seed 1 --out traffic.jsonl
+  chanrac scan traffic.jsonl --stateful
 
 Docs: README.md, docs/signals.md (every signal), docs/rules.md (rule packs), docs/policy.md,\ndocs/model.md (the classifier).")]
 struct Cli {
@@ -44,7 +48,8 @@ enum Command {
     Config(serve::ConfigArgs),
     /// Check one message and explain the verdict.
     Check(check::CheckArgs),
-    /// Check every message of a TSV, CSV or JSON Lines file and summarize.
+    /// Check every message of a TSV, CSV or JSON Lines file and summarize; with
+    /// --stateful, also count frequencies, fan-out and campaigns (replay).
     Scan(scan::ScanArgs),
     /// Train the statistical classifier on labeled files and write a model file.
     Train(model::TrainArgs),
@@ -56,6 +61,8 @@ enum Command {
     SmscSim(smpp::SimArgs),
     /// Load an SMPP server with submit_sm and measure throughput and latency.
     SmppLoad(smpp::LoadArgs),
+    /// Generate test data.
+    Gen(generate::GenArgs),
 }
 
 /// Where the engine's configuration comes from; shared by every command that checks messages.
@@ -84,6 +91,11 @@ pub struct EngineArgs {
 impl EngineArgs {
     /// Builds the engine, with errors that name the file and line.
     pub fn build(&self) -> Result<Engine> {
+        self.build_with(false)
+    }
+
+    /// Builds the engine, with the velocity detector when `stateful`.
+    pub fn build_with(&self, stateful: bool) -> Result<Engine> {
         if self.no_default_rules && self.rules.is_empty() {
             anyhow::bail!("--no-default-rules needs at least one --rules FILE");
         }
@@ -102,6 +114,9 @@ impl EngineArgs {
         } else if let Some(path) = &self.model {
             builder = builder.model(std::sync::Arc::new(model::load_model(path)?));
         }
+        if stateful {
+            builder = builder.velocity();
+        }
         Ok(builder.build()?)
     }
 }
@@ -118,6 +133,7 @@ fn main() -> ExitCode {
         Command::SmppFirewall(args) => smpp::firewall(args),
         Command::SmscSim(args) => smpp::sim(args),
         Command::SmppLoad(args) => smpp::load(args),
+        Command::Gen(args) => generate::run(args),
     };
     match result {
         Ok(code) => code,

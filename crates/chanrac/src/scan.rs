@@ -20,12 +20,16 @@ use serde::Serialize;
 
 use crate::EngineArgs;
 use crate::input::{Format, Input, OnInvalid, Row, read_rows};
+use crate::replay::{EventTally, StateArgs, StateStage, StateSummary};
 
 /// Check every message of a file.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Input: TSV, CSV or JSON Lines with a header naming at least `text`; optional columns `label`
-(ham, ad, spam, scam), `sender`, `recipient`, `received_at` (RFC 3339 or Unix seconds).
+(ham, ad, spam, scam), `sender`, `recipient`, `received_at` (RFC 3339 or Unix seconds),
+`sim_activated_at` (when the sender's SIM was activated), `origin` (domestic or
+international), and, in generated traffic (`chanrac gen traffic`), `event` (the injected
+event a message belongs to, or `background`) and `over_threshold`.
 The format comes from the file name (.tsv, .csv, .jsonl) or, for `-` (standard input), from
 the first line.
 
@@ -35,7 +39,19 @@ when the file has labels, the confusion matrix and precision, recall and false-p
 for unwanted (spam or scam) messages. A message counts as predicted unwanted when its
 category is spam or scam, that is when its score reached the tag threshold.
 
+With --stateful, chanrac also keeps the frequency, fan-out and campaign counters (the
+velocity detector, docs/velocity.md) while it reads, in process or in Redis (--redis URL):
+the windows follow each line's `received_at`, so a day of traffic replays as it happened and
+the verdicts say what would have been blocked and when. Lines out of order are counted at
+each counter's latest time; a line stamped more than --max-jump seconds after the replay
+clock is counted at the clock (unless 8 lines in a row agree that time moved on); lines
+without a time are counted at the clock. The summary then adds the counters' figures and,
+when the file has an `event` column, how many messages of each kind of event were flagged.
+
 Examples:
+  chanrac gen traffic --messages 100000 --seed 1 --out traffic.jsonl
+  chanrac scan traffic.jsonl --stateful
+  chanrac scan traffic.jsonl --stateful --redis redis://127.0.0.1:6379
   chanrac scan data/vi_smishing_ie403_part_a.tsv
   chanrac scan traffic.jsonl --out verdicts.jsonl --jobs 2
   zcat day.tsv.gz | chanrac scan - --format tsv --json")]
@@ -65,6 +81,8 @@ pub struct ScanArgs {
     no_progress: bool,
     #[command(flatten)]
     engine: EngineArgs,
+    #[command(flatten)]
+    state: StateArgs,
 }
 
 /// One output line.
@@ -73,6 +91,8 @@ struct OutLine<'a> {
     line: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     label: Option<Category>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a str>,
     #[serde(flatten)]
     verdict: &'a Verdict,
 }
@@ -86,10 +106,15 @@ struct Tally {
     /// confusion[label][predicted category]
     confusion: [[u64; 4]; 4],
     labeled: u64,
+    events: EventTally,
 }
 
 impl Tally {
-    fn add(&mut self, label: Option<Category>, v: &Verdict) {
+    fn add(&mut self, row: &Row, v: &Verdict) {
+        let label = row.label;
+        if let Some(e) = &row.event {
+            self.events.add(e, row.over_threshold, v);
+        }
         self.rows += 1;
         self.actions[v.action as usize] += 1;
         self.categories[v.category as usize] += 1;
@@ -100,6 +125,7 @@ impl Tally {
     }
 
     fn merge(&mut self, o: &Tally) {
+        self.events.merge(&o.events);
         self.rows += o.rows;
         self.labeled += o.labeled;
         for i in 0..4 {
@@ -113,7 +139,12 @@ impl Tally {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
-    let engine = args.engine.build()?;
+    let engine = args.engine.build_with(args.state.stateful)?;
+    let mut stage = if args.state.stateful {
+        Some(StateStage::new(&args.state)?)
+    } else {
+        None
+    };
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -161,12 +192,16 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                     let mut tally = Tally::default();
                     let mut buf = String::new();
                     for row in rows {
-                        let v = engine.check_with(&row.msg, &mut scratch);
-                        tally.add(row.label, &v);
+                        let v = match &row.state {
+                            Some(st) => engine.check_with_state(&row.msg, &mut scratch, &st.plan, st.values.as_deref()),
+                            None => engine.check_with(&row.msg, &mut scratch),
+                        };
+                        tally.add(&row, &v);
                         if write_out {
                             let line = OutLine {
                                 line: row.line,
                                 label: row.label,
+                                event: row.event.as_deref(),
                                 verdict: &v,
                             };
                             // Serializing plain data into a String cannot fail.
@@ -211,7 +246,11 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         } else {
             OnInvalid::StopSuggestSkip
         };
-        let read_result = read_rows(reader, format, &name, on_invalid, &progress, |seq, rows| {
+        let stage = &mut stage;
+        let read_result = read_rows(reader, format, &name, on_invalid, &progress, |seq, mut rows| {
+            if let Some(stage) = stage.as_mut() {
+                stage.process(engine, &mut rows);
+            }
             job_tx.send((seq, rows)).map_err(|_| anyhow!("the workers stopped"))
         });
         drop(job_tx);
@@ -225,7 +264,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     let tally = write_result?;
     let seconds = started.elapsed().as_secs_f64();
 
-    let summary = Summary::new(&tally, skipped, seconds, jobs);
+    let state = stage.map(StateStage::finish).transpose()?;
+    let summary = Summary::new(&tally, skipped, seconds, jobs, state);
     let mut sink: Box<dyn Write> = if summary_to_stderr {
         Box::new(std::io::stderr().lock())
     } else {
@@ -252,6 +292,8 @@ struct Summary {
     categories: BTreeMap<&'static str, u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     labels: Option<LabelStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<StateSummary>,
 }
 
 /// Figures against the file's labels.
@@ -285,7 +327,7 @@ struct Unwanted {
 }
 
 impl Summary {
-    fn new(t: &Tally, skipped: u64, seconds: f64, jobs: usize) -> Summary {
+    fn new(t: &Tally, skipped: u64, seconds: f64, jobs: usize, state: Option<StateSummary>) -> Summary {
         let actions = Action::ALL
             .iter()
             .map(|a| (a.as_str(), t.actions[*a as usize]))
@@ -347,6 +389,7 @@ impl Summary {
             actions,
             categories,
             labels,
+            state: state.map(|s| s.with_events(&t.events)),
         }
     }
 
@@ -404,6 +447,9 @@ impl Summary {
                 u.precision, u.recall, u.f1, u.fpr
             )?;
             writeln!(w, "  tp {}  fp {}  fn {}  tn {}", u.tp, u.fp, u.fn_, u.tn)?;
+        }
+        if let Some(s) = &self.state {
+            s.write_human(w)?;
         }
         Ok(())
     }

@@ -1,0 +1,629 @@
+//! Near-duplicate fingerprints of message texts, for campaign detection.
+//!
+//! Spammers send one template from many SIMs with small changes (a name, an amount, a link)
+//! so that no two messages are identical. A [`Fingerprint`] survives those changes:
+//!
+//! 1. **Canonical tokens.** Links, phone numbers and money amounts found by
+//!    [`crate::extract`], and runs of one to four capitalized words inside a sentence (a
+//!    person's name: `Nguyễn Văn Bình`, `Mary`), are replaced by one placeholder word each,
+//!    the text is folded
+//!    ([`crate::normalize`]: no case, no diacritics, no look-alike letters), and every run of
+//!    digits left becomes `#`. `Nhận 50tr tại https://a.xyz, LH 0912345678` and
+//!    `Nhận 30tr tại https://b.top, LH 0987654321` have the same canonical tokens.
+//! 2. **Shingles.** Overlapping word pairs of the canonical tokens (single words for texts of
+//!    fewer than three tokens), hashed with xxh3.
+//! 3. **MinHash + LSH.** A [`BANDS`]×[`ROWS`] MinHash signature of the shingle set, cut into
+//!    [`BANDS`] band keys. Two texts whose shingle sets have Jaccard similarity `J` share at
+//!    least one band key with probability `1 − (1 − J^ROWS)^BANDS`; unrelated texts almost
+//!    never do. A band key is what a counter is keyed by, so campaign counting needs no
+//!    pairwise comparison. `docs/fingerprint.md` measures this choice against SimHash.
+//! 4. **One-time codes.** A text that mentions a code (`OTP`, `mã xác thực`, `code`, `PIN`,
+//!    `mật khẩu`) keeps the exact value of its 4–8 digit numbers: they salt every key, so two
+//!    OTP messages of one bank with different codes never share a key, while variants of a
+//!    spam template still do.
+//!
+//! [`Fingerprint::exact`] hashes the whole canonical token sequence: equal for texts that
+//! differ only in links, numbers and amounts. [`Fingerprint::simhash`] is kept for callers
+//! that prefer a Hamming distance.
+//!
+//! ```
+//! use chanrac_core::fingerprint::Fingerprinter;
+//!
+//! let mut f = Fingerprinter::default();
+//! let a = f.fingerprint("Chúc mừng anh Minh trúng thưởng 50tr, nhận tại https://a.xyz trước 17h hôm nay");
+//! let b = f.fingerprint("Chuc mung chi Lan trung thuong 30tr, nhan tai https://b.top truoc 17h hom nay");
+//! assert!(a.shares_band(&b));
+//! let c = f.fingerprint("Mai 7h đi đá bóng ở sân Mỹ Đình nhé, nhớ mang giày");
+//! assert!(!a.shares_band(&c));
+//! ```
+
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+
+use crate::extract::{Findings, extract_numbers, extract_urls};
+use crate::normalize::Normalized;
+
+/// LSH bands of the MinHash signature (keys per message for campaign counters).
+pub const BANDS: usize = 3;
+/// MinHash rows per band.
+pub const ROWS: usize = 3;
+
+/// Texts with fewer canonical tokens than this are too short to tell a campaign from a
+/// common phrase (`ok`, `cam on`): [`Fingerprint::is_distinctive`] is false for them.
+pub const MIN_TOKENS: usize = 6;
+
+/// The fingerprint of one text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Fingerprint {
+    /// Hash of the canonical token sequence (and the one-time codes, if any).
+    pub exact: u64,
+    /// The LSH band keys; band `i`'s key also encodes `i`, so keys of different bands never
+    /// collide by construction.
+    pub bands: [u64; BANDS],
+    /// The 64-bit SimHash of the same shingles.
+    pub simhash: u64,
+    /// The number of words of the text (links, numbers and amounts count as one word each;
+    /// names count as written).
+    pub tokens: u32,
+    /// True when the text carried a one-time code that salts the keys.
+    pub code: bool,
+    /// True when the text asks the reader to act through a channel: a link, a phone
+    /// number (any run of 9 digits or more), a short code after "to" or "gửi", a bank
+    /// account, or a contact word (`Zalo`, `liên hệ`, `hotline`, `soạn`…).
+    pub call_to_action: bool,
+}
+
+impl Fingerprint {
+    /// True when the text is long enough for campaign counting ([`MIN_TOKENS`]).
+    pub fn is_distinctive(&self) -> bool {
+        self.tokens as usize >= MIN_TOKENS
+    }
+
+    /// True when the text can belong to a campaign: long enough, and with a call to
+    /// action. A campaign that pays must send its readers somewhere; canned replies
+    /// ("Sorry, I'll call later"), greetings, viral jokes and chain letters, which many
+    /// people send word for word, do not.
+    pub fn is_campaign_candidate(&self) -> bool {
+        self.is_distinctive() && self.call_to_action
+    }
+
+    /// True when the two fingerprints share an LSH band: the texts are near-duplicates.
+    pub fn shares_band(&self, other: &Fingerprint) -> bool {
+        self.bands.iter().any(|b| other.bands.contains(b))
+    }
+
+    /// Hamming distance between the SimHashes.
+    pub fn simhash_distance(&self, other: &Fingerprint) -> u32 {
+        (self.simhash ^ other.simhash).count_ones()
+    }
+}
+
+/// Computes fingerprints, reusing its buffers across texts.
+#[derive(Debug, Clone)]
+pub struct Fingerprinter {
+    mask_names: bool,
+    masked: String,
+    norm: Normalized,
+    findings: Findings,
+    spans: Vec<(usize, usize, &'static str)>,
+    tokens: Vec<u64>,
+    codes: Vec<u64>,
+    shingles: Vec<u64>,
+    salt: u64,
+    /// Words of the last text before names were collapsed.
+    raw_tokens: usize,
+    /// The last text gives a number to call or text that extraction does not know.
+    number_channel: bool,
+}
+
+impl Default for Fingerprinter {
+    fn default() -> Self {
+        Fingerprinter::new(true)
+    }
+}
+
+/// Placeholders for what varies between copies of one template. They fold to themselves.
+const URL: &str = " zqurlzq ";
+const PHONE: &str = " zqphonezq ";
+const AMOUNT: &str = " zqamountzq ";
+const NAME: &str = "zqnamezq";
+
+/// The longest run of capitalized words taken for a name.
+const MAX_NAME_WORDS: usize = 4;
+
+/// True when `text[start..end]` is one capitalized word (`Bình`, `Mary`: an upper-case
+/// letter, then only lower-case letters) that does not start a sentence, a line or a
+/// bracketed header: the shape of a person's name.
+fn is_name_like(text: &str, start: usize, end: usize) -> bool {
+    let Some(word) = text.get(start..end) else {
+        return false;
+    };
+    let mut chars = word.chars();
+    let titled =
+        chars.next().is_some_and(char::is_uppercase) && word.chars().nth(1).is_some() && chars.all(char::is_lowercase);
+    if !titled {
+        return false;
+    }
+    let before = &text[..start];
+    let trimmed = before.trim_end();
+    if before[trimmed.len()..].contains('\n') {
+        return false;
+    }
+    !matches!(
+        trimmed.chars().next_back(),
+        None | Some('.' | '!' | '?' | ':' | ';' | ']' | ')' | '"' | '-' | '|')
+    )
+}
+
+/// Replaces a run of one to [`MAX_NAME_WORDS`] name-like tokens (the last tokens of
+/// `tokens`, from `first`) by one placeholder. Longer runs — a text in Title Case — stay,
+/// so that capitals cannot hide a whole text.
+fn collapse_name(tokens: &mut Vec<u64>, run: Option<(usize, usize)>, name: u64) {
+    if let Some((first, n)) = run
+        && n <= MAX_NAME_WORDS
+    {
+        tokens.truncate(first);
+        tokens.push(name);
+    }
+}
+
+impl Fingerprinter {
+    /// A fingerprinter; `mask_names` replaces capitalized words that look like names by one
+    /// placeholder (the default; off only to measure what it brings).
+    pub fn new(mask_names: bool) -> Fingerprinter {
+        Fingerprinter {
+            mask_names,
+            masked: String::new(),
+            norm: Normalized::default(),
+            findings: Findings::default(),
+            spans: Vec::new(),
+            tokens: Vec::new(),
+            codes: Vec::new(),
+            shingles: Vec::new(),
+            salt: 0,
+            raw_tokens: 0,
+            number_channel: false,
+        }
+    }
+
+    /// The fingerprint of `text`, running extraction itself.
+    pub fn fingerprint(&mut self, text: &str) -> Fingerprint {
+        let mut findings = std::mem::take(&mut self.findings);
+        findings.clear();
+        let text = &text[..crate::engine::s_len(text)];
+        extract_numbers(text, &[], &mut findings);
+        extract_urls(text, &mut findings);
+        let fp = self.fingerprint_with(text, &findings);
+        self.findings = findings;
+        fp
+    }
+
+    /// The fingerprint of `text` given what extraction already found in it.
+    pub fn fingerprint_with(&mut self, text: &str, findings: &Findings) -> Fingerprint {
+        self.canonical_tokens(text, findings);
+        self.shingle();
+        let salt = if self.codes.is_empty() {
+            0
+        } else {
+            self.codes.sort_unstable();
+            seq_hash(&self.codes)
+        };
+        self.salt = salt;
+        let exact = seq_hash(&self.tokens) ^ salt;
+        let sig = minhash::<{ BANDS * ROWS }>(&self.shingles);
+        let mut bands = [0u64; BANDS];
+        for (i, band) in bands.iter_mut().enumerate() {
+            *band = band_key(i, &sig[i * ROWS..(i + 1) * ROWS]) ^ salt;
+        }
+        let call_to_action = !findings.urls.is_empty()
+            || !findings.phones.is_empty()
+            || !findings.accounts.is_empty()
+            || self.number_channel
+            || has_contact_cue(self.norm.text());
+        Fingerprint {
+            call_to_action,
+            exact,
+            bands,
+            simhash: simhash(&self.shingles),
+            tokens: self.raw_tokens.min(u32::MAX as usize) as u32,
+            code: salt != 0,
+        }
+    }
+
+    /// The deduplicated shingle hashes of the last text fingerprinted (for comparisons of
+    /// fingerprint schemes).
+    pub fn shingles(&self) -> &[u64] {
+        &self.shingles
+    }
+
+    /// The salt of the last text's one-time codes (0 without codes).
+    pub fn salt(&self) -> u64 {
+        self.salt
+    }
+
+    /// Fills `self.tokens` (hashes of the canonical tokens) and `self.codes`.
+    fn canonical_tokens(&mut self, text: &str, findings: &Findings) {
+        let text = &text[..crate::engine::s_len(text)];
+        self.spans.clear();
+        self.spans
+            .extend(findings.urls.iter().map(|u| (u.span.0, u.span.1, URL)));
+        self.spans
+            .extend(findings.phones.iter().map(|p| (p.span.0, p.span.1, PHONE)));
+        self.spans
+            .extend(findings.amounts.iter().map(|a| (a.span.0, a.span.1, AMOUNT)));
+        self.spans.sort_unstable_by_key(|s| (s.0, std::cmp::Reverse(s.1)));
+        self.masked.clear();
+        let mut at = 0;
+        for &(start, end, word) in &self.spans {
+            // Overlapping findings (an amount inside a link): the first, longest one wins.
+            if start < at || end > text.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+                continue;
+            }
+            self.masked.push_str(&text[at..start]);
+            self.masked.push_str(word);
+            at = end;
+        }
+        self.masked.push_str(&text[at..]);
+        self.norm.fold(&self.masked);
+
+        self.tokens.clear();
+        self.codes.clear();
+        let folded = self.norm.text();
+        let code_cue = has_code_cue(folded);
+        let name = xxh3_64(NAME.trim().as_bytes());
+        // A run of name-like tokens: (its first token's index in `tokens`, its length).
+        let mut run: Option<(usize, usize)> = None;
+        let mut canon = String::new();
+        let mut pos = 0;
+        let mut prev_end = 0;
+        let mut prev_word = "";
+        self.raw_tokens = 0;
+        self.number_channel = false;
+        for tok in folded.split(' ') {
+            let start = pos;
+            pos += tok.len() + 1;
+            if tok.is_empty() {
+                continue;
+            }
+            self.raw_tokens += 1;
+            let (os, oe) = self.norm.source_span(start, start + tok.len());
+            // Punctuation between two words ends a name (`Chào Lan, Bạn…`).
+            if self.masked.get(prev_end..os).is_some_and(|gap| !gap.trim().is_empty()) {
+                collapse_name(&mut self.tokens, run.take(), name);
+            }
+            prev_end = oe;
+            if self.mask_names && is_name_like(&self.masked, os, oe) {
+                run = Some(match run {
+                    Some((first, n)) => (first, n + 1),
+                    None => (self.tokens.len(), 1),
+                });
+            } else {
+                collapse_name(&mut self.tokens, run.take(), name);
+            }
+            let digits = tok.bytes().filter(u8::is_ascii_digit).count();
+            if digits == 0 {
+                prev_word = tok;
+                self.tokens.push(xxh3_64(tok.as_bytes()));
+                continue;
+            }
+            // A long number (a foreign or premium-rate phone number) or a short code after
+            // "send to" is a channel too.
+            if digits == tok.len()
+                && (digits >= 9 || ((4..=6).contains(&digits) && matches!(prev_word, "to" | "gui" | "den" | "send")))
+            {
+                self.number_channel = true;
+            }
+            prev_word = tok;
+            if code_cue && digits == tok.len() && (4..=8).contains(&digits) {
+                self.codes.push(xxh3_64(tok.as_bytes()));
+            }
+            // Every run of digits becomes one `#`: `10h30` → `#h#`, `2024` → `#`.
+            canon.clear();
+            let mut in_digits = false;
+            for c in tok.chars() {
+                if c.is_ascii_digit() {
+                    if !in_digits {
+                        canon.push('#');
+                    }
+                    in_digits = true;
+                } else {
+                    canon.push(c);
+                    in_digits = false;
+                }
+            }
+            self.tokens.push(xxh3_64(canon.as_bytes()));
+        }
+        collapse_name(&mut self.tokens, run, name);
+    }
+
+    /// Fills `self.shingles` from `self.tokens`: sorted, deduplicated hashes.
+    fn shingle(&mut self) {
+        self.shingles.clear();
+        if self.tokens.len() < 3 {
+            self.shingles.extend(self.tokens.iter().copied());
+        } else {
+            self.shingles
+                .extend(self.tokens.windows(2).map(|w| mix(w[0] ^ w[1].rotate_left(29))));
+        }
+        self.shingles.sort_unstable();
+        self.shingles.dedup();
+    }
+}
+
+/// True when the folded text names a contact channel.
+fn has_contact_cue(folded: &str) -> bool {
+    const CUES: &[&str] = &[
+        "zalo", "telegram", "viber", "whatsapp", "inbox", "ib", "hotline", "lien he", "lh", "soan", "dang ky",
+        "tai app", "click", "truy cap", "website", "link",
+    ];
+    has_word(folded, CUES)
+}
+
+/// True when one of the phrases stands as whole words in the folded text.
+fn has_word(folded: &str, phrases: &[&str]) -> bool {
+    phrases.iter().any(|p| {
+        folded.match_indices(p).any(|(i, _)| {
+            let before = folded[..i].bytes().next_back();
+            let after = folded[i + p.len()..].bytes().next();
+            !before.is_some_and(|b| b.is_ascii_alphanumeric()) && !after.is_some_and(|b| b.is_ascii_alphabetic())
+        })
+    })
+}
+
+/// True when the folded text talks about a one-time code.
+fn has_code_cue(folded: &str) -> bool {
+    const CUES: &[&str] = &[
+        "otp",
+        "ma xac thuc",
+        "ma xac nhan",
+        "ma kich hoat",
+        "mat khau",
+        "passcode",
+        "password",
+        "code",
+        "pin",
+    ];
+    has_word(folded, CUES)
+}
+
+/// A hash of a sequence of hashes (order matters).
+fn seq_hash(v: &[u64]) -> u64 {
+    v.iter()
+        .fold(0x51_7c_c1_b7_27_22_0a_95, |h, &x| mix(h.rotate_left(23) ^ x))
+}
+
+/// A fast 64-bit mixer (the finalizer of SplitMix64).
+#[inline]
+pub fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Seeds of the MinHash functions: `h_i(x) = mix(x ^ SEED_i)`.
+fn seed(i: usize) -> u64 {
+    mix(0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i as u64 + 1))
+}
+
+/// A MinHash signature of `K` values over a set of shingle hashes. An empty set gives a
+/// signature of `u64::MAX`, which is still a valid (if common) key: callers skip texts
+/// without enough tokens.
+pub fn minhash<const K: usize>(shingles: &[u64]) -> [u64; K] {
+    let mut sig = [u64::MAX; K];
+    let seeds: [u64; K] = std::array::from_fn(seed);
+    for &s in shingles {
+        for (m, sd) in sig.iter_mut().zip(&seeds) {
+            let h = mix(s ^ sd);
+            if h < *m {
+                *m = h;
+            }
+        }
+    }
+    sig
+}
+
+/// A MinHash signature of `k` values (the run-time version of [`minhash`], for comparisons).
+pub fn minhash_dyn(shingles: &[u64], k: usize) -> Vec<u64> {
+    let seeds: Vec<u64> = (0..k).map(seed).collect();
+    let mut sig = vec![u64::MAX; k];
+    for &s in shingles {
+        for (m, sd) in sig.iter_mut().zip(&seeds) {
+            *m = (*m).min(mix(s ^ sd));
+        }
+    }
+    sig
+}
+
+/// The key of band `i` made of `rows` MinHash values.
+pub fn band_key(i: usize, rows: &[u64]) -> u64 {
+    let mut h = i as u64;
+    for &r in rows {
+        h = mix(h ^ r).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    }
+    xxh3_64_with_seed(&h.to_le_bytes(), i as u64)
+}
+
+/// The 64-bit SimHash of a set of shingle hashes (each shingle weighs 1).
+pub fn simhash(shingles: &[u64]) -> u64 {
+    let mut votes = [0i32; 64];
+    for &s in shingles {
+        let h = mix(s);
+        for (bit, v) in votes.iter_mut().enumerate() {
+            *v += if h >> bit & 1 == 1 { 1 } else { -1 };
+        }
+    }
+    votes
+        .iter()
+        .enumerate()
+        .fold(0u64, |acc, (bit, &v)| if v > 0 { acc | 1 << bit } else { acc })
+}
+
+/// The Jaccard similarity of two sorted, deduplicated sets.
+pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    common as f64 / (a.len() + b.len() - common) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(text: &str) -> Fingerprint {
+        Fingerprinter::default().fingerprint(text)
+    }
+
+    /// Variants of one template: a name, an amount, a link, a phone number changed.
+    const TEMPLATES: &[&[&str]] = &[
+        &[
+            "Chúc mừng anh Minh đã trúng thưởng 50.000.000đ từ chương trình tri ân khách hàng, nhận thưởng tại https://vtb-qua.xyz trước 17h hôm nay",
+            "Chuc mung chi Lan da trung thuong 30.000.000d tu chuong trinh tri an khach hang, nhan thuong tai https://vcb-tri-an.top truoc 17h hom nay",
+            "Chúc mừng bạn Hùng đã trúng thưởng 20tr từ chương trình tri ân khách hàng, nhận thưởng tại http://bit.ly/3xYz trước 17h hôm nay",
+        ],
+        &[
+            "[TB] Ho so vay 50 trieu cua quy khach da duoc duyet, lai suat 0%, giai ngan trong 5 phut. Lien he 0912345678 de nhan tien",
+            "[TB] Hồ sơ vay 80 triệu của quý khách đã được duyệt, lãi suất 0%, giải ngân trong 5 phút. Liên hệ 0987.654.321 để nhận tiền",
+            "[TB] Ho so vay 120 trieu cua quy khach da duoc duyet, lai suat 0%, giai ngan trong 10 phut. Lien he 0355 111 222 de nhan tien",
+        ],
+        &[
+            "Your parcel could not be delivered. Pay the 1.99 USD redelivery fee at https://post-vn.top/p/8812 within 24 hours",
+            "Your parcel could not be delivered. Pay the 2.49 USD redelivery fee at https://vnpost-care.xyz/a/11 within 24 hours",
+            "Your parcel could not be delivered. Pay the 1.50 USD redelivery fee at hxxp://parcel-fee[.]icu within 48 hours",
+        ],
+    ];
+
+    #[test]
+    fn variants_of_a_template_share_a_band() {
+        for variants in TEMPLATES {
+            let fps: Vec<Fingerprint> = variants.iter().map(|t| fp(t)).collect();
+            for (i, a) in fps.iter().enumerate() {
+                assert!(a.is_distinctive(), "{}", variants[i]);
+                for (j, b) in fps.iter().enumerate().skip(i + 1) {
+                    assert!(a.shares_band(b), "{:?} / {:?}", variants[i], variants[j]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn different_templates_do_not_share_bands() {
+        let firsts: Vec<Fingerprint> = TEMPLATES.iter().map(|v| fp(v[0])).collect();
+        for (i, a) in firsts.iter().enumerate() {
+            for b in &firsts[i + 1..] {
+                assert!(!a.shares_band(b));
+                assert_ne!(a.exact, b.exact);
+            }
+        }
+    }
+
+    #[test]
+    fn otps_of_one_bank_do_not_cluster() {
+        let codes = ["482913", "105377", "993020", "271154", "640018", "358862"];
+        let texts: Vec<String> = codes
+            .iter()
+            .map(|c| {
+                format!(
+                    "Ma OTP cua Quy khach la {c}. Ma co hieu luc trong 5 phut. Vietcombank KHONG BAO GIO yeu cau cung cap ma OTP."
+                )
+            })
+            .collect();
+        let fps: Vec<Fingerprint> = texts.iter().map(|t| fp(t)).collect();
+        for (i, a) in fps.iter().enumerate() {
+            assert!(a.code);
+            for b in &fps[i + 1..] {
+                assert!(!a.shares_band(b));
+                assert_ne!(a.exact, b.exact);
+            }
+        }
+        // The same code twice is the same message.
+        assert_eq!(fp(&texts[0]), fp(&texts[0]));
+    }
+
+    #[test]
+    fn masking_makes_link_and_amount_variants_exact() {
+        let a = fp("Nhận ngay 500k khi đăng ký tại https://a.xyz/r/1, gọi 0912345678");
+        let b = fp("Nhan ngay 200.000d khi dang ky tai https://zz.top/q, goi 0987654321");
+        assert_eq!(a.exact, b.exact);
+        assert_eq!(a.bands, b.bands);
+        assert_eq!(a.simhash, b.simhash);
+    }
+
+    #[test]
+    fn short_texts_are_not_distinctive() {
+        assert!(!fp("ok").is_distinctive());
+        assert!(!fp("").is_distinctive());
+        assert!(!fp("Cảm ơn bạn nhé").is_distinctive());
+        assert_eq!(fp("").tokens, 0);
+    }
+
+    #[test]
+    fn names_are_masked_but_not_title_case_texts() {
+        let same = |a: &str, b: &str| fp(a).exact == fp(b).exact;
+        assert!(same(
+            "Chúc mừng anh Nguyễn Văn Bình đã trúng thưởng lớn hôm nay",
+            "Chuc mung anh Le Thi Thu da trung thuong lon hom nay"
+        ));
+        assert!(same(
+            "Dear Mary, your parcel is waiting",
+            "Dear John, your parcel is waiting"
+        ));
+        // The first word of a sentence or after a header is not a name.
+        assert!(!same("[TB] Ma OTP la 123456 nhe", "[TB] Xin OTP la 123456 nhe"));
+        assert!(!same("Hello there. Please call", "Hello there. Kindly call"));
+        // A whole text in Title Case is not one name.
+        assert!(!same(
+            "Chúc Mừng Bạn Đã Trúng Thưởng Lớn Hôm Nay",
+            "Chúc Mừng Bạn Đã Trúng Giải Lớn Hôm Nay"
+        ));
+        // Capitals are not names.
+        assert!(!same(
+            "vay TIEN nhanh ngay hom nay nhe",
+            "vay VON nhanh ngay hom nay nhe"
+        ));
+    }
+
+    #[test]
+    fn campaigns_need_a_call_to_action() {
+        assert!(fp("Chúc mừng bạn trúng thưởng 50tr, nhận tại https://vtb-qua.xyz hôm nay").is_campaign_candidate());
+        assert!(fp("Ho tro vay von lai suat thap, lien he 0912345678 ngay hom nay").is_campaign_candidate());
+        assert!(fp("Viec nhe luong cao cho sinh vien, ib Zalo de duoc tu van ngay").is_campaign_candidate());
+        assert!(
+            fp("Free entry in a weekly comp to win FA Cup final tickets. Text FA to 87121").is_campaign_candidate()
+        );
+        assert!(fp("You are awarded a SiPix Digital Camera! call 09061221066 from landline").is_campaign_candidate());
+        // Canned replies and greetings are sent word for word by many people.
+        assert!(!fp("Xin lỗi, tôi sẽ gọi lại sau nhé").is_campaign_candidate());
+        assert!(!fp("Wife. How she knew the time of murder exactly, no calls, no messages").is_campaign_candidate());
+        assert!(!fp("Chúc mừng năm mới, an khang thịnh vượng, vạn sự như ý").is_campaign_candidate());
+        assert!(fp("Chúc mừng năm mới, an khang thịnh vượng, vạn sự như ý").is_distinctive());
+    }
+
+    #[test]
+    fn code_cues_need_word_boundaries() {
+        assert!(has_code_cue("ma otp cua ban la 123456"));
+        assert!(has_code_cue("your code 1234"));
+        assert!(!has_code_cue("barcode scanner 1234"));
+        assert!(!has_code_cue("pinky 1234"));
+    }
+
+    #[test]
+    fn jaccard_and_simhash_basics() {
+        assert_eq!(jaccard(&[1, 2, 3], &[2, 3, 4]), 0.5);
+        assert_eq!(jaccard(&[], &[]), 1.0);
+        let s = [1u64, 2, 3, 4, 5, 6, 7, 8];
+        assert_eq!(simhash(&s), simhash(&s));
+        assert_eq!(minhash::<4>(&s).to_vec(), minhash_dyn(&s, 4));
+    }
+}
