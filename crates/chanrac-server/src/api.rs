@@ -10,7 +10,9 @@ use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chanrac_core::state::StatePlan;
 use chanrac_core::{Action, Category, Channel, ListKind, Message, Metadata, Origin, Reason, Scratch, Verdict};
+use chanrac_store::Request;
 use chanrac_store::records::{Actor, AuditRecord, ListEntry, Records, Side, TopKind, VerdictQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -137,16 +139,34 @@ impl<'a> VerdictOut<'a> {
     }
 }
 
-/// Checks one message with this thread's working memory and counts it.
-fn check_one(state: &AppState, engine: &chanrac_core::Engine, msg: &Message, now: i64, tally: &mut Tally) -> Verdict {
+/// Checks one message with this thread's working memory and counts it. `counted` is the
+/// message's counter plan and the values the counters returned (`None`: they could not
+/// answer), when the engine is stateful.
+pub(crate) fn check_one(
+    state: &AppState,
+    engine: &chanrac_core::Engine,
+    msg: &Message,
+    now: i64,
+    tally: &mut Tally,
+    channel: &'static str,
+    counted: Option<(&StatePlan, Option<&[u64]>)>,
+) -> Verdict {
     SCRATCH.with(|s| {
         let mut scratch = s.borrow_mut();
-        let v = engine.check_with(msg, &mut scratch);
+        let v = match counted {
+            Some((plan, values)) => engine.check_with_state(msg, &mut scratch, plan, values),
+            None => engine.check_with(msg, &mut scratch),
+        };
         state.metrics.checked(v.action, v.category, 1);
         let domains = scratch.findings().urls.iter().map(|u| u.domain.as_str());
-        tally.record(state.config.server.log_verdicts, "http", now, msg, &v, domains);
+        tally.record(state.config.server.log_verdicts, channel, now, msg, &v, domains);
         v
     })
+}
+
+/// The counter plan of one message, made with this thread's working memory.
+pub(crate) fn plan_one(engine: &chanrac_core::Engine, msg: &Message) -> StatePlan {
+    SCRATCH.with(|s| engine.state_plan(msg, &mut s.borrow_mut()))
 }
 
 fn now() -> i64 {
@@ -177,7 +197,17 @@ pub async fn check(
         .map_err(|m| ApiError::bad_request("invalid_message", m))?;
     let engine = state.engine();
     let mut tally = Tally::default();
-    let v = check_one(&state, &engine, &msg, now, &mut tally);
+    let v = if engine.is_stateful() {
+        // One counter call for the message, on the server's clock.
+        let plan = plan_one(&engine, &msg);
+        let mut values = Vec::with_capacity(plan.values_len());
+        let requests = [Request { now, ops: &plan.keys }];
+        let ok = state.counters.apply(&requests, &mut values).await;
+        let values = state.counters.answered(ok, 1).then_some(&values[..]);
+        check_one(&state, &engine, &msg, now, &mut tally, "http", Some((&plan, values)))
+    } else {
+        check_one(&state, &engine, &msg, now, &mut tally, "http", None)
+    };
     state.stats.merge(tally);
     let out = Json(VerdictOut::new(id.as_deref(), &v)).into_response();
     state.metrics.check_seconds.record(started.elapsed().as_secs_f64());
@@ -251,17 +281,65 @@ fn run_batch(state: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let engine = state.engine();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = messages.len().div_ceil(threads).max(256);
+    // With counters: plan every message (in parallel), apply the whole batch in one call
+    // (one Redis round trip), then score with each message's values.
+    let plans: Vec<StatePlan> = if engine.is_stateful() {
+        let mut plans = Vec::with_capacity(messages.len());
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = messages
+                .chunks(chunk)
+                .map(|part| {
+                    let engine = &engine;
+                    scope.spawn(move || part.iter().map(|(_, m)| plan_one(engine, m)).collect::<Vec<_>>())
+                })
+                .collect();
+            for h in handles {
+                if let Ok(part) = h.join() {
+                    plans.extend(part);
+                }
+            }
+        });
+        if plans.len() != messages.len() {
+            return Err(ApiError::internal("a batch worker failed"));
+        }
+        plans
+    } else {
+        Vec::new()
+    };
+    let mut values = Vec::new();
+    let mut offsets = Vec::with_capacity(plans.len() + 1);
+    let mut answered = false;
+    if !plans.is_empty() {
+        let requests: Vec<Request<'_>> = plans.iter().map(|p| Request { now, ops: &p.keys }).collect();
+        let ok = state.counters.apply_blocking(&requests, &mut values);
+        answered = state.counters.answered(ok, plans.len() as u64);
+        offsets.push(0);
+        for p in &plans {
+            offsets.push(offsets.last().copied().unwrap_or(0) + p.values_len());
+        }
+        if answered && offsets.last() != Some(&values.len()) {
+            return Err(ApiError::internal("the counters returned the wrong number of values"));
+        }
+    }
     let mut verdicts: Vec<Verdict> = Vec::with_capacity(messages.len());
     std::thread::scope(|scope| {
         let handles: Vec<_> = messages
             .chunks(chunk)
-            .map(|part| {
-                let engine = &engine;
+            .enumerate()
+            .map(|(c, part)| {
+                let (engine, plans, values, offsets) = (&engine, &plans, &values, &offsets);
                 scope.spawn(move || {
                     let mut tally = Tally::default();
                     let out: Vec<Verdict> = part
                         .iter()
-                        .map(|(_, m)| check_one(state, engine, m, now, &mut tally))
+                        .enumerate()
+                        .map(|(j, (_, m))| {
+                            let i = c * chunk + j;
+                            let counted = plans
+                                .get(i)
+                                .map(|p| (p, answered.then(|| &values[offsets[i]..offsets[i + 1]])));
+                            check_one(state, engine, m, now, &mut tally, "http", counted)
+                        })
                         .collect();
                     state.stats.merge(tally);
                     out

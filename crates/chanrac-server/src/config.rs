@@ -142,8 +142,21 @@ pub enum RecordsBackend {
     Postgres,
 }
 
-/// Where records are kept.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+/// Where the frequency and campaign counters live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CountersBackend {
+    /// In this process (the default): bounded, sharded, snapshotted at shutdown.
+    #[default]
+    Embedded,
+    /// In Redis: every node counts the same senders and campaigns.
+    Redis,
+    /// No counters: the frequency, fan-out and campaign detectors do not run.
+    None,
+}
+
+/// Where records and counters are kept.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreSection {
     /// `sqlite` (embedded, the default) or `postgres`.
@@ -154,6 +167,39 @@ pub struct StoreSection {
     /// The PostgreSQL address (`postgres://user@host/db` or `host=… user=… dbname=…`),
     /// required with `records = "postgres"`.
     pub postgres_url: Option<String>,
+    /// The frequency and campaign counters (`SENDER_BURST`, `CAMPAIGN_BULK`, …; see
+    /// docs/velocity.md): `embedded` (in this process, the default), `redis` (shared by
+    /// every node) or `none`.
+    pub counters: CountersBackend,
+    /// The most keys the embedded counters hold; the least recently touched are evicted
+    /// beyond (a tracked sender takes one key of about 100–200 bytes).
+    pub counters_max_keys: usize,
+    /// Save the embedded counters to `<data_dir>/counters.snapshot` at shutdown and load
+    /// them at start, so a restart does not forget who was sending.
+    pub counters_snapshot: bool,
+    /// The Redis server of `counters = "redis"` (`redis://host:6379`, `redis://:password@host/2`).
+    pub redis_url: String,
+    /// Prefix of every counter key in Redis.
+    pub redis_prefix: String,
+    /// The longest a counter call may take, in milliseconds, before the message is judged
+    /// without the counters (`DETECTOR_FAILED`, or the policy's `velocity.on_state_failure`).
+    pub redis_timeout_ms: u64,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            records: RecordsBackend::default(),
+            sqlite_path: None,
+            postgres_url: None,
+            counters: CountersBackend::default(),
+            counters_max_keys: 8_000_000,
+            counters_snapshot: true,
+            redis_url: "redis://127.0.0.1:6379".into(),
+            redis_prefix: "chanrac:".into(),
+            redis_timeout_ms: 50,
+        }
+    }
 }
 
 /// The roles an API key may have.
@@ -259,6 +305,11 @@ impl Config {
                 "{name}: store.records = \"postgres\" needs store.postgres_url"
             )));
         }
+        if self.store.counters_max_keys < 1024 || self.store.redis_timeout_ms == 0 {
+            return Err(ServerError::Config(format!(
+                "{name}: store.counters_max_keys must be at least 1024 and store.redis_timeout_ms positive"
+            )));
+        }
         for k in &self.api_keys {
             if k.key.is_none() == k.key_env.is_none() {
                 return Err(ServerError::Config(format!(
@@ -317,6 +368,11 @@ pub fn reference() -> String {
     let described = |r: &RefOr<Schema>| match r {
         RefOr::T(Schema::Object(o)) => o.description.clone(),
         RefOr::T(Schema::Array(a)) => a.description.clone(),
+        // An enum field is `oneOf: [{$ref, description}]`.
+        RefOr::T(Schema::OneOf(o)) => o.items.iter().find_map(|i| match i {
+            RefOr::Ref(r) if !r.description.is_empty() => Some(r.description.clone()),
+            _ => None,
+        }),
         _ => None,
     };
     for (section, prop) in &root.properties {

@@ -24,6 +24,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod counters;
 pub mod error;
 pub mod metrics;
 pub mod smpp;
@@ -155,6 +156,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     tracing::info!(
         %addr,
         store = state.records.backend(),
+        counters = state.counters.name(),
         rules = state.engine().rules().rules().len(),
         lists_version = state.lists_version(),
         "chanrac serve is ready"
@@ -198,6 +200,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     if let Err(e) = state.stats.flush(&state.records).await {
         tracing::error!(error = %e, "could not flush the last statistics");
     }
+    let (counters, config) = (state.counters.clone(), state.config.clone());
+    match tokio::task::spawn_blocking(move || counters.save(&config)).await {
+        Ok(Err(e)) => tracing::error!(error = %e, "counters not saved"),
+        Err(e) => tracing::error!(error = %e, "counters not saved"),
+        Ok(Ok(())) => {}
+    }
     result
 }
 
@@ -227,8 +235,21 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
         loop {
             tick.tick().await;
             st.metrics.upkeep();
+            st.counters.publish();
         }
     }));
+    // Expired embedded counters are dropped once a minute (eviction bounds them anyway).
+    if let counters::ServerCounters::Embedded(_) = &state.counters {
+        let st = state.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let (c, now) = (st.counters.clone(), time::OffsetDateTime::now_utc().unix_timestamp());
+                let _ = tokio::task::spawn_blocking(move || c.sweep(now)).await;
+            }
+        }));
+    }
     let st = state.clone();
     tasks.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(st.config.server.stats_flush_secs.max(1)));

@@ -11,6 +11,13 @@
 //! | `chanrac_reloads_total` | counter | result | engine reloads (`ok`, `error`) |
 //! | `chanrac_lists_version` | gauge | | the lists version in effect on this node |
 //! | `chanrac_list_entries` | gauge | | list entries in effect |
+//! | `chanrac_counters_calls_total` | counter | backend | calls to the frequency and campaign counters |
+//! | `chanrac_counters_failures_total` | counter | backend | calls that failed (Redis down or slow) |
+//! | `chanrac_counters_timeouts_total` | counter | backend | of those, calls over `store.redis_timeout_ms` |
+//! | `chanrac_counters_reconnects_total` | counter | backend | reconnections to Redis |
+//! | `chanrac_counters_unavailable_total` | counter | | messages judged without the counters (`DETECTOR_FAILED`) |
+//! | `chanrac_counters_keys` | gauge | backend | keys held by the embedded counters |
+//! | `chanrac_counters_evicted_total` | counter | backend | embedded keys evicted because the store was full |
 
 use std::sync::OnceLock;
 

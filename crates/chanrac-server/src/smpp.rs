@@ -27,12 +27,28 @@ struct EngineFilter {
 impl Filter for EngineFilter {
     fn check(&self, ctx: &SubmitContext<'_>, msg: &Message) -> Decision {
         let engine = self.state.engine();
-        let v = engine.check(msg);
-        self.state.metrics.checked(v.action, v.category, 1);
-        let now = msg.received_at.unwrap_or_default();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut tally = Tally::default();
-        let log = self.state.config.server.log_verdicts;
-        tally.record(log, "smpp", now, msg, &v, std::iter::empty());
+        let v = if engine.is_stateful() {
+            // Embedded counters answer at once; Redis is waited for on this session's
+            // thread (`block_in_place`), at most `store.redis_timeout_ms`.
+            let plan = crate::api::plan_one(&engine, msg);
+            let mut values = Vec::with_capacity(plan.values_len());
+            let requests = [chanrac_store::Request { now, ops: &plan.keys }];
+            let ok = self.state.counters.apply_blocking(&requests, &mut values);
+            let values = self.state.counters.answered(ok, 1).then_some(&values[..]);
+            crate::api::check_one(
+                &self.state,
+                &engine,
+                msg,
+                now,
+                &mut tally,
+                "smpp",
+                Some((&plan, values)),
+            )
+        } else {
+            crate::api::check_one(&self.state, &engine, msg, now, &mut tally, "smpp", None)
+        };
         self.state.stats.merge(tally);
         if v.action != Action::Allow {
             tracing::info!(

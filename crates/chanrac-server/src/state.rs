@@ -17,6 +17,7 @@ use chanrac_store::records::{Actor, AnyRecords, Records, Side};
 use crate::ServerError;
 use crate::auth::Keys;
 use crate::config::{Config, EngineSection};
+use crate::counters::ServerCounters;
 use crate::metrics::Metrics;
 use crate::stats::Stats;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     /// The records store.
     pub records: AnyRecords,
+    /// The frequency and campaign counters.
+    pub counters: ServerCounters,
     /// Statistics not yet flushed.
     pub stats: Arc<Stats>,
     /// Metric handles.
@@ -81,8 +84,10 @@ impl AppState {
                 )
             }
         };
+        let counters = ServerCounters::open(&config).await.map_err(ServerError::Engine)?;
         let engine_config = config.engine.clone();
-        let base = tokio::task::spawn_blocking(move || build_engine(&engine_config))
+        let velocity = counters.enabled();
+        let base = tokio::task::spawn_blocking(move || build_engine(&engine_config, velocity))
             .await
             .map_err(|e| ServerError::Engine(e.to_string()))?
             .map_err(ServerError::Engine)?;
@@ -95,6 +100,7 @@ impl AppState {
             }),
             keys: Arc::new(keys),
             records,
+            counters,
             stats: Arc::new(Stats::default()),
             metrics: Arc::new(Metrics::new()),
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.server.max_in_flight)),
@@ -153,7 +159,8 @@ impl AppState {
     pub async fn reload(&self) -> Result<ReloadReport, String> {
         let _one = self.inner.reloading.lock().await;
         let engine_config = self.config.engine.clone();
-        let base = tokio::task::spawn_blocking(move || build_engine(&engine_config))
+        let velocity = self.counters.enabled();
+        let base = tokio::task::spawn_blocking(move || build_engine(&engine_config, velocity))
             .await
             .map_err(|e| e.to_string())??;
         let imported = self.import_list_files().await?;
@@ -294,7 +301,10 @@ fn engine_files(c: &EngineSection) -> Vec<(PathBuf, Option<SystemTime>)> {
 
 /// Builds an engine without lists from the rule packs and the policy (blocking: compiling
 /// the keyword automaton takes a moment).
-pub fn build_engine(c: &EngineSection) -> Result<Engine, String> {
+///
+/// With `velocity`, the engine also runs the frequency, fan-out and campaign detectors
+/// (the server has counters to feed them).
+pub fn build_engine(c: &EngineSection, velocity: bool) -> Result<Engine, String> {
     if !c.default_rules && c.rules.is_empty() {
         return Err("engine.default_rules = false needs at least one file in engine.rules".into());
     }
@@ -304,6 +314,7 @@ pub fn build_engine(c: &EngineSection) -> Result<Engine, String> {
         None => Policy::default(),
     };
     let builder = Engine::builder().rules(rules).policy(policy);
+    let builder = if velocity { builder.velocity() } else { builder };
     let builder = match c.model.as_str() {
         "shipped" => builder,
         "none" => builder.no_model(),

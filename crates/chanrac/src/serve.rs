@@ -99,7 +99,11 @@ pub fn config(args: ConfigArgs) -> Result<ExitCode> {
     match args.command {
         ConfigCommand::Check { file } => {
             let config = Config::load(Some(&file))?;
-            let engine = chanrac_server::state::build_engine(&config.engine).map_err(anyhow::Error::msg)?;
+            let engine = chanrac_server::state::build_engine(
+                &config.engine,
+                config.store.counters != chanrac_server::config::CountersBackend::None,
+            )
+            .map_err(anyhow::Error::msg)?;
             if let Some(dir) = &config.engine.lists {
                 chanrac_core::Lists::load_dir(dir).with_context(|| format!("engine.lists = {}", dir.display()))?;
             }
