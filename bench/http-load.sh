@@ -5,7 +5,9 @@
 #   2. batches of 1,000 and 5,000 real SMS through POST /v1/check/batch;
 #   3. latency at a fixed 10,000 requests per second (hey: 100 workers × 100 req/s);
 #   4. memory over a long run (RSS sampled every 10 s), DURATION_LONG seconds (default 600).
+# The server runs with its defaults (embedded counters: the velocity detector is on).
 # Usage: bench/http-load.sh [--quick]    (--quick: 10 s phases and a 60 s memory run)
+#        COUNTERS=none|redis bench/http-load.sh  (no counters, or counters in local Redis)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null && command -v hey >/dev/null || {
@@ -16,13 +18,13 @@ cargo build --release -q -p chanrac
 WORK=$(mktemp -d); trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 python3 bench/http/make_bodies.py "$WORK"
 PORT=18088
-CHANRAC_LOG=warn target/release/chanrac serve --http 127.0.0.1:$PORT --data-dir "$WORK/data" &
+CHANRAC_STORE__COUNTERS=${COUNTERS:-embedded} CHANRAC_LOG=warn target/release/chanrac serve --http 127.0.0.1:$PORT --data-dir "$WORK/data" &
 PID=$!
 for _ in $(seq 1 100); do curl -sf localhost:$PORT/readyz >/dev/null && break; sleep 0.1; done
 URL=http://127.0.0.1:$PORT
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== 1. single checks: POST /v1/check, wrk 1 thread, 64 connections, ${D}s"
-BODY=$WORK/check.json wrk -t1 -c64 -d${D}s --latency -s bench/http/post.lua $URL/v1/check | grep -E "Requests/sec|Latency|99%|50%"
+BODIES=$WORK/checks.jsonl wrk -t1 -c64 -d${D}s --latency -s bench/http/post.lua $URL/v1/check | grep -E "Requests/sec|Latency|99%|50%"
 for n in 1000 5000; do
   echo "== 2. batches of $n messages: POST /v1/check/batch, wrk 1 thread, 4 connections, ${D}s"
   BODY=$WORK/batch-$n.json wrk -t1 -c4 -d${D}s --latency -s bench/http/post.lua $URL/v1/check/batch > "$WORK/wrk.txt"
@@ -34,7 +36,7 @@ echo "== 3. latency at 10,000 requests/s: hey, 100 workers × 100 req/s, ${D}s"
 hey -z ${D}s -c 100 -q 100 -m POST -T application/json -D "$WORK/check.json" $URL/v1/check \
   | grep -E "Requests/sec|Slowest|Average|50%|99%|Status code|\[2|\[5"
 echo "== 4. memory under load for ${LONG}s (RSS in KiB every 10 s)"
-BODY=$WORK/check.json wrk -t1 -c16 -d${LONG}s -s bench/http/post.lua $URL/v1/check >/dev/null &
+BODIES=$WORK/checks.jsonl wrk -t1 -c16 -d${LONG}s -s bench/http/post.lua $URL/v1/check >/dev/null &
 WRK=$!
 rss=()
 for _ in $(seq 1 $((LONG / 10))); do

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes the request bodies of the HTTP load benchmark from the repository's data files:
-check.json (one message), and batch-N.json (N messages), drawn in file order from
-vi_smishing_ie403_part_a.tsv and uci_sms_spam_collection_en.tsv (real SMS)."""
+check.json (one message), checks.jsonl (10,000 single-message bodies, one per line, from
+2,000 senders to 10,000 recipients) and batch-N.json (N messages from 2,000 senders), drawn
+in file order from vi_smishing_ie403_part_a.tsv and uci_sms_spam_collection_en.tsv (real
+SMS). Varied senders make the frequency counters work as in real traffic."""
 import json, os, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -15,7 +17,13 @@ out = sys.argv[1] if len(sys.argv) > 1 else here
 os.makedirs(out, exist_ok=True)
 with open(os.path.join(out, "check.json"), "w") as f:
     json.dump({"sender": "0912345678", "text": texts[7]}, f, ensure_ascii=False)
+def message(i):
+    return {"id": str(i), "sender": "09%08d" % (12000000 + i % 2000),
+            "recipient": "09%08d" % (30000000 + i * 7919 % 10000), "text": texts[i % len(texts)]}
+with open(os.path.join(out, "checks.jsonl"), "w") as f:
+    for i in range(10000):
+        f.write(json.dumps(message(i), ensure_ascii=False) + "\n")
 for n in (1000, 5000):
-    msgs = [{"id": str(i), "sender": "0912345678", "text": texts[i % len(texts)]} for i in range(n)]
+    msgs = [message(i) for i in range(n)]
     with open(os.path.join(out, f"batch-{n}.json"), "w") as f:
         json.dump({"messages": msgs}, f, ensure_ascii=False)
