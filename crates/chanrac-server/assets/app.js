@@ -9,6 +9,7 @@ import * as why from './page-why.js';
 import * as sources from './page-sources.js';
 import * as quarantine from './page-quarantine.js';
 import * as lists from './page-lists.js';
+import * as rules from './page-rules.js';
 import * as tryIt from './page-try.js';
 import * as system from './page-system.js';
 import * as hub from './page-hub.js';
@@ -28,6 +29,7 @@ const PAGES = [
   { id: 'sources', module: sources, roles: OPERATORS },
   { id: 'quarantine', module: quarantine, roles: OPERATORS },
   { id: 'lists', module: lists, roles: OPERATORS },
+  { id: 'rules', module: rules, roles: OPERATORS },
   { id: 'try', module: tryIt, roles: OPERATORS },
   { id: 'system', module: system, roles: OPERATORS },
   { id: 'hub', module: hub },

@@ -4,9 +4,10 @@
 //!
 //! The pages read the same HTTP API as any client (`/v1/stats`, `/v1/verdicts`, `/v1/lists`,
 //! `/v1/quarantine`, …) with the API key the user typed in; the API enforces the roles, and
-//! the pages hide what a key's roles may not do. The one route added for the dashboard is
-//! `GET /ui/session`: who the key belongs to and what the server runs, so that the pages know
-//! what to show. The front end's files are in `crates/chanrac-server/assets/`; see
+//! the pages hide what a key's roles may not do. Two read-only routes are added for the
+//! dashboard: `GET /ui/session` (who the key belongs to and what the server runs, so that
+//! the pages know what to show) and `GET /ui/rules` (the signals and thresholds of the engine
+//! in effect). The front end's files are in `crates/chanrac-server/assets/`; see
 //! `docs/dashboard.md`.
 //!
 //! Every answer carries a strict Content-Security-Policy (scripts, styles and connections
@@ -92,6 +93,7 @@ const ASSETS: &[Asset] = assets![
     ("page-sources.js", JS),
     ("page-quarantine.js", JS),
     ("page-lists.js", JS),
+    ("page-rules.js", JS),
     ("page-try.js", JS),
     ("page-system.js", JS),
     ("page-hub.js", JS),
@@ -101,11 +103,12 @@ const ASSETS: &[Asset] = assets![
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// The dashboard's routes: `/`, `/ui/session` and `/ui/{file}`.
+/// The dashboard's routes: `/`, `/ui/session`, `/ui/rules` and `/ui/{file}`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/ui/session", get(session))
+        .route("/ui/rules", get(rules))
         .route("/ui/{file}", get(asset))
 }
 
@@ -184,6 +187,83 @@ async fn session(State(state): State<AppState>, caller: Caller) -> Json<SessionO
         rules: state.engine().rules().rules().len(),
         lists_version: state.lists_version(),
     })
+}
+
+/// One signal the engine may emit: a built-in one or a rule of the packs in effect.
+#[derive(Debug, Serialize)]
+pub struct SignalOut {
+    /// The signal id (a rule's id).
+    pub id: String,
+    /// `builtin` or `rule`.
+    pub kind: &'static str,
+    /// The verdict category its weight counts toward.
+    pub category: &'static str,
+    /// A rule's topic (`loan`, `prize`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<&'static str>,
+    /// Its weight in effect (the policy's override, else the default).
+    pub weight: f32,
+    /// Its default weight.
+    pub default_weight: f32,
+    /// What it means.
+    pub description: String,
+    /// A rule's examples it must fire on.
+    pub fires: Vec<String>,
+    /// A rule's look-alikes it must spare.
+    pub spares: Vec<String>,
+}
+
+/// The signals and thresholds of the engine in effect.
+#[derive(Debug, Serialize)]
+pub struct RulesOut {
+    /// Score thresholds: tag, quarantine, block.
+    pub thresholds: [f32; 3],
+    /// Every signal, built-in ones first, then the rules in pack order.
+    pub signals: Vec<SignalOut>,
+}
+
+/// `GET /ui/rules`: the signals of the engine in effect, with their weights after the
+/// policy (read-only: rules live in rule-pack files, changed by a reload).
+async fn rules(State(state): State<AppState>, caller: Caller) -> Result<Json<RulesOut>, ApiError> {
+    caller.require(&[Role::Operator, Role::Regulator])?;
+    let engine = state.engine();
+    let policy = engine.policy();
+    let weight = |id: &str, default: f32| policy.weights.get(id).copied().unwrap_or(default);
+    let mut signals: Vec<SignalOut> = chanrac_core::signal::BUILTIN
+        .iter()
+        .map(|s| SignalOut {
+            id: s.id.to_string(),
+            kind: "builtin",
+            category: s.category.as_str(),
+            topic: None,
+            weight: weight(s.id, s.weight),
+            default_weight: s.weight,
+            description: s.meaning.to_string(),
+            fires: Vec::new(),
+            spares: Vec::new(),
+        })
+        .collect();
+    signals.extend(engine.rules().rules().iter().map(|r| {
+        SignalOut {
+            id: r.id.to_string(),
+            kind: "rule",
+            category: r.topic.category().as_str(),
+            topic: chanrac_core::rules::Topic::ALL
+                .iter()
+                .find(|(_, t)| *t == r.topic)
+                .map(|(name, _)| *name),
+            weight: weight(&r.id, r.weight),
+            default_weight: r.weight,
+            description: r.description.clone(),
+            fires: r.fires.clone(),
+            spares: r.spares.clone(),
+        }
+    }));
+    let t = &policy.thresholds;
+    Ok(Json(RulesOut {
+        thresholds: [t.tag, t.quarantine, t.block],
+        signals,
+    }))
 }
 
 #[cfg(test)]

@@ -133,3 +133,71 @@ async fn in_development_mode_the_session_has_every_role() {
         serde_json::json!(["operator", "regulator", "advertiser", "bank", "public"])
     );
 }
+
+#[tokio::test]
+async fn the_rules_of_the_engine_in_effect_are_listed_for_operators() {
+    let app = app("rules", KEYS).await;
+    let (status, _, _) = get(&app, "/ui/rules", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, body) = get(
+        &app,
+        "/ui/rules",
+        &[("authorization", "Bearer operator-key-0123456789")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let defaults = chanrac_core::Policy::default().thresholds;
+    assert_eq!(
+        v["thresholds"],
+        serde_json::json!([defaults.tag, defaults.quarantine, defaults.block])
+    );
+    let signals = v["signals"].as_array().unwrap();
+    let engine = chanrac_core::Engine::builder().build().unwrap();
+    assert_eq!(
+        signals.len(),
+        chanrac_core::signal::BUILTIN.len() + engine.rules().rules().len()
+    );
+    let rule = &engine.rules().rules()[0];
+    let shown = signals.iter().find(|s| s["id"] == *rule.id).unwrap();
+    assert_eq!(shown["kind"], "rule");
+    assert_eq!(shown["weight"].as_f64().unwrap() as f32, rule.weight);
+    assert_eq!(shown["fires"].as_array().unwrap().len(), rule.fires.len());
+    assert!(
+        signals
+            .iter()
+            .any(|s| s["kind"] == "builtin" && s["id"] == "URL_SHORTENER")
+    );
+}
+
+#[tokio::test]
+async fn the_rules_show_the_policy_s_weights_and_thresholds() {
+    let policy = std::env::temp_dir().join(format!("chanrac-dash-{}-policy.toml", std::process::id()));
+    std::fs::write(
+        &policy,
+        "[thresholds]\ntag = 3.0\nquarantine = 6.0\nblock = 9.5\n[weights]\nURL_SHORTENER = 3.25\n",
+    )
+    .unwrap();
+    let app = app(
+        "policy",
+        &format!("[engine]\npolicy = {:?}\n", policy.display().to_string()),
+    )
+    .await;
+    let (status, _, body) = get(&app, "/ui/rules", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["thresholds"], serde_json::json!([3.0, 6.0, 9.5]));
+    let shortener = v["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "URL_SHORTENER")
+        .unwrap();
+    let default = chanrac_core::signal::BUILTIN
+        .iter()
+        .find(|s| s.id == "URL_SHORTENER")
+        .unwrap()
+        .weight;
+    assert_eq!(shortener["weight"], 3.25);
+    assert_eq!(shortener["default_weight"].as_f64().unwrap() as f32, default);
+}

@@ -154,7 +154,7 @@ async function noRawKeys(page) {
     while (walker.nextNode()) {
       if (walker.currentNode.parentElement.closest('code')) continue;
       const s = walker.currentNode.textContent.trim();
-      if (/^(app|login|nav|role|action|category|side|kind|period|err|overview|health|why|verdict|sources|quarantine|lists|audit|try|system|smpp|hub)\.[a-z0-9_.]+$/.test(s)) found.push(s);
+      if (/^(app|login|nav|role|action|category|side|kind|period|err|overview|health|why|verdict|sources|quarantine|lists|audit|try|system|smpp|hub|rules)\.[a-z0-9_.]+$/.test(s)) found.push(s);
     }
     return found;
   });
@@ -377,6 +377,26 @@ async function lists(page, listed) {
   await shot(page, '06b-lists-audit');
 }
 
+async function rules(page) {
+  step = 'rules';
+  await open(page, '#/rules', '[data-testid=rules-count]');
+  const api = await get('/ui/rules');
+  equal(await page.getAttribute('[data-testid=rules-count]', 'data-total'), String(api.signals.length), 'signals');
+  const shown = await page.$$eval('[data-testid=thresholds] [data-action]', (ds) => ds.map((d) => Number(d.dataset.value)));
+  equal(shown, api.thresholds, 'the thresholds');
+  // Find the site rule, and try one of its examples: it fires there.
+  await page.fill('input[name=rule-search]', 'giu lai');
+  const rows = await page.$$eval('[data-testid=rules] tbody tr', (trs) => trs.map((tr) => [tr.dataset.id, Number(tr.dataset.weight)]));
+  const site = api.signals.find((x) => x.id === 'SITE_HOLD_FOR_REVIEW');
+  equal(rows, [[site.id, site.weight]], 'the search finds the site rule');
+  await page.click('[data-testid=rules] tbody tr summary');
+  await noRawKeys(page);
+  await shot(page, '06c-rules');
+  await page.click(`[data-testid=rules] tbody tr a >> text=${site.fires[0]}`);
+  await page.waitForSelector('[data-testid=try-result] article.verdict');
+  check(await page.$(`[data-testid=try-result] tr[data-signal=${site.id}]`), 'the rule fires on its example in Try it');
+}
+
 async function tryIt(page) {
   step = 'try';
   await open(page, '#/try', '#try-form');
@@ -519,6 +539,7 @@ async function main() {
     const listed = await sources(page);
     await quarantine(page);
     await lists(page, listed);
+    await rules(page);
     await tryIt(page);
     await system(page);
     await hub(page, OPERATOR, ['watchlist', 'feed', 'calls']);
