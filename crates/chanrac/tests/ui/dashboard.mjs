@@ -41,6 +41,8 @@ mkdirSync(SHOTS, { recursive: true });
 const HOLD_TEXTS = ['Thong bao giu lai kiem tra lo hang so 1', 'Thong bao giu lai kiem tra lo hang so 2'];
 const HAM_TEXT = 'Hen gap ban luc 7h toi nay o quan cafe nhe';
 const PRIZE = 'Chúc mừng bạn trúng thưởng 50tr, nhận tại https://vtb-qua.xyz';
+// Spammers write what they like: markup must show as text, never run.
+const MARKUP = '<img src=x onerror="document.title=1"><b>trúng thưởng</b> 50tr tại https://vtb-qua.xyz';
 const SENDERS = ['0912000001', '0912000002', '0912000003', 'VTB-QUA', '0987654321'];
 
 let step = 'start';
@@ -107,6 +109,7 @@ async function traffic() {
   const texts = tsvTexts(env('CHANRAC_TRAFFIC'), 150);
   const messages = texts.map((text, i) => ({ id: `e2e-${i}`, sender: SENDERS[i % SENDERS.length], recipient: '0900000001', text }));
   messages.push({ id: 'e2e-prize', sender: '0912345678', recipient: '0900000002', text: PRIZE });
+  messages.push({ id: 'e2e-markup', sender: '0912345678', recipient: '0900000002', text: MARKUP });
   const r = await call('POST', '/v1/check/batch', { body: { messages } });
   check(r.status === 200, 'the batch is checked', r.data);
   const actions = {};
@@ -213,6 +216,16 @@ async function overview(page) {
   check(/≤ [\d.,]+ (µs|ms)/.test(latency), 'the check latency is shown', latency);
   await noRawKeys(page);
   await shot(page, '02-overview');
+
+  // Another period: 24 hourly bars, the same figures as the API for it.
+  const before = await page.getAttribute('.kpis', 'data-from');
+  await page.click('[data-testid=period] button[data-period="24h"]');
+  await page.waitForFunction((f) => document.querySelector('.kpis').dataset.from !== f, before);
+  const [from24, to24] = [await page.getAttribute('.kpis', 'data-from'), await page.getAttribute('.kpis', 'data-to')];
+  const day = await get(`/v1/stats?from=${encodeURIComponent(from24)}&to=${encodeURIComponent(to24)}&bucket=hour&top=0`);
+  equal(await dataValue(page, '[data-testid=kpi-messages]'), day.totals.messages, 'messages checked in 24 hours');
+  const hours = await page.$$eval('[data-testid=chart-actions] g.bucket', (gs) => gs.length);
+  check(hours >= 24 && hours <= 25, '24 hourly bars', hours);
 }
 
 /** The ranges of text each mark covers, and whether every quoted evidence is covered. */
@@ -274,6 +287,11 @@ async function why(page) {
   const ids = await page.$$eval('[data-testid=why-results] article.verdict', (as) => as.map((a) => Number(a.dataset.logId)));
   equal(ids, api.verdicts.map((x) => x.log_id), 'the same verdicts as the API, newest first');
   await shot(page, '03b-why-sender');
+
+  // Markup in a message is shown as its text.
+  await open(page, '#/why?id=e2e-markup', '[data-testid=why-count]');
+  equal(await page.textContent('[data-testid=why-results] .msg-text'), MARKUP, 'markup shown as text');
+  equal(await page.$$eval('[data-testid=why-results] .msg-text img, [data-testid=why-results] .msg-text b', (es) => es.length), 0, 'elements made from a message');
 }
 
 async function sources(page) {
@@ -302,6 +320,15 @@ async function sources(page) {
   const audit = await get('/v1/audit?limit=1000');
   check(audit.records.some((r) => r.action === 'list.add' && r.target.endsWith(top.value) && r.reason === reason), 'the audit log has the change', audit.records.slice(-3));
   await shot(page, '04b-sources-listed');
+
+  // A sender's messages, from its canonical form to the forms the messages gave.
+  const other = stats.top_senders.find((r) => /^\+84\d+$/.test(r.value) && r.value !== top.value);
+  await page.click(`[data-testid=top-senders] tr[data-value="${other.value}"] a >> text=Messages`);
+  await page.waitForSelector('[data-testid=why-count]');
+  const local = `0${other.value.slice(3)}`;
+  const given = await get(`/v1/verdicts?sender=${local}&action=block&limit=20`);
+  check(given.verdicts.length > 0, `blocked messages from ${local}`);
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=why-count]')?.dataset.value) === n, given.verdicts.length, { timeout: 10000 });
   return { value: top.value, reason };
 }
 
