@@ -519,6 +519,7 @@ const en = {
   'system.reload': 'Reload rules, policy and lists',
   'system.reload_hint': 'A reload never fails a request in flight; a broken file keeps the configuration in effect.',
   'system.reloaded': 'Reloaded: {rules} rules, {entries} list entries, version {version}.',
+  'system.reloaded_one': 'Reloaded: {rules} rules, {entries} list entry, version {version}.',
   'system.smpp': 'SMPP firewall',
   'system.smpp_listen': 'Listening on',
   'system.smpp_upstream': 'Upstream SMSC',

@@ -61,6 +61,7 @@ export async function render(main, ctx) {
     const req = (c) => metricSum(samples, 'chanrac_http_requests_total', { status: c });
     fill(http, kv([
       [t('system.requests', { c: '2xx' }), num(req('2xx')), '2xx', req('2xx')],
+      [t('system.requests', { c: '3xx' }), num(req('3xx')), '3xx', req('3xx')],
       [t('system.requests', { c: '4xx' }), num(req('4xx')), '4xx', req('4xx')],
       [t('system.requests', { c: '5xx' }), num(req('5xx')), '5xx', req('5xx')],
       [t('system.overloaded'), num(metricSum(samples, 'chanrac_overloaded_total')), 'overloaded'],
@@ -72,7 +73,7 @@ export async function render(main, ctx) {
   async function reload() {
     try {
       const r = await api('/v1/reload', { method: 'POST' });
-      fill(reloadOut, note('ok', t('system.reloaded', { rules: num(r.rules), entries: num(r.list_entries), version: r.lists_version })));
+      fill(reloadOut, note('ok', t('system.reloaded', { rules: num(r.rules), entries: num(r.list_entries), version: r.lists_version, count: r.list_entries })));
       await load();
     } catch (e) {
       fill(reloadOut, errorNote(e));
