@@ -2,7 +2,8 @@
 //!
 //! [`run`] starts everything from a [`Config`]: the records store (SQLite by default,
 //! PostgreSQL for several nodes), the engine (rules, policy, lists), the HTTP API under
-//! `/v1/` ([`api`]), Prometheus metrics, statistics flushed to the store, reload on
+//! `/v1/` ([`api`]), the web dashboard at `/` ([`dashboard`]), Prometheus metrics,
+//! statistics flushed to the store, reload on
 //! `POST /v1/reload`, SIGHUP or file changes, and a graceful stop on SIGTERM. [`router`]
 //! builds the same routes for tests, which drive them without a socket.
 //!
@@ -25,6 +26,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod counters;
+pub mod dashboard;
 pub mod error;
 pub mod metrics;
 pub mod smpp;
@@ -109,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
         .route("/openapi.json", get(openapi))
+        .merge(dashboard::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), limit_in_flight))
         .layer(DefaultBodyLimit::max(max_body))

@@ -106,6 +106,8 @@ impl Metrics {
     pub fn request(status: u16) {
         let class = match status {
             200..=299 => "2xx",
+            // The dashboard's files answer 304 when the browser has them.
+            300..=399 => "3xx",
             400..=499 => "4xx",
             _ => "5xx",
         };
