@@ -43,6 +43,7 @@ pub mod extract;
 pub mod features;
 pub mod fingerprint;
 mod fold_tables;
+pub mod keywords;
 pub mod lists;
 pub mod message;
 pub mod model;

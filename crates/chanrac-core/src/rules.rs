@@ -167,6 +167,10 @@ pub enum Topic {
     Lure,
     /// Signs of a legitimate message (negative weights).
     Legit,
+    /// Keywords mined from reported or labeled spam (`chanrac keywords`), approved by an analyst.
+    MinedSpam,
+    /// Keywords mined from reported or labeled scams (`chanrac keywords`), approved by an analyst.
+    MinedScam,
 }
 
 impl Topic {
@@ -192,6 +196,8 @@ impl Topic {
         ("extortion", Topic::Extortion),
         ("lure", Topic::Lure),
         ("legit", Topic::Legit),
+        ("mined_spam", Topic::MinedSpam),
+        ("mined_scam", Topic::MinedScam),
     ];
 
     /// Parses a topic name.
@@ -209,7 +215,8 @@ impl Topic {
             | Topic::Loan
             | Topic::SimTrading
             | Topic::Illegal
-            | Topic::Advertising => Category::Spam,
+            | Topic::Advertising
+            | Topic::MinedSpam => Category::Spam,
             Topic::Legit => Category::Ham,
             _ => Category::Scam,
         }

@@ -42,6 +42,9 @@ fn rule_pack_covers_every_category() {
         if *name == "advertising" {
             continue; // ad compliance is checked by the AD_* signals, not by keywords
         }
+        if name.starts_with("mined_") {
+            continue; // the topics of `chanrac keywords` rule packs, written by the operator
+        }
         assert!(
             rules.rules().iter().any(|r| r.topic == *topic),
             "no rule in the default pack for category {name}"

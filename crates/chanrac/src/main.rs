@@ -3,6 +3,7 @@
 mod check;
 mod generate;
 mod input;
+mod keywords;
 mod model;
 mod replay;
 mod scan;
@@ -33,6 +34,7 @@ Examples:
   chanrac eval --data data/vi_smishing_ie403_part_a.tsv --cv 5 --json
   chanrac gen traffic --messages 100000 --seed 1 --out traffic.jsonl
   chanrac scan traffic.jsonl --stateful
+  chanrac keywords --spam reported.tsv --ham baseline.tsv --holdout 0.3 --out-rules mined.toml
 
 Docs: README.md, docs/signals.md (every signal), docs/rules.md (rule packs), docs/policy.md,\ndocs/model.md (the classifier).")]
 struct Cli {
@@ -63,6 +65,8 @@ enum Command {
     SmppLoad(smpp::LoadArgs),
     /// Generate test data.
     Gen(generate::GenArgs),
+    /// Mine the keywords that mark spam against a ham baseline; measure what they add.
+    Keywords(keywords::KeywordsArgs),
 }
 
 /// Where the engine's configuration comes from; shared by every command that checks messages.
@@ -96,10 +100,39 @@ impl EngineArgs {
 
     /// Builds the engine, with the velocity detector when `stateful`.
     pub fn build_with(&self, stateful: bool) -> Result<Engine> {
-        if self.no_default_rules && self.rules.is_empty() {
+        self.assemble(stateful, None)
+    }
+
+    /// Builds the engine with one more rule pack, given as (name, TOML text).
+    pub fn build_with_pack(&self, extra: Option<(&str, &str)>) -> Result<Engine> {
+        self.assemble(false, extra)
+    }
+
+    fn assemble(&self, stateful: bool, extra: Option<(&str, &str)>) -> Result<Engine> {
+        if self.no_default_rules && self.rules.is_empty() && extra.is_none() {
             anyhow::bail!("--no-default-rules needs at least one --rules FILE");
         }
-        let rules = RuleSet::load(&self.rules, !self.no_default_rules).context("cannot load the rule packs")?;
+        let rules = match extra {
+            None => RuleSet::load(&self.rules, !self.no_default_rules),
+            Some(pack) => {
+                let mut texts = Vec::new();
+                for p in &self.rules {
+                    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+                    texts.push((p.display().to_string(), text));
+                }
+                let mut sources: Vec<(&str, &str)> = Vec::new();
+                if !self.no_default_rules {
+                    sources.push((
+                        chanrac_core::rules::DEFAULT_PACK_NAME,
+                        chanrac_core::rules::DEFAULT_PACK,
+                    ));
+                }
+                sources.extend(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+                sources.push(pack);
+                RuleSet::from_sources(sources)
+            }
+        }
+        .context("cannot load the rule packs")?;
         let policy = match &self.policy {
             Some(p) => Policy::load(p).context("cannot load the policy")?,
             None => Policy::default(),
@@ -134,6 +167,7 @@ fn main() -> ExitCode {
         Command::SmscSim(args) => smpp::sim(args),
         Command::SmppLoad(args) => smpp::load(args),
         Command::Gen(args) => generate::run(args),
+        Command::Keywords(args) => keywords::run(args),
     };
     match result {
         Ok(code) => code,
