@@ -434,7 +434,8 @@ def cmd_table(a):
         for s in SETS:
             m = metrics(recs, s, key)
             summary[name][s] = m
-            cells += [f"{m['recall']:.3f}", f"{m['precision']:.3f}", f"{m['f1']:.3f}",
+            prec = f"{m['precision']:.3f}" if m["tp"] + m["fp"] else "—"  # flagged nothing
+            cells += [f"{m['recall']:.3f}", prec, f"{m['f1']:.3f}",
                       f"{100 * m['fpr']:.2f} %"]
         lines.append("| " + " | ".join(cells) + " |")
     counts = json.load(open(os.path.join(r, "counts.json")))
