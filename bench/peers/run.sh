@@ -15,7 +15,8 @@
 #   3. trains every system on the same training side (both languages together):
 #      chanrac with `chanrac train` (a new model file, served with engine.model; the shipped
 #      model saw the whole of both files, so it is not used), SpamAssassin's Bayes with
-#      sa-learn, Rspamd's Bayes through its controller (POST /learnspam, /learnham);
+#      sa-learn, Rspamd's Bayes through its controller (POST /learnspam, /learnham with
+#      Learn-Type: bulk, so that it learns every message as the others do);
 #   4. sends every test message once to each system, 8 at once (CONCURRENCY), and scores
 #      the verdicts: chanrac `POST /v1/check` (and checks that /v1/check/batch agrees),
 #      Rspamd `POST /checkv2`, spamd in the spamc protocol;
@@ -26,7 +27,8 @@
 #      the CPU time of each server's processes (with children, and Rspamd's Redis) over the
 #      same phase gives CPU per message, which the machine's other load disturbs less;
 #   6. runs Rspamd a second time, its Bayes learning and classifying messages of fewer than
-#      11 tokens too (min_tokens = 1; most SMS are that short), for accuracy only;
+#      11 tokens too (min_tokens = 1; 16 % of the training SMS are that short), for
+#      accuracy only;
 #   7. prints one table (also written, with every verdict, to bench/peers/out/last/).
 #
 # The peers scan each SMS wrapped as a minimal RFC 5322 message: fixed From, To, Date,
@@ -37,7 +39,8 @@
 # chanrac serves with its defaults except the model (the one trained in step 3) and the
 # frequency counters (store.counters = none: the data has no senders and no time order).
 #
-# --quick: at most 250 test messages per language and 5-second load phases (about 5 min).
+# --quick: at most 250 test messages per language and 5-second load phases (about 4 min;
+# the whole run takes about 12 min on the project's 2-core machine, most of it spamd).
 # Environment: CONCURRENCY (8), DURATION (20).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
