@@ -106,6 +106,7 @@ impl MessageIn {
                     origin: self.origin,
                     sim_activated_at: sim,
                 },
+                email: None,
             },
         ))
     }
