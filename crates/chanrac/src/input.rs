@@ -53,7 +53,7 @@ impl Input {
     }
 
     /// Reads every row into memory (for training and evaluation), stopping at the first
-    /// invalid row with an error naming the file and line.
+    /// invalid row with an error naming the file and line; e-mails are parsed.
     pub fn read_all(self, name: &str) -> Result<Vec<Row>> {
         let mut all = Vec::new();
         read_rows(
@@ -62,7 +62,10 @@ impl Input {
             name,
             OnInvalid::Stop,
             &ProgressBar::hidden(),
-            |_, rows| {
+            |_, mut rows| {
+                // E-mails (mbox, eml-dir) are parsed here: training reads what a check reads.
+                let mail = chanrac_mail::Reader::default();
+                rows.iter_mut().for_each(|r| crate::mail::prepare(r, &mail));
                 all.extend(rows);
                 Ok(())
             },
