@@ -20,6 +20,8 @@ use crate::state::{StateDetector, StateInput, StatePlan, StateSignal};
 use crate::velocity::Velocity;
 use crate::verdict::{Action, Category, Reason, Verdict};
 
+mod email;
+
 /// The compiled filter: rules, lists, policy and detectors. Build once, share as `Arc`,
 /// swap whole on reload. Cloning is cheap: the compiled rules are shared.
 #[derive(Debug, Clone)]
@@ -38,6 +40,8 @@ pub struct Engine {
     free_hosting: HashSet<String>,
     trusted_suffixes: Vec<String>,
     ad_labels: Vec<String>,
+    /// The rule pack's authorities, folded, spaces removed (`bocongan`).
+    authorities: Vec<String>,
     detectors: Vec<Arc<dyn StateDetector>>,
     detector_weights: Vec<Vec<(Arc<str>, f32, Category)>>,
     model: Option<Arc<Model>>,
@@ -171,6 +175,12 @@ impl EngineBuilder {
             official: lower(&cues.official_domains),
             free_hosting: lower(&cues.free_hosting),
             trusted_suffixes: suffixes(&cues.trusted_suffixes),
+            authorities: cues
+                .authorities
+                .iter()
+                .map(|a| Normalized::new(a).text().replace(' ', ""))
+                .filter(|a| !a.is_empty())
+                .collect(),
             ad_labels: policy.ads.labels.iter().map(|l| l.to_ascii_uppercase()).collect(),
             rules: Arc::new(rules),
             rule_weights,
@@ -381,6 +391,9 @@ impl Engine {
         self.rules.evaluate(s.norm.text(), found, &mut s.hits, &mut s.fires);
 
         self.sender_signals(msg, &sender, s);
+        if let Some(facts) = &msg.email {
+            self.email_signals(facts, s);
+        }
         self.text_signals(text, msg.text.len(), s);
         self.ad_signals(msg, text, &sender, optout, s);
         self.rule_signals(text, s);
@@ -634,17 +647,23 @@ impl Engine {
         self.official_domain(u) || self.lists.allow.has_domain(&u.host)
     }
 
+    /// True when a registrable domain lies under a suffix whose registry verifies the
+    /// registrant (the rule pack's `trusted_suffixes`).
+    fn under_trusted_suffix(&self, domain: &str) -> bool {
+        let d = domain.as_bytes();
+        self.trusted_suffixes.iter().any(|t| {
+            let t = t.as_bytes();
+            d == t || (d.len() > t.len() && d.ends_with(t) && d[d.len() - t.len() - 1] == b'.')
+        })
+    }
+
     /// True when a link's host borrows a brand's name but is not the brand's domain (nor
     /// registered under a suffix whose registry verifies the registrant).
     fn lookalike(&self, u: &crate::extract::UrlFinding) -> bool {
         if u.ip || self.official_domain(u) || self.brands.is_empty() {
             return false;
         }
-        let d = u.domain.as_bytes();
-        if self.trusted_suffixes.iter().any(|t| {
-            let t = t.as_bytes();
-            d == t || (d.len() > t.len() && d.ends_with(t) && d[d.len() - t.len() - 1] == b'.')
-        }) {
+        if self.under_trusted_suffix(&u.domain) {
             return false;
         }
         let host = u.skeleton.as_deref().unwrap_or(&u.host);

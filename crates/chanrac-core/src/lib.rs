@@ -37,6 +37,7 @@
 
 #![deny(missing_docs)]
 
+pub mod email;
 pub mod engine;
 pub mod error;
 pub mod extract;

@@ -58,6 +58,9 @@ pub struct Message {
     pub received_at: Option<i64>,
     /// Network facts.
     pub meta: Metadata,
+    /// For an e-mail: what its headers and MIME structure say (the `chanrac-mail` crate
+    /// fills it; the text is then the subject and the decoded text parts).
+    pub email: Option<Box<crate::email::EmailFacts>>,
 }
 
 impl Message {

@@ -69,6 +69,11 @@ pub struct Cues {
     /// `URL_BRAND_LOOKALIKE` does not fire for it.
     #[serde(default)]
     pub trusted_suffixes: Vec<String>,
+    /// Names of authorities that scammers sign as (`Bộ Công an`, `Cục Thuế`): an e-mail whose
+    /// display name holds one (or a brand) but whose address is not on an official domain
+    /// gets `EMAIL_DISPLAY_NAME_BRAND`. Matched on the folded name with spaces removed.
+    #[serde(default)]
+    pub authorities: Vec<String>,
 }
 
 /// One rule as written in TOML.
@@ -345,6 +350,7 @@ impl RuleSet {
                 cues.ad_optout.extend(c.ad_optout);
                 cues.trusted_suffixes.extend(c.trusted_suffixes);
                 cues.free_hosting.extend(c.free_hosting);
+                cues.authorities.extend(c.authorities);
             }
             for r in pack.rules {
                 defs.push((name.to_string(), text.to_string(), r));

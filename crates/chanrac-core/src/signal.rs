@@ -44,7 +44,7 @@ signals! {
     BRANDNAME_BLOCKLISTED = "BRANDNAME_BLOCKLISTED", 20.0, Scam,
         "The sender brandname is on the blocklist (revoked or impersonated).";
     DOMAIN_BLOCKLISTED = "DOMAIN_BLOCKLISTED", 15.0, Scam,
-        "A link points to a blocklisted domain.";
+        "A link (or an e-mail's sender address) points to a blocklisted domain.";
     DOMAIN_ALLOWLISTED = "DOMAIN_ALLOWLISTED", -1.0, Ham,
         "Every link points to an allowlisted domain.";
     URL_OFFICIAL = "URL_OFFICIAL", -1.5, Ham,
@@ -99,6 +99,24 @@ signals! {
         "The statistical classifier finds the text spam: P(spam) at or above model.spam_threshold (0.9); adds weight × P(spam) to the score but not to the choice between spam and scam.";
     MODEL_SCAM = "MODEL_SCAM", 3.0, Ham,
         "The statistical classifier finds the text a scam: P(scam) at or above model.scam_threshold (0.9); adds weight × P(scam) to the score but not to the choice between spam and scam.";
+    EMAIL_DISPLAY_NAME_BRAND = "EMAIL_DISPLAY_NAME_BRAND", 4.0, Scam,
+        "An e-mail's display name names a bank, operator or authority (the rule pack's brands and authorities) but its address is not on an official domain.";
+    EMAIL_REPLY_TO_MISMATCH = "EMAIL_REPLY_TO_MISMATCH", 2.0, Scam,
+        "An e-mail's replies go to another domain than its sender's (Reply-To and From differ).";
+    EMAIL_LINK_MISMATCH = "EMAIL_LINK_MISMATCH", 4.0, Scam,
+        "A link of an e-mail shows one web address and goes to another domain.";
+    EMAIL_SPF_FAIL = "EMAIL_SPF_FAIL", 1.5, Spam,
+        "The receiving server recorded spf=fail or softfail (Authentication-Results): the sending server may not send for that domain.";
+    EMAIL_DKIM_FAIL = "EMAIL_DKIM_FAIL", 1.5, Spam,
+        "The receiving server recorded dkim=fail (Authentication-Results): a signature did not verify.";
+    EMAIL_DMARC_FAIL = "EMAIL_DMARC_FAIL", 3.0, Scam,
+        "The receiving server recorded dmarc=fail (Authentication-Results): the From domain is not authenticated, a spoofing sign.";
+    EMAIL_MIME_BOMB = "EMAIL_MIME_BOMB", 4.0, Spam,
+        "An e-mail went past a limit meant against MIME bombs (nesting depth, number of parts, a huge text part); the rest was not read.";
+    EMAIL_BAD_ENCODING = "EMAIL_BAD_ENCODING", 1.0, Spam,
+        "A part of an e-mail could not be decoded (invalid base64 or quoted-printable, unknown charset, invalid UTF-8); what could be read was checked.";
+    EMAIL_TRUNCATED = "EMAIL_TRUNCATED", 0.0, Ham,
+        "The e-mail was longer than the size limit and only its start was read.";
     DETECTOR_FAILED = "DETECTOR_FAILED", 0.0, Ham,
         "A detector could not run (state unavailable); the verdict was made without it.";
 }

@@ -25,7 +25,7 @@ use crate::state::{AppState, ReloadReport};
 use crate::stats::Tally;
 
 /// Who may check messages and manage the firewall.
-const OPERATORS: &[Role] = &[Role::Operator, Role::Regulator];
+pub(crate) const OPERATORS: &[Role] = &[Role::Operator, Role::Regulator];
 
 thread_local! {
     /// Each thread's working memory for the engine.
@@ -64,9 +64,14 @@ pub struct MessageIn {
     pub sender: Option<String>,
     /// The recipient number.
     pub recipient: Option<String>,
-    /// The text (UTF-8; texts over 64 KiB are checked in their first 64 KiB).
+    /// The text (UTF-8; texts over 64 KiB are checked in their first 64 KiB). Required
+    /// unless `email` is given.
     #[schema(example = "Chúc mừng bạn trúng thưởng 50tr, nhận tại https://vtb-qua.xyz")]
-    pub text: String,
+    pub text: Option<String>,
+    /// A whole e-mail (RFC 5322 / MIME) instead of `text`: its subject and text parts are
+    /// checked with the e-mail signals (docs/email.md); `id`, `sender` and `recipient`
+    /// default to its Message-ID, From and To, and the channel is `email`.
+    pub email: Option<String>,
     /// `sms` (default), `ott` or `email`.
     #[schema(value_type = Option<String>, example = "sms")]
     pub channel: Option<Channel>,
@@ -83,6 +88,12 @@ pub struct MessageIn {
 
 impl MessageIn {
     fn into_message(self, now: i64) -> Result<(Option<String>, Message), String> {
+        let (text, mail) = match (self.text, self.email) {
+            (Some(t), None) => (t, None),
+            (None, Some(raw)) => (String::new(), Some(crate::email::read(raw.as_bytes())?)),
+            (Some(_), Some(_)) => return Err("give either `text` or `email`, not both".into()),
+            (None, None) => return Err("missing field `text` (or `email`)".into()),
+        };
         let received_at = match &self.received_at {
             Some(t) => t.unix("received_at")?,
             None => now,
@@ -92,20 +103,26 @@ impl MessageIn {
             .as_ref()
             .map(|t| t.unix("sim_activated_at"))
             .transpose()?;
+        let meta = Metadata {
+            operator: self.operator,
+            origin: self.origin,
+            sim_activated_at: sim,
+        };
+        if let Some(m) = mail {
+            let msg = crate::email::overlay(m, self.id, self.sender, self.recipient, received_at, meta);
+            return Ok((msg.id.clone(), msg));
+        }
         Ok((
             self.id.clone(),
             Message {
                 id: self.id,
                 sender: self.sender,
                 recipient: self.recipient,
-                text: self.text,
+                text,
                 channel: self.channel.unwrap_or_default(),
                 received_at: Some(received_at),
-                meta: Metadata {
-                    operator: self.operator,
-                    origin: self.origin,
-                    sim_activated_at: sim,
-                },
+                meta,
+                email: None,
             },
         ))
     }
@@ -169,13 +186,17 @@ pub(crate) fn plan_one(engine: &chanrac_core::Engine, msg: &Message) -> StatePla
     SCRATCH.with(|s| engine.state_plan(msg, &mut s.borrow_mut()))
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// Check one message.
+/// Check one message: JSON, or a whole e-mail as `message/rfc822`.
+///
+/// An e-mail (RFC 5322 / MIME, up to `server.max_body_bytes`) sent with
+/// `Content-Type: message/rfc822` is checked on its subject and text parts with the e-mail
+/// signals; its Message-ID is the verdict's `id`, From and To are the sender and recipient.
 #[utoipa::path(post, path = "/v1/check", tag = "check",
-    request_body = MessageIn,
+    request_body(content((MessageIn = "application/json"), (String = "message/rfc822"))),
     responses(
         (status = 200, description = "The verdict", body = VerdictOut),
         (status = 400, description = "Malformed message", body = ErrorBody),
@@ -195,6 +216,18 @@ pub async fn check(
     let (id, msg) = input
         .into_message(now)
         .map_err(|m| ApiError::bad_request("invalid_message", m))?;
+    Ok(check_message(state, id, msg, started, now).await)
+}
+
+/// Checks one message (with the counters when the engine is stateful), counts it and
+/// answers its verdict.
+pub(crate) async fn check_message(
+    state: AppState,
+    id: Option<String>,
+    msg: Message,
+    started: Instant,
+    now: i64,
+) -> Response {
     let engine = state.engine();
     let mut tally = Tally::default();
     let v = if engine.is_stateful() {
@@ -211,7 +244,7 @@ pub async fn check(
     state.stats.merge(tally);
     let out = Json(VerdictOut::new(id.as_deref(), &v)).into_response();
     state.metrics.check_seconds.record(started.elapsed().as_secs_f64());
-    Ok(out)
+    out
 }
 
 /// Up to `server.max_batch` messages.

@@ -27,6 +27,7 @@ pub mod auth;
 pub mod config;
 pub mod counters;
 pub mod dashboard;
+pub mod email;
 pub mod error;
 pub mod metrics;
 pub mod smpp;
@@ -95,7 +96,7 @@ pub fn openapi_json() -> String {
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.server.max_body_bytes;
     Router::new()
-        .route("/v1/check", post(api::check))
+        .route("/v1/check", post(email::check))
         .route("/v1/check/batch", post(api::check_batch))
         .route("/v1/lists", get(api::lists))
         .route("/v1/lists/{side}/{kind}", post(api::add_entry))

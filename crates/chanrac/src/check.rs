@@ -16,14 +16,22 @@ Examples:
   chanrac check \"Chúc mừng bạn trúng thưởng 50tr, nhận tại https://vtb-qua.xyz\"
   chanrac check --sender 0912345678 --at 2026-11-22T23:10:00+07:00 \"[QC] Giảm 50% hôm nay\"
   echo \"V.A.Y T1ỀN nhanh\" | chanrac check --json -
+  chanrac check --email message.eml               # an e-mail: subject, text parts, headers
+  chanrac check --email --json - < message.eml
 
 Output: the action (allow, tag, quarantine, block), the category (ham, ad, spam, scam), the
 score and every reason: signal, weight and evidence from the text. --json prints
 {\"action\",\"category\",\"score\",\"reasons\":[{\"signal\",\"weight\",\"evidence\"}]}.")]
 pub struct CheckArgs {
-    /// The message text; `-` reads it from standard input.
+    /// The message text; `-` reads it from standard input. With --email, the e-mail file.
     #[arg(value_name = "TEXT")]
     text: String,
+    /// TEXT names an e-mail file (RFC 5322 / MIME, as a `.eml`; `-` for standard input): the
+    /// subject and the text parts are checked (HTML as the reader sees it), with the
+    /// e-mail signals (display name, Reply-To, links, Authentication-Results; docs/email.md).
+    /// The sender, recipient and time come from From, To and Date unless given.
+    #[arg(long)]
+    email: bool,
     /// The sender: a number in any Vietnamese or E.164 form, a short code or a brandname.
     #[arg(long)]
     sender: Option<String>,
@@ -55,6 +63,16 @@ enum OriginArg {
 
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let engine = args.engine.build()?;
+    if args.email {
+        let mut msg = crate::mail::read_file(std::path::Path::new(&args.text), &chanrac_mail::Reader::default())?;
+        msg.sender = args.sender.or(msg.sender);
+        msg.recipient = args.recipient.or(msg.recipient);
+        msg.received_at = args
+            .at
+            .or(msg.received_at)
+            .or_else(|| Some(time::OffsetDateTime::now_utc().unix_timestamp()));
+        return print(&engine.check(&msg), args.json);
+    }
     let text = if args.text == "-" {
         let mut buf = Vec::new();
         std::io::stdin()
@@ -83,13 +101,17 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         },
         ..Default::default()
     };
-    let verdict = engine.check(&msg);
+    print(&engine.check(&msg), args.json)
+}
+
+/// Prints a verdict, in words or as JSON.
+fn print(verdict: &Verdict, json: bool) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer(&mut out, &verdict)?;
+    if json {
+        serde_json::to_writer(&mut out, verdict)?;
         writeln!(out)?;
     } else {
-        write_human(&mut out, &verdict)?;
+        write_human(&mut out, verdict)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -29,6 +29,14 @@ impl Input {
     /// name, else guessed from the first line.
     pub fn open(path: &Path, format: Option<Format>) -> Result<Input> {
         let name = path.display().to_string();
+        if format == Some(Format::EmlDir) || (format.is_none() && path.is_dir()) {
+            // The directory is walked by `read_rows`.
+            return Ok(Input {
+                reader: BufReader::new(Box::new(std::io::empty())),
+                format: Format::EmlDir,
+                size: None,
+            });
+        }
         let (reader, size): (Box<dyn Read + Send>, Option<u64>) = if path.as_os_str() == "-" {
             (Box::new(std::io::stdin()), None)
         } else {
@@ -45,7 +53,7 @@ impl Input {
     }
 
     /// Reads every row into memory (for training and evaluation), stopping at the first
-    /// invalid row with an error naming the file and line.
+    /// invalid row with an error naming the file and line; e-mails are parsed.
     pub fn read_all(self, name: &str) -> Result<Vec<Row>> {
         let mut all = Vec::new();
         read_rows(
@@ -54,7 +62,10 @@ impl Input {
             name,
             OnInvalid::Stop,
             &ProgressBar::hidden(),
-            |_, rows| {
+            |_, mut rows| {
+                // E-mails (mbox, eml-dir) are parsed here: training reads what a check reads.
+                let mail = chanrac_mail::Reader::default();
+                rows.iter_mut().for_each(|r| crate::mail::prepare(r, &mail));
                 all.extend(rows);
                 Ok(())
             },
@@ -72,6 +83,11 @@ pub enum Format {
     Csv,
     /// One JSON object per line.
     Jsonl,
+    /// An mbox file of e-mails (mboxo or mboxrd); the default for `.mbox` and `.mbx` names.
+    Mbox,
+    /// A directory of e-mail files (`.eml`, Maildir), read recursively; the default for a
+    /// directory.
+    EmlDir,
 }
 
 /// One input row.
@@ -89,6 +105,10 @@ pub struct Row {
     pub over_threshold: Option<bool>,
     /// The counters' plan and values (`scan --stateful`).
     pub state: Option<crate::replay::RowState>,
+    /// An e-mail still to parse into `msg` (`mbox`, `eml-dir`; see `mail::prepare`).
+    pub email: Option<crate::mail::RawEmail>,
+    /// The file the row came from (`eml-dir`).
+    pub file: Option<String>,
 }
 
 pub fn format_from_name(p: &Path) -> Option<Format> {
@@ -96,6 +116,7 @@ pub fn format_from_name(p: &Path) -> Option<Format> {
         "tsv" | "tab" => Some(Format::Tsv),
         "csv" => Some(Format::Csv),
         "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
+        "mbox" | "mbx" => Some(Format::Mbox),
         _ => None,
     }
 }
@@ -104,7 +125,9 @@ pub fn format_from_name(p: &Path) -> Option<Format> {
 fn sniff(r: &mut BufReader<Box<dyn Read + Send>>) -> std::io::Result<Format> {
     let buf = r.fill_buf()?;
     let first = buf.split(|&b| b == b'\n').next().unwrap_or(&[]);
-    Ok(if first.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+    Ok(if first.starts_with(b"From ") {
+        Format::Mbox
+    } else if first.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         Format::Jsonl
     } else if first.contains(&b'\t') {
         Format::Tsv
@@ -209,6 +232,8 @@ fn make_row(line: u64, text: &str, f: Fields<'_>) -> Result<Row, String> {
         event: owned(f.event),
         over_threshold,
         state: None,
+        email: None,
+        file: None,
     })
 }
 
@@ -232,6 +257,12 @@ pub fn read_rows(
     progress: &ProgressBar,
     mut send: impl FnMut(u64, Vec<Row>) -> Result<()>,
 ) -> Result<u64> {
+    let limits = chanrac_mail::Limits::default();
+    match format {
+        Format::Mbox => return crate::mail::read_mbox(reader, name, &limits, on_invalid, progress, send),
+        Format::EmlDir => return crate::mail::read_eml_dir(Path::new(name), &limits, on_invalid, progress, send),
+        _ => {}
+    }
     let mut skipped = 0u64;
     let mut seq = 0u64;
     let mut batch = Vec::with_capacity(BATCH);
@@ -253,6 +284,8 @@ pub fn read_rows(
         Ok(())
     };
     match format {
+        // E-mail inputs were read above.
+        Format::Mbox | Format::EmlDir => {}
         Format::Tsv | Format::Csv => {
             let mut rdr = csv::ReaderBuilder::new()
                 .delimiter(if format == Format::Tsv { b'\t' } else { b',' })

@@ -4,6 +4,7 @@ mod check;
 mod generate;
 mod input;
 mod keywords;
+mod mail;
 mod model;
 mod replay;
 mod scan;
@@ -35,8 +36,10 @@ Examples:
   chanrac gen traffic --messages 100000 --seed 1 --out traffic.jsonl
   chanrac scan traffic.jsonl --stateful
   chanrac keywords --spam reported.tsv --ham baseline.tsv --holdout 0.3 --out-rules mined.toml
+  chanrac check --email message.eml               # an e-mail (RFC 5322 / MIME)
+  chanrac scan mailbox.mbox                       # every e-mail of an mbox (or --format eml-dir DIR)
 
-Docs: README.md, docs/signals.md (every signal), docs/rules.md (rule packs), docs/policy.md,\ndocs/model.md (the classifier).")]
+Docs: README.md, docs/signals.md (every signal), docs/rules.md (rule packs), docs/policy.md,\ndocs/model.md (the classifier), docs/email.md (e-mail).")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -25,7 +25,12 @@ use crate::replay::{EventTally, StateArgs, StateStage, StateSummary};
 /// Check every message of a file.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Input: TSV, CSV or JSON Lines with a header naming at least `text`; optional columns `label`
+Input: TSV, CSV or JSON Lines with a header naming at least `text`, or e-mails: an mbox file
+(--format mbox, the default for .mbox names; each message's `line` is its `From ` line) or a
+directory of e-mail files (--format eml-dir, the default for a directory; read recursively in
+name order, each verdict names its `file`; files under a directory named ham, ad, spam or
+scam are labeled so). E-mails are parsed by the workers, in parallel, each up to 25 MiB
+(docs/email.md). For CSV/TSV/JSON Lines: optional columns `label`
 (ham, ad, spam, scam), `sender`, `recipient`, `received_at` (RFC 3339 or Unix seconds),
 `sim_activated_at` (when the sender's SIM was activated), `origin` (domestic or
 international), and, in generated traffic (`chanrac gen traffic`), `event` (the injected
@@ -54,7 +59,9 @@ Examples:
   chanrac scan traffic.jsonl --stateful --redis redis://127.0.0.1:6379
   chanrac scan data/vi_smishing_ie403_part_a.tsv
   chanrac scan traffic.jsonl --out verdicts.jsonl --jobs 2
-  zcat day.tsv.gz | chanrac scan - --format tsv --json")]
+  zcat day.tsv.gz | chanrac scan - --format tsv --json
+  chanrac scan mailbox.mbox --out verdicts.jsonl
+  chanrac scan --format eml-dir crates/chanrac-mail/tests/cases")]
 pub struct ScanArgs {
     /// The input file; `-` reads standard input.
     #[arg(value_name = "FILE")]
@@ -93,6 +100,8 @@ struct OutLine<'a> {
     label: Option<Category>,
     #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
     #[serde(flatten)]
     verdict: &'a Verdict,
 }
@@ -188,10 +197,12 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             let res_tx = res_tx.clone();
             scope.spawn(move || {
                 let mut scratch = Scratch::default();
+                let mail = chanrac_mail::Reader::default();
                 for (seq, rows) in job_rx {
                     let mut tally = Tally::default();
                     let mut buf = String::new();
-                    for row in rows {
+                    for mut row in rows {
+                        crate::mail::prepare(&mut row, &mail);
                         let v = match &row.state {
                             Some(st) => engine.check_with_state(&row.msg, &mut scratch, &st.plan, st.values.as_deref()),
                             None => engine.check_with(&row.msg, &mut scratch),
@@ -202,6 +213,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                                 line: row.line,
                                 label: row.label,
                                 event: row.event.as_deref(),
+                                file: row.file.as_deref(),
                                 verdict: &v,
                             };
                             // Serializing plain data into a String cannot fail.
@@ -249,6 +261,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         let stage = &mut stage;
         let read_result = read_rows(reader, format, &name, on_invalid, &progress, |seq, mut rows| {
             if let Some(stage) = stage.as_mut() {
+                // The counters need each message's sender and text now, in file order.
+                let mail = chanrac_mail::Reader::default();
+                rows.iter_mut().for_each(|r| crate::mail::prepare(r, &mail));
                 stage.process(engine, &mut rows);
             }
             job_tx.send((seq, rows)).map_err(|_| anyhow!("the workers stopped"))
