@@ -6,7 +6,8 @@
 //! (`HubRecords`: every acknowledged record is committed first); this module checks roles,
 //! reads the clock and keeps the in-memory DNC index in step with the store.
 
-use std::collections::VecDeque;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -16,8 +17,10 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chanrac_core::ListKind;
 use chanrac_core::fingerprint::Fingerprinter;
+use chanrac_core::phone::SenderId;
+use chanrac_core::{AdFacts, Engine, ListKind, Message};
+use chanrac_hub::ads::AdCopies;
 use chanrac_hub::dnc::{self, DncIndex, format_key, msisdn};
 use chanrac_hub::mo::{self, DncScope, Mo, ReportKind};
 use chanrac_hub::report::{SourceStatus, content_key, mask_reporter};
@@ -61,8 +64,33 @@ pub struct Outgoing {
     pub text: String,
 }
 
+/// What the firewall needs of the advertiser register: active brandnames and the copies
+/// submitted for them.
+#[derive(Debug, Default)]
+struct AdRegister {
+    /// Active brandnames of active advertisers → the advertiser's code.
+    brands: HashMap<String, String>,
+    /// Submitted copies by brandname.
+    copies: AdCopies,
+}
+
+/// Ads sent per (advertiser, recipient): the times (Unix seconds) within the last 24 hours.
+type SentAds = HashMap<(String, u64), VecDeque<i64>>;
+
+/// Entries of [`SentAds`] kept before the stale ones are swept.
+const SENT_MAX: usize = 1 << 20;
+
+thread_local! {
+    /// Each thread's fingerprinter for matching ads to copies.
+    static FINGERPRINTER: RefCell<Fingerprinter> = RefCell::new(Fingerprinter::new(true));
+}
+
 /// The hub's part of the server state.
 pub struct HubState {
+    /// The advertiser register in memory, rebuilt on each change.
+    ads: ArcSwap<AdRegister>,
+    /// Ads recently let through, for `AD_OVER_CAP`.
+    sent: Mutex<SentAds>,
     /// The Do-Not-Call register in memory, swapped whole on each change.
     dnc: ArcSwap<DncIndex>,
     /// One DNC change at a time, so that the index follows the store's order.
@@ -95,12 +123,78 @@ impl HubState {
         tracing::info!(numbers = index.len(), "Do-Not-Call register loaded");
         let mut seed = [0u8; 8];
         getrandom::fill(&mut seed).map_err(|e| format!("no randomness for one-time passwords: {e}"))?;
+        let ads = load_ads(records).await?;
         Ok(HubState {
+            ads: ArcSwap::from_pointee(ads),
+            sent: Mutex::new(HashMap::new()),
             dnc: ArcSwap::from_pointee(index),
             dnc_writes: tokio::sync::Mutex::new(()),
             outbox: Mutex::new(VecDeque::new()),
             otp_seed: u64::from_le_bytes(seed),
         })
+    }
+
+    /// Rebuilds the advertiser register in memory from the store.
+    pub async fn reload_ads(&self, records: &AnyRecords) -> Result<(), String> {
+        self.ads.store(Arc::new(load_ads(records).await?));
+        Ok(())
+    }
+
+    /// The hub's facts about a message the firewall checks, when it is an advertisement (it
+    /// carries the label, or its sender is a registered advertiser's brandname); `now` in
+    /// Unix seconds.
+    pub fn ad_facts(&self, engine: &Engine, msg: &Message, now: i64) -> Option<AdFacts> {
+        let ads = self.ads.load();
+        let brand = match SenderId::parse(msg.sender.as_deref().unwrap_or("")) {
+            SenderId::Brandname(b) => Some(b),
+            _ => None,
+        };
+        let advertiser = brand.as_ref().and_then(|b| ads.brands.get(b));
+        if advertiser.is_none() && !engine.has_ad_label(&msg.text) {
+            return None;
+        }
+        let recipient = msg.recipient.as_deref().and_then(msisdn);
+        let sent_24h = match (advertiser, recipient) {
+            (Some(a), Some(r)) => self.sent.lock().map_or(0, |m| {
+                m.get(&(a.clone(), r))
+                    .map_or(0, |t| t.iter().filter(|&&t| t > now - 86_400).count() as u32)
+            }),
+            _ => 0,
+        };
+        let copy_matches = match (&brand, advertiser) {
+            (Some(b), Some(_)) => Some(FINGERPRINTER.with(|f| {
+                ads.copies
+                    .matches(b, &msg.text, Some(msg.received_at.unwrap_or(now)), &mut f.borrow_mut())
+            })),
+            _ => None,
+        };
+        Some(AdFacts {
+            registered_sender: advertiser.is_some(),
+            recipient_dnc: recipient.is_some_and(|r| self.dnc.load().flags(r) & dnc::SMS != 0),
+            sent_24h,
+            copy_matches,
+        })
+    }
+
+    /// Counts an ad the firewall let through toward its advertiser's cap for the recipient.
+    pub fn count_ad(&self, msg: &Message, now: i64) {
+        let Some(SenderId::Brandname(b)) = msg.sender.as_deref().map(SenderId::parse) else {
+            return;
+        };
+        let ads = self.ads.load();
+        let (Some(advertiser), Some(r)) = (ads.brands.get(&b), msg.recipient.as_deref().and_then(msisdn)) else {
+            return;
+        };
+        if let Ok(mut m) = self.sent.lock() {
+            if m.len() >= SENT_MAX {
+                m.retain(|_, t| t.back().is_some_and(|&t| t > now - 86_400));
+            }
+            let times = m.entry((advertiser.clone(), r)).or_default();
+            while times.front().is_some_and(|&t| t <= now - 86_400) {
+                times.pop_front();
+            }
+            times.push_back(now);
+        }
     }
 
     /// The DNC register in effect.
@@ -139,6 +233,35 @@ impl HubState {
             xxhash_rust::xxh3::xxh3_64_with_seed(code.trim().as_bytes(), self.otp_seed)
         )
     }
+}
+
+/// Reads the active brandnames of active advertisers and every submitted copy.
+async fn load_ads(records: &AnyRecords) -> Result<AdRegister, String> {
+    let active: HashSet<String> = records
+        .advertisers()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|a| a.status == "active")
+        .map(|a| a.code)
+        .collect();
+    let brands: HashMap<String, String> = records
+        .brandnames()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|b| b.status == "active" && active.contains(&b.advertiser))
+        .map(|b| (b.name, b.advertiser))
+        .collect();
+    let mut copies = AdCopies::new();
+    let mut fp = Fingerprinter::new(true);
+    for c in records.ad_copies(0, 1_000_000).await.map_err(|e| e.to_string())? {
+        if let Some(b) = &c.brandname {
+            let window = c.window_from.zip(c.window_to);
+            copies.add(b, &c.text, window, &mut fp);
+        }
+    }
+    Ok(AdRegister { brands, copies })
 }
 
 fn now_ms() -> i64 {
@@ -985,6 +1108,7 @@ pub async fn put_advertiser(
         .records
         .put_advertiser(&a.code, &a.name, a.status.as_deref().unwrap_or("active"), actor)
         .await?;
+    reload_ads(&state).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(adv)).into_response())
 }
@@ -1034,6 +1158,7 @@ pub async fn put_brandname(
             actor,
         )
         .await?;
+    reload_ads(&state).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(brand)).into_response())
 }
@@ -1097,5 +1222,15 @@ pub async fn post_ad_copy(
             recipients: c.recipients,
         })
         .await?;
+    reload_ads(&state).await?;
     Ok((StatusCode::CREATED, Json(copy)).into_response())
+}
+
+/// Puts a change of the advertiser register into effect on this node.
+async fn reload_ads(state: &AppState) -> Result<(), ApiError> {
+    state
+        .hub
+        .reload_ads(&state.records)
+        .await
+        .map_err(|e| ApiError::internal(format!("written, but not yet in effect: {e}")))
 }

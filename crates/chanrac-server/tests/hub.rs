@@ -523,3 +523,107 @@ async fn the_openapi_document_lists_the_hub() {
         assert!(doc["paths"][path].is_object(), "{path} is not in the OpenAPI document");
     }
 }
+
+/// The firewall judges ads with the hub's registers: the edges of the hours, the cap and a
+/// Do-Not-Call registration made a moment before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ads_are_checked_against_the_registers_at_their_edges() {
+    let (app, _, _) = server("").await;
+    let adv = json!({"code": "QC-1", "name": "Shop ABC", "reason": "licence"});
+    assert_eq!(post(&app, "/v1/advertisers", adv, None).await.0, StatusCode::CREATED);
+    let brand = json!({"name": "SHOPABC", "reason": "declared"});
+    assert_eq!(
+        post(&app, "/v1/advertisers/QC-1/brandnames", brand, None).await.0,
+        StatusCode::CREATED
+    );
+    let ad = "[QC] Giam 30% toan bo san pham den 30/11 tai shopabc.vn. Tu choi QC soan TC gui 1234";
+    let copy = json!({"content": ad, "brandname": "SHOPABC"});
+    assert_eq!(post(&app, "/v1/ads/copies", copy, None).await.0, StatusCode::CREATED);
+    let check = |sender: &str, to: &str, text: &str, at: &str| json!({"sender": sender, "recipient": to, "text": text, "received_at": at});
+    let morning = "2026-11-22T10:00:00+07:00";
+    let signals_of = |v: &Value| signals(v);
+
+    let (_, v) = post(
+        &app,
+        "/v1/check",
+        check("SHOPABC", "0900000001", ad, "2026-11-22T21:59:59+07:00"),
+        None,
+    )
+    .await;
+    assert!(
+        !signals_of(&v).iter().any(|s| s.starts_with("AD_") && s != "AD_LABEL"),
+        "a compliant ad at 21:59: {v}"
+    );
+    let (_, v) = post(
+        &app,
+        "/v1/check",
+        check("SHOPABC", "0900000002", ad, "2026-11-22T22:00:00+07:00"),
+        None,
+    )
+    .await;
+    assert!(signals_of(&v).contains(&"AD_OUTSIDE_HOURS".to_string()), "22:00: {v}");
+
+    // Three ads to one recipient in 24 hours pass; the fourth is over the cap.
+    for n in 1..=4 {
+        let (_, v) = post(&app, "/v1/check", check("SHOPABC", "0900000003", ad, morning), None).await;
+        assert_eq!(
+            signals_of(&v).contains(&"AD_OVER_CAP".to_string()),
+            n == 4,
+            "ad {n}: {v}"
+        );
+    }
+
+    // The recipient registers on the DNC list by SMS; the next ad is blocked at once.
+    let (_, v) = post(&app, "/v1/check", check("SHOPABC", "0900000004", ad, morning), None).await;
+    assert_eq!(v["action"], "allow", "{v}");
+    mo(&app, "0900000004", "DK DNC").await;
+    let (_, v) = post(
+        &app,
+        "/v1/check",
+        check("SHOPABC", "+84 900 000 004", ad, morning),
+        None,
+    )
+    .await;
+    assert!(signals_of(&v).contains(&"AD_TO_DNC".to_string()), "{v}");
+    assert_eq!(v["action"], "block");
+    // Only messages refused: `DK DNC V` refuses calls, not messages.
+    mo(&app, "0900000005", "DK DNC V").await;
+    let (_, v) = post(&app, "/v1/check", check("SHOPABC", "0900000005", ad, morning), None).await;
+    assert!(!signals_of(&v).contains(&"AD_TO_DNC".to_string()), "{v}");
+
+    // A registered sender without a label, or with a text no copy matches.
+    let (_, v) = post(
+        &app,
+        "/v1/check",
+        check(
+            "SHOPABC",
+            "0900000006",
+            "Giam 30% hom nay tai shopabc.vn. Tu choi QC soan TC gui 1234",
+            morning,
+        ),
+        None,
+    )
+    .await;
+    assert!(signals_of(&v).contains(&"AD_NO_LABEL".to_string()), "{v}");
+    let (_, v) = post(
+        &app,
+        "/v1/check",
+        check(
+            "SHOPABC",
+            "0900000007",
+            "[QC] Vay tien nhanh lai suat thap giai ngan trong ngay. Tu choi QC soan TC gui 1234",
+            morning,
+        ),
+        None,
+    )
+    .await;
+    assert!(signals_of(&v).contains(&"AD_NO_COPY".to_string()), "{v}");
+    // A labelled ad from a brandname nobody registered.
+    let (_, v) = post(&app, "/v1/check", check("SHOPXYZ", "0900000008", ad, morning), None).await;
+    assert!(signals_of(&v).contains(&"AD_UNREGISTERED_SENDER".to_string()), "{v}");
+    // A suspended advertiser's brandname is no longer registered.
+    let adv = json!({"code": "QC-1", "name": "Shop ABC", "status": "suspended", "reason": "complaints"});
+    assert_eq!(post(&app, "/v1/advertisers", adv, None).await.0, StatusCode::OK);
+    let (_, v) = post(&app, "/v1/check", check("SHOPABC", "0900000009", ad, morning), None).await;
+    assert!(signals_of(&v).contains(&"AD_UNREGISTERED_SENDER".to_string()), "{v}");
+}
