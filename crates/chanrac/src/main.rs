@@ -2,6 +2,7 @@
 
 mod check;
 mod generate;
+mod hub;
 mod input;
 mod model;
 mod replay;
@@ -33,6 +34,7 @@ Examples:
   chanrac eval --data data/vi_smishing_ie403_part_a.tsv --cv 5 --json
   chanrac gen traffic --messages 100000 --seed 1 --out traffic.jsonl
   chanrac scan traffic.jsonl --stateful
+  chanrac hub watchlist                           # the regulator's hub, through the server
 
 Docs: README.md, docs/signals.md (every signal), docs/rules.md (rule packs), docs/policy.md,\ndocs/model.md (the classifier).")]
 struct Cli {
@@ -63,6 +65,9 @@ enum Command {
     SmppLoad(smpp::LoadArgs),
     /// Generate test data.
     Gen(generate::GenArgs),
+    /// The regulator's hub, through a running server: reports and the watch list,
+    /// the Do-Not-Call register (import, export, scrub a file), advertisers.
+    Hub(hub::HubArgs),
 }
 
 /// Where the engine's configuration comes from; shared by every command that checks messages.
@@ -134,6 +139,7 @@ fn main() -> ExitCode {
         Command::SmscSim(args) => smpp::sim(args),
         Command::SmppLoad(args) => smpp::load(args),
         Command::Gen(args) => generate::run(args),
+        Command::Hub(args) => hub::run(args),
     };
     match result {
         Ok(code) => code,
