@@ -627,3 +627,47 @@ async fn ads_are_checked_against_the_registers_at_their_edges() {
     let (_, v) = post(&app, "/v1/check", check("SHOPABC", "0900000009", ad, morning), None).await;
     assert!(signals_of(&v).contains(&"AD_UNREGISTERED_SENDER".to_string()), "{v}");
 }
+
+/// The SMPP firewall's filter answers the hub's short code itself: the report is stored
+/// before the decision, the reply goes back, nothing is checked or forwarded; a sender that
+/// is no subscriber number is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_smpp_filter_answers_the_short_code_locally() {
+    use chanrac_smpp::proxy::{Decision, Filter, SubmitContext};
+    let (app, state, _) = server("").await;
+    let filter = chanrac_server::smpp::filter(state.clone(), 0x45);
+    let ctx = SubmitContext {
+        system_id: "smsc-gw",
+        session_id: 1,
+        command: "submit_sm",
+        coding: chanrac_smpp::text::Coding::Gsm7,
+        lossy: false,
+        unknown_coding: false,
+        parts: 1,
+        incomplete: false,
+    };
+    let msg = chanrac_core::Message::text("S 0912345678 Vay tien nhanh")
+        .from("84900000001")
+        .to("5656");
+    let reply = match filter.check(&ctx, &msg) {
+        Decision::Local(reply) => reply,
+        other => panic!("{other:?}"),
+    };
+    assert!(reply.contains("Ma phan anh: PA1"), "{reply}");
+    let (_, r) = call(&app, "GET", "/v1/reports", None, None).await;
+    assert_eq!(r["reports"][0]["via"], "smpp");
+    assert_eq!(r["reports"][0]["reporter"], "+84900000001");
+    let dnc = chanrac_core::Message::text("DK DNC").from("0900000002").to("5656");
+    assert!(matches!(filter.check(&ctx, &dnc), Decision::Local(_)));
+    assert_eq!(scrub(&app, &["0900000002"], "sms").await.len(), 1);
+    let brand = chanrac_core::Message::text("S x y").from("VIETTEL").to("5656");
+    assert_eq!(
+        filter.check(&ctx, &brand),
+        Decision::Reject(chanrac_smpp::pdu::status::ESME_RINVSRCADR)
+    );
+    // Anything else is the engine's.
+    let other = chanrac_core::Message::text("Mai 7h di da bong nhe")
+        .from("0900000003")
+        .to("0912345678");
+    assert_eq!(filter.check(&ctx, &other), Decision::Forward);
+}
