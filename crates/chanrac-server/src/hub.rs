@@ -95,6 +95,8 @@ pub struct HubState {
     dnc: ArcSwap<DncIndex>,
     /// One DNC change at a time, so that the index follows the store's order.
     dnc_writes: tokio::sync::Mutex<()>,
+    /// The last DNC history id this node's index follows.
+    dnc_seen: std::sync::atomic::AtomicI64,
     /// SMS waiting to be sent to subscribers (oldest dropped beyond [`OUTBOX_MAX`]).
     outbox: Mutex<VecDeque<Outgoing>>,
     /// Keys the one-time password hashes.
@@ -110,6 +112,8 @@ impl std::fmt::Debug for HubState {
 impl HubState {
     /// Loads the DNC register from the store.
     pub async fn load(records: &AnyRecords) -> Result<HubState, String> {
+        // The last change first: what commits while the register is read is caught up.
+        let seen = records.dnc_last_event_id().await.map_err(|e| e.to_string())?;
         let entries = records.dnc_entries().await.map_err(|e| e.to_string())?;
         let mut bad = 0;
         let index = DncIndex::new(entries.iter().filter_map(|(n, f)| {
@@ -129,6 +133,7 @@ impl HubState {
             sent: Mutex::new(HashMap::new()),
             dnc: ArcSwap::from_pointee(index),
             dnc_writes: tokio::sync::Mutex::new(()),
+            dnc_seen: std::sync::atomic::AtomicI64::new(seen),
             outbox: Mutex::new(VecDeque::new()),
             otp_seed: u64::from_le_bytes(seed),
         })
@@ -194,6 +199,38 @@ impl HubState {
                 times.pop_front();
             }
             times.push_back(now);
+        }
+    }
+
+    /// Applies the DNC changes committed since the last call (by any node sharing the
+    /// store) to the index in effect; returns how many history lines were read. The server
+    /// calls it every few seconds.
+    pub async fn catch_up(&self, records: &AnyRecords) -> Result<usize, String> {
+        use std::sync::atomic::Ordering;
+        const PAGE: usize = 10_000;
+        // Ids are assigned at insert but committed in any order: re-read a margin.
+        const MARGIN: i64 = 1_000;
+        let _one = self.dnc_writes.lock().await;
+        let mut after = (self.dnc_seen.load(Ordering::Acquire) - MARGIN).max(0);
+        let mut read = 0;
+        loop {
+            let events = records.dnc_events_since(after, PAGE).await.map_err(|e| e.to_string())?;
+            let changes: Vec<(u64, u8)> = events
+                .iter()
+                .filter_map(|e| msisdn(&e.number).map(|k| (k, e.after)))
+                .collect();
+            if !changes.is_empty() {
+                let next = self.dnc.load().with_changes(&changes);
+                self.dnc.store(Arc::new(next));
+            }
+            read += events.len();
+            if let Some(last) = events.last() {
+                after = last.id;
+                self.dnc_seen.fetch_max(last.id, Ordering::AcqRel);
+            }
+            if events.len() < PAGE {
+                return Ok(read);
+            }
         }
     }
 
@@ -760,18 +797,15 @@ pub async fn scrub(
         _ => return Err(ApiError::bad_request("invalid_channel", "channel is sms or calls")),
     };
     let index = state.hub.dnc();
-    let mut out = ScrubOut {
-        do_not_contact: Vec::new(),
-        checked: s.numbers.len(),
-        invalid: Vec::new(),
+    let refused = index.scrub(&s.numbers, flag);
+    let invalid = s.numbers.iter().filter(|n| msisdn(n).is_none()).cloned().collect();
+    let checked = s.numbers.len();
+    let mut numbers: Vec<Option<String>> = s.numbers.into_iter().map(Some).collect();
+    let out = ScrubOut {
+        do_not_contact: refused.into_iter().filter_map(|i| numbers[i].take()).collect(),
+        checked,
+        invalid,
     };
-    for n in s.numbers {
-        match msisdn(&n) {
-            Some(k) if index.flags(k) & flag != 0 => out.do_not_contact.push(n),
-            Some(_) => {}
-            None => out.invalid.push(n),
-        }
-    }
     Ok(Json(out))
 }
 
@@ -1035,6 +1069,10 @@ pub async fn dnc_import(
     // Rebuild the index from the store: an import may be large.
     let fresh = HubState::load(&state.records).await.map_err(ApiError::internal)?;
     state.hub.dnc.store(fresh.dnc.load_full());
+    state.hub.dnc_seen.fetch_max(
+        fresh.dnc_seen.load(std::sync::atomic::Ordering::Acquire),
+        std::sync::atomic::Ordering::AcqRel,
+    );
     Ok(Json(ImportOut {
         changed,
         lines: entries.len(),

@@ -262,6 +262,17 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
             st.counters.publish();
         }
     }));
+    // DNC changes committed by other nodes sharing the store.
+    let st = state.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            if let Err(e) = st.hub.catch_up(&st.records).await {
+                tracing::warn!(error = %e, "DNC changes of other nodes not read; retrying");
+            }
+        }
+    }));
     // Expired embedded counters are dropped once a minute (eviction bounds them anyway).
     if let counters::ServerCounters::Embedded(_) = &state.counters {
         let st = state.clone();

@@ -671,3 +671,26 @@ async fn the_smpp_filter_answers_the_short_code_locally() {
         .to("0912345678");
     assert_eq!(filter.check(&ctx, &other), Decision::Forward);
 }
+
+/// Two nodes on one store: a DNC change made on one reaches the other's index by catching
+/// up with the store's history (the server does it every two seconds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dnc_change_on_one_node_reaches_the_other() {
+    let (a, _, dir) = server("").await;
+    let text = format!("[server]\ndata_dir = {:?}\n", dir.display().to_string());
+    let config = chanrac_server::Config::from_toml("b.toml", &text, std::iter::empty()).unwrap();
+    let b_state = chanrac_server::AppState::new(config).await.unwrap();
+    let b = chanrac_server::router(b_state.clone());
+    mo(&a, "0912345678", "DK DNC").await;
+    mo(&a, "0987654321", "DK DNC S").await;
+    mo(&a, "0987654321", "HUY DNC S").await;
+    assert!(
+        scrub(&b, &["0912345678"], "sms").await.is_empty(),
+        "not before catching up"
+    );
+    assert_eq!(b_state.hub.catch_up(&b_state.records).await.unwrap(), 3);
+    assert_eq!(scrub(&b, &["0912345678", "0987654321"], "sms").await, ["0912345678"]);
+    // Catching up again re-reads the margin and changes nothing.
+    b_state.hub.catch_up(&b_state.records).await.unwrap();
+    assert_eq!(b_state.hub.dnc().len(), 1);
+}

@@ -264,6 +264,7 @@ pub async fn concurrent_reports_lose_nothing<R: HubRecords + Clone>(s: &R) {
 /// cancelling everything removes the number; an import sets flags.
 pub async fn dnc_is_idempotent_with_history<R: HubRecords>(s: &R) {
     let n = "+84912345678";
+    assert_eq!(s.dnc_last_event_id().await.unwrap(), 0);
     let e = s.dnc_change(n, true, 3, "sms", n, 1000).await.unwrap();
     assert_eq!((e.before, e.after, e.action.as_str()), (0, 3, "register"));
     let e = s.dnc_change(n, true, 3, "sms", n, 2000).await.unwrap();
@@ -275,6 +276,10 @@ pub async fn dnc_is_idempotent_with_history<R: HubRecords>(s: &R) {
     assert!(s.dnc_entries().await.unwrap().is_empty());
     let h = s.dnc_history(n).await.unwrap();
     assert_eq!(h.iter().map(|e| e.at).collect::<Vec<_>>(), [1000, 2000, 3000, 4000]);
+    assert_eq!(s.dnc_last_event_id().await.unwrap(), h[3].id);
+    let since = s.dnc_events_since(h[1].id, 10).await.unwrap();
+    assert_eq!(since, h[2..].to_vec(), "the changes after an id, in order");
+    assert_eq!(s.dnc_events_since(h[0].id, 1).await.unwrap(), h[1..2].to_vec());
     assert!(s.dnc_history("+84900000000").await.unwrap().is_empty());
     let changed = s
         .dnc_import(

@@ -321,6 +321,19 @@ pub trait HubRecords: Send + Sync + 'static {
     /// The history of a number, oldest first.
     fn dnc_history(&self, number: &str) -> impl Future<Output = Result<Vec<DncEvent>, StoreError>> + Send;
 
+    /// History lines of every number with an id above `after`, in id order, at most
+    /// `limit`: how a node follows the changes other nodes make. Ids are assigned at
+    /// insert, so a reader should re-read a margin below the last id it saw (changes of
+    /// one number are serialized, so replaying them in id order is safe).
+    fn dnc_events_since(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<DncEvent>, StoreError>> + Send;
+
+    /// The id of the last history line (0 when none).
+    fn dnc_last_event_id(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
     /// Stores a one-time password request (its hash); returns its id.
     fn otp_create(
         &self,
@@ -425,6 +438,12 @@ impl HubRecords for AnyRecords {
     }
     async fn dnc_history(&self, number: &str) -> Result<Vec<DncEvent>, StoreError> {
         any!(self, r => r.dnc_history(number).await)
+    }
+    async fn dnc_events_since(&self, after: i64, limit: usize) -> Result<Vec<DncEvent>, StoreError> {
+        any!(self, r => r.dnc_events_since(after, limit).await)
+    }
+    async fn dnc_last_event_id(&self) -> Result<i64, StoreError> {
+        any!(self, r => r.dnc_last_event_id().await)
     }
     async fn otp_create(
         &self,
@@ -536,6 +555,9 @@ pub(crate) mod sql {
     pub const INSERT_AUDIT: &str =
         "INSERT INTO audit_log (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)";
 
+    pub const DNC_SINCE: &str = "SELECT id, at, number, action, scope, before_flags, after_flags, via, actor
+         FROM dnc_history WHERE id > $1 ORDER BY id LIMIT $2";
+    pub const DNC_LAST_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM dnc_history";
     pub const DNC_FLAGS: &str = "SELECT flags FROM dnc WHERE number = $1";
     pub const DNC_UPSERT: &str = "INSERT INTO dnc (number, flags, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (number) DO UPDATE SET flags = excluded.flags, updated_at = excluded.updated_at";

@@ -303,6 +303,19 @@ impl HubRecords for PgRecords {
         rows(&client.query(&sql, &[&number]).await?, dnc_from)
     }
 
+    async fn dnc_events_since(&self, after: i64, limit: usize) -> Result<Vec<DncEvent>, StoreError> {
+        let client = self.pool.get().await?;
+        let rs = client
+            .query(sql::DNC_SINCE, &[&after, &(limit.min(1_000_000) as i64)])
+            .await?;
+        rows(&rs, dnc_from)
+    }
+
+    async fn dnc_last_event_id(&self) -> Result<i64, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client.query_one(sql::DNC_LAST_ID, &[]).await?.get(0))
+    }
+
     async fn otp_create(
         &self,
         number: &str,

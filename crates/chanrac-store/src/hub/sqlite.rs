@@ -312,6 +312,20 @@ impl HubRecords for SqliteRecords {
         .await
     }
 
+    async fn dnc_events_since(&self, after: i64, limit: usize) -> Result<Vec<DncEvent>, StoreError> {
+        self.with(move |c| {
+            all(c, sql::DNC_SINCE, params![after, limit.min(1_000_000) as i64], |r| {
+                dnc_from(r)
+            })
+        })
+        .await
+    }
+
+    async fn dnc_last_event_id(&self) -> Result<i64, StoreError> {
+        self.with(|c| Ok(c.query_row(sql::DNC_LAST_ID, [], |r| r.get(0))?))
+            .await
+    }
+
     async fn otp_create(
         &self,
         number: &str,
