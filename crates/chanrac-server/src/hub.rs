@@ -56,7 +56,7 @@ const ADVERTISERS: &[Role] = &[Role::Advertiser, Role::Regulator];
 const OUTBOX_MAX: usize = 10_000;
 
 /// An SMS the hub sends to a subscriber.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Outgoing {
     /// The number (canonical).
     pub to: String,
@@ -1271,4 +1271,23 @@ async fn reload_ads(state: &AppState) -> Result<(), ApiError> {
         .reload_ads(&state.records)
         .await
         .map_err(|e| ApiError::internal(format!("written, but not yet in effect: {e}")))
+}
+
+/// SMS the hub wants sent to subscribers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxOut {
+    /// Oldest first; each is handed out once.
+    pub messages: Vec<Outgoing>,
+}
+
+/// Take the SMS the hub queued for subscribers (one-time passwords of DNC requests), for
+/// the operator's SMS gateway to send from the short code. Each message is handed out once;
+/// the queue is in memory (a password lost with a restart is asked for again).
+#[utoipa::path(post, path = "/v1/outbox/take", tag = "hub",
+    responses((status = 200, body = OutboxOut)), security(("api_key" = [])))]
+pub async fn take_outbox(State(state): State<AppState>, caller: Caller) -> Result<Json<OutboxOut>, ApiError> {
+    caller.require(LINE)?;
+    Ok(Json(OutboxOut {
+        messages: state.hub.take_outbox(),
+    }))
 }

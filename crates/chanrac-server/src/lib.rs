@@ -62,7 +62,7 @@ pub use state::AppState;
         smpp::list, smpp::decide, smpp::status,
         hub::post_mo, hub::post_report, hub::get_reports, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
-        hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy
+        hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy, hub::take_outbox
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
     modifiers(&SecurityAddon),
@@ -128,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/advertisers", get(hub::advertisers).post(hub::put_advertiser))
         .route("/v1/advertisers/{code}/brandnames", post(hub::put_brandname))
         .route("/v1/ads/copies", post(hub::post_ad_copy))
+        .route("/v1/outbox/take", post(hub::take_outbox))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))

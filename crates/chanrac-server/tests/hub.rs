@@ -319,6 +319,20 @@ async fn an_api_registration_needs_the_password_sent_to_the_number() {
     }
     let (s, _) = post(&app, &uri, json!({"code": code}), None).await;
     assert_eq!(s, StatusCode::GONE);
+    // The operator's gateway takes what is queued; each message once.
+    post(
+        &app,
+        "/v1/dnc/requests",
+        json!({"number": "0911000111", "action": "cancel"}),
+        None,
+    )
+    .await;
+    let (s, v) = post(&app, "/v1/outbox/take", json!({}), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(v["messages"][0]["to"], "+84911000111");
+    let (_, v) = post(&app, "/v1/outbox/take", json!({}), None).await;
+    assert!(v["messages"].as_array().unwrap().is_empty());
     let (s, v) = post(
         &app,
         "/v1/dnc/requests",
