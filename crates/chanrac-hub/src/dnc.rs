@@ -205,38 +205,76 @@ impl DncIndex {
 
     /// The positions in `numbers` of those that must not be contacted for `flag`, in
     /// order. The numbers are read, sorted by key and merged with the register in one
-    /// forward pass, so that memory is read in order instead of at random.
-    pub fn scrub<S: AsRef<str>>(&self, numbers: &[S], flag: u8) -> Vec<usize> {
-        let mut keyed: Vec<(u64, u32)> = numbers
-            .iter()
-            .enumerate()
-            .filter_map(|(i, n)| msisdn(n.as_ref()).map(|k| (k, i as u32)))
-            .collect();
-        keyed.sort_unstable();
-        let packed = &self.base.packed;
-        let mut at = 0usize;
-        let mut out = Vec::new();
-        for &(key, i) in &keyed {
-            let f = if let Some(o) = self.overlay_flags(key) {
-                o
-            } else {
-                // Gallop forward from the last position, then search the last step.
-                let mut step = 1;
-                while at + step < packed.len() && packed[at + step] >> 2 < key {
-                    at += step;
-                    step *= 2;
+    /// forward pass, so that memory is read in order instead of at random; a large request
+    /// is split over the machine's cores.
+    pub fn scrub<S: AsRef<str> + Sync>(&self, numbers: &[S], flag: u8) -> Vec<usize> {
+        const PER_THREAD: usize = 64 * 1024;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(numbers.len() / PER_THREAD)
+            .max(1);
+        if threads == 1 {
+            return self.scrub_part(numbers, 0, flag);
+        }
+        let chunk = numbers.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let parts: Vec<_> = numbers
+                .chunks(chunk)
+                .enumerate()
+                .map(|(i, part)| s.spawn(move || self.scrub_part(part, i * chunk, flag)))
+                .collect();
+            parts.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        })
+    }
+
+    /// [`DncIndex::scrub`] of one slice whose first number is at `offset`.
+    fn scrub_part<S: AsRef<str>>(&self, numbers: &[S], offset: usize, flag: u8) -> Vec<usize> {
+        // Key and position in one u64 when they fit (every Vietnamese number does), so that
+        // the sort moves 8 bytes per number instead of 16.
+        const POS_BITS: u32 = 20;
+        let packable = numbers.len() < 1 << POS_BITS;
+        let mut keyed: Vec<u64> = Vec::with_capacity(numbers.len());
+        let mut wide: Vec<(u64, u32)> = Vec::new();
+        for (i, n) in numbers.iter().enumerate() {
+            if let Some(k) = msisdn(n.as_ref()) {
+                if packable && k < 1 << (64 - POS_BITS) {
+                    keyed.push(k << POS_BITS | i as u64);
+                } else {
+                    wide.push((k, i as u32));
                 }
-                let end = (at + step + 1).min(packed.len());
-                at += packed[at..end].partition_point(|&e| e >> 2 < key);
-                match packed.get(at) {
-                    Some(&e) if e >> 2 == key => (e & 3) as u8,
-                    _ => 0,
-                }
-            };
-            if f & flag != 0 {
-                out.push(i as usize);
             }
         }
+        keyed.sort_unstable();
+        wide.sort_unstable();
+        let mask = (1u64 << POS_BITS) - 1;
+        let mut out = Vec::new();
+        let mut merge = |pairs: &mut dyn Iterator<Item = (u64, usize)>| {
+            let packed = &self.base.packed;
+            let mut at = 0usize;
+            for (key, i) in pairs {
+                let f = if let Some(o) = self.overlay_flags(key) {
+                    o
+                } else {
+                    // Gallop forward from the last position, then search the last step.
+                    let mut step = 1;
+                    while at + step < packed.len() && packed[at + step] >> 2 < key {
+                        at += step;
+                        step *= 2;
+                    }
+                    let end = (at + step + 1).min(packed.len());
+                    at += packed[at..end].partition_point(|&e| e >> 2 < key);
+                    match packed.get(at) {
+                        Some(&e) if e >> 2 == key => (e & 3) as u8,
+                        _ => 0,
+                    }
+                };
+                if f & flag != 0 {
+                    out.push(offset + i);
+                }
+            }
+        };
+        merge(&mut keyed.iter().map(|&e| (e >> POS_BITS, (e & mask) as usize)));
+        merge(&mut wide.iter().map(|&(k, i)| (k, i as usize)));
         out.sort_unstable();
         out
     }
@@ -459,6 +497,18 @@ mod tests {
         let want: Vec<usize> = (0..asked.len()).filter(|&i| idx.refuses(&asked[i], SMS)).collect();
         assert!(!want.is_empty() && want.len() < asked.len());
         assert_eq!(idx.scrub(&asked, SMS), want);
+        // Split over threads, and with international numbers too long to pack.
+        let many: Vec<String> = asked
+            .iter()
+            .cycle()
+            .take(300_000)
+            .cloned()
+            .chain(["+123456789012345".to_string()])
+            .collect();
+        let want_many: Vec<usize> = (0..many.len()).filter(|&i| idx.refuses(&many[i], SMS)).collect();
+        assert_eq!(idx.scrub(&many, SMS), want_many);
+        let intl = DncIndex::new([(123456789012345, SMS)]);
+        assert_eq!(intl.scrub(&["+123456789012345", "0912345678"], SMS), [0]);
         let changed = idx.with_change(msisdn(&asked[want[0]]).unwrap(), 0);
         assert_eq!(
             changed.scrub(&asked, SMS).len(),
