@@ -9,7 +9,7 @@ use crate::extract::{Findings, extract_numbers, extract_urls};
 use crate::features::{FeatureScratch, Featurizer};
 use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::lists::{Lists, parent_domains};
-use crate::message::{Message, Origin, vietnam_hour};
+use crate::message::{AdFacts, Message, Origin, vietnam_hour};
 use crate::model::{Label, Model};
 use crate::normalize::Normalized;
 use crate::phone::{PhoneKind, SenderId};
@@ -285,7 +285,26 @@ impl Engine {
 
     /// Checks one message without stateful detectors.
     pub fn check_with(&self, msg: &Message, scratch: &mut Scratch) -> Verdict {
-        self.decide(msg, scratch, None)
+        self.decide(msg, scratch, None, None)
+    }
+
+    /// Checks one message with everything the caller knows: the counter values for `state`
+    /// (as in [`Engine::check_with_state`]) and the hub's facts about an advertising
+    /// message (`AD_TO_DNC`, `AD_OVER_CAP`, `AD_NO_LABEL`, `AD_UNREGISTERED_SENDER`,
+    /// `AD_NO_COPY`).
+    pub fn check_full(
+        &self,
+        msg: &Message,
+        scratch: &mut Scratch,
+        state: Option<(&StatePlan, Option<&[u64]>)>,
+        ads: Option<&AdFacts>,
+    ) -> Verdict {
+        self.decide(msg, scratch, state, ads)
+    }
+
+    /// True when the text starts with an advertising label of the policy.
+    pub fn has_ad_label(&self, text: &str) -> bool {
+        self.ad_label(text).is_some()
     }
 
     /// True when the engine has stateful detectors (and [`Engine::state_plan`] may name keys).
@@ -333,7 +352,7 @@ impl Engine {
         plan: &StatePlan,
         values: Option<&[u64]>,
     ) -> Verdict {
-        self.decide(msg, scratch, Some((plan, values)))
+        self.decide(msg, scratch, Some((plan, values)), None)
     }
 
     fn push(&self, s: &mut Scratch, b: Builtin, evidence: String) {
@@ -348,7 +367,13 @@ impl Engine {
         ));
     }
 
-    fn decide(&self, msg: &Message, s: &mut Scratch, state: Option<(&StatePlan, Option<&[u64]>)>) -> Verdict {
+    fn decide(
+        &self,
+        msg: &Message,
+        s: &mut Scratch,
+        state: Option<(&StatePlan, Option<&[u64]>)>,
+        ads: Option<&AdFacts>,
+    ) -> Verdict {
         s.reasons.clear();
         s.state_failed = false;
         let sender = SenderId::parse(msg.sender.as_deref().unwrap_or(""));
@@ -395,7 +420,7 @@ impl Engine {
             self.email_signals(facts, s);
         }
         self.text_signals(text, msg.text.len(), s);
-        self.ad_signals(msg, text, &sender, optout, s);
+        self.ad_signals(msg, text, &sender, optout, ads, s);
         self.rule_signals(text, s);
         if let Some((plan, values)) = state {
             self.state_signals(msg, plan, values, s);
@@ -710,17 +735,45 @@ impl Engine {
         None
     }
 
-    fn ad_signals(&self, msg: &Message, text: &str, sender: &SenderId, optout: bool, s: &mut Scratch) {
-        let Some(label) = self.ad_label(text) else {
-            return;
-        };
-        self.push(s, Builtin::AD_LABEL, label.to_string());
+    /// The advertising rules. A message is an ad when it carries the label, or when the
+    /// hub's facts say its sender is a registered advertiser.
+    fn ad_signals(
+        &self,
+        msg: &Message,
+        text: &str,
+        sender: &SenderId,
+        optout: bool,
+        facts: Option<&AdFacts>,
+        s: &mut Scratch,
+    ) {
+        let label = self.ad_label(text);
+        let registered = facts.is_some_and(|f| f.registered_sender);
+        match label {
+            Some(label) => self.push(s, Builtin::AD_LABEL, label.to_string()),
+            None if registered => self.push(
+                s,
+                Builtin::AD_NO_LABEL,
+                format!(
+                    "{} is a registered advertiser",
+                    msg.sender.as_deref().unwrap_or_default()
+                ),
+            ),
+            None => return,
+        }
         if sender.is_subscriber() {
             self.push(s, Builtin::AD_FROM_NUMBER, msg.sender.clone().unwrap_or_default());
+        } else if let (Some(_), SenderId::Brandname(b)) = (facts, sender)
+            && !registered
+        {
+            self.push(
+                s,
+                Builtin::AD_UNREGISTERED_SENDER,
+                format!("{b} is not in the advertiser register"),
+            );
         }
+        let ads = &self.policy.ads;
         if let Some(at) = msg.received_at {
             let h = vietnam_hour(at);
-            let ads = &self.policy.ads;
             if h < ads.start_hour || h >= ads.end_hour {
                 self.push(
                     s,
@@ -734,6 +787,27 @@ impl Engine {
         }
         if !optout {
             self.push(s, Builtin::AD_NO_OPTOUT, "no refusal instructions found".to_string());
+        }
+        let Some(f) = facts else {
+            return;
+        };
+        if f.recipient_dnc {
+            let to = msg.recipient.as_deref().unwrap_or_default();
+            self.push(s, Builtin::AD_TO_DNC, format!("{to} refuses ad messages (Do-Not-Call)"));
+        }
+        if f.sent_24h >= ads.max_per_recipient_24h {
+            self.push(
+                s,
+                Builtin::AD_OVER_CAP,
+                format!(
+                    "ad number {} to this recipient in 24 h; at most {}",
+                    f.sent_24h as u64 + 1,
+                    ads.max_per_recipient_24h
+                ),
+            );
+        }
+        if registered && f.copy_matches == Some(false) {
+            self.push(s, Builtin::AD_NO_COPY, "no submitted ad copy matches".to_string());
         }
     }
 

@@ -61,7 +61,7 @@ mod vi_tables;
 pub use engine::{Engine, EngineBuilder, Scratch};
 pub use error::ConfigError;
 pub use lists::{ListKind, ListSet, Lists, normalize_entry};
-pub use message::{Channel, Message, Metadata, Origin};
+pub use message::{AdFacts, Channel, Message, Metadata, Origin};
 pub use model::{Label, Model};
 pub use policy::Policy;
 pub use rules::RuleSet;

@@ -91,6 +91,23 @@ impl Message {
     }
 }
 
+/// What the caller knows about an advertising message from the hub's registers (the
+/// advertiser register, the Do-Not-Call register, the ads already sent, the submitted
+/// copies). The engine stays pure: the caller looks these up and hands them in with
+/// [`crate::Engine::check_full`]; without them only the text-based ad signals fire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AdFacts {
+    /// The sender is an active brandname of a registered advertiser.
+    pub registered_sender: bool,
+    /// The recipient is on the Do-Not-Call register for ad messages.
+    pub recipient_dnc: bool,
+    /// Ads this advertiser already sent this recipient in the last 24 hours (not counting
+    /// this one).
+    pub sent_24h: u32,
+    /// Whether a copy the advertiser submitted matches the text; `None` when unknown.
+    pub copy_matches: Option<bool>,
+}
+
 /// Vietnam's offset from UTC, in seconds (UTC+7, no daylight saving).
 pub const VIETNAM_UTC_OFFSET: i64 = 7 * 3600;
 

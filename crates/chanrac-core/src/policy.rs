@@ -61,6 +61,9 @@ pub struct Ads {
     pub start_hour: u32,
     /// Hour at which the ad window closes: default 22 (ads allowed 07:00–21:59).
     pub end_hour: u32,
+    /// Ads one advertiser may send one recipient in 24 hours: default 3 (one more fires
+    /// `AD_OVER_CAP`, when the caller supplies the count, see [`crate::AdFacts`]).
+    pub max_per_recipient_24h: u32,
 }
 
 impl Default for Ads {
@@ -69,6 +72,7 @@ impl Default for Ads {
             labels: vec!["[QC]".into(), "[AD]".into(), "QC".into(), "(QC)".into()],
             start_hour: 7,
             end_hour: 22,
+            max_per_recipient_24h: 3,
         }
     }
 }

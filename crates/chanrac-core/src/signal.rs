@@ -95,6 +95,16 @@ signals! {
         "An advertisement received outside the permitted hours (Vietnam time).";
     AD_NO_OPTOUT = "AD_NO_OPTOUT", 2.0, Spam,
         "An advertisement without instructions to refuse further ads.";
+    AD_NO_LABEL = "AD_NO_LABEL", 2.0, Spam,
+        "A message from a registered advertiser's brandname without the advertising label at its start (hub facts).";
+    AD_UNREGISTERED_SENDER = "AD_UNREGISTERED_SENDER", 5.0, Spam,
+        "A labelled advertisement from a brandname that is not in the advertiser register (hub facts).";
+    AD_OVER_CAP = "AD_OVER_CAP", 5.0, Spam,
+        "More ads from this advertiser to this recipient in 24 hours than the policy allows (ads.max_per_recipient_24h; hub facts).";
+    AD_TO_DNC = "AD_TO_DNC", 12.0, Spam,
+        "An advertisement to a number on the Do-Not-Call register for ad messages (hub facts).";
+    AD_NO_COPY = "AD_NO_COPY", 3.0, Spam,
+        "An advertisement from a registered brandname that matches no ad copy the advertiser submitted (hub facts).";
     MODEL_SPAM = "MODEL_SPAM", 3.0, Ham,
         "The statistical classifier finds the text spam: P(spam) at or above model.spam_threshold (0.9); adds weight × P(spam) to the score but not to the choice between spam and scam.";
     MODEL_SCAM = "MODEL_SCAM", 3.0, Ham,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chanrac_core::signal::SignalInfo;
 use chanrac_core::state::{StateDetector, StateInput, StateKey, StateOp, StateSignal, Windows};
-use chanrac_core::{Action, Category, Engine, ListKind, Lists, Message, Metadata, Origin, Policy};
+use chanrac_core::{Action, AdFacts, Category, Engine, ListKind, Lists, Message, Metadata, Origin, Policy, Scratch};
 
 /// 2026-11-22 10:00 in Hanoi.
 const MORNING: i64 = 1_795_316_400;
@@ -89,6 +89,162 @@ fn advertising_rules() {
     assert!(v.has("AD_NO_OPTOUT"));
     // `QC` must be a label, not the start of a word.
     assert!(!e.check(&Message::text("QCVN 2024 ban hanh")).has("AD_LABEL"));
+}
+
+/// The hub's facts at their edges: 21:59 and 22:00, the third and the fourth ad in 24 hours,
+/// a recipient on the Do-Not-Call register, a registered sender without a label or a copy.
+#[test]
+fn advertising_rules_with_the_hubs_facts() {
+    let e = Engine::with_defaults().unwrap();
+    let ad = "[QC] Giam 30% toan bo san pham den 30/11. Tu choi QC soan TC gui 1234";
+    // 2026-11-22 21:59:59 and 22:00:00 in Hanoi.
+    let (before, at_ten) = (1_795_359_599, 1_795_359_600);
+    let registered = AdFacts {
+        registered_sender: true,
+        copy_matches: Some(true),
+        ..AdFacts::default()
+    };
+    /// Name, text, time, facts, signals expected, signals absent.
+    type Case<'a> = (&'a str, &'a str, i64, AdFacts, &'a [&'a str], &'a [&'a str]);
+    let cases: &[Case] = &[
+        (
+            "a compliant ad",
+            ad,
+            before,
+            registered,
+            &["AD_LABEL"],
+            &[
+                "AD_OUTSIDE_HOURS",
+                "AD_OVER_CAP",
+                "AD_TO_DNC",
+                "AD_NO_COPY",
+                "AD_NO_LABEL",
+                "AD_UNREGISTERED_SENDER",
+            ],
+        ),
+        ("at 22:00", ad, at_ten, registered, &["AD_OUTSIDE_HOURS"], &[]),
+        (
+            "the third ad in 24 h",
+            ad,
+            before,
+            AdFacts {
+                sent_24h: 2,
+                ..registered
+            },
+            &[],
+            &["AD_OVER_CAP"],
+        ),
+        (
+            "the fourth ad in 24 h",
+            ad,
+            before,
+            AdFacts {
+                sent_24h: 3,
+                ..registered
+            },
+            &["AD_OVER_CAP"],
+            &[],
+        ),
+        (
+            "to a DNC number",
+            ad,
+            before,
+            AdFacts {
+                recipient_dnc: true,
+                ..registered
+            },
+            &["AD_TO_DNC"],
+            &[],
+        ),
+        (
+            "no copy matches",
+            ad,
+            before,
+            AdFacts {
+                copy_matches: Some(false),
+                ..registered
+            },
+            &["AD_NO_COPY"],
+            &[],
+        ),
+        (
+            "copies unknown",
+            ad,
+            before,
+            AdFacts {
+                copy_matches: None,
+                ..registered
+            },
+            &[],
+            &["AD_NO_COPY"],
+        ),
+        (
+            "registered, no label",
+            "Giam 30% hom nay. Tu choi QC soan TC gui 1234",
+            before,
+            registered,
+            &["AD_NO_LABEL"],
+            &["AD_LABEL"],
+        ),
+        (
+            "labelled, unregistered",
+            ad,
+            before,
+            AdFacts::default(),
+            &["AD_UNREGISTERED_SENDER"],
+            &["AD_NO_COPY"],
+        ),
+        (
+            "not an ad at all",
+            "Ma OTP cua ban la 123456",
+            before,
+            AdFacts::default(),
+            &[],
+            &["AD_NO_LABEL", "AD_TO_DNC", "AD_LABEL"],
+        ),
+    ];
+    let mut scratch = Scratch::default();
+    for (name, text, at, facts, want, absent) in cases {
+        let msg = Message::text(*text).from("SHOPABC").to("0912345678").at(*at);
+        let v = e.check_full(&msg, &mut scratch, None, Some(facts));
+        for w in *want {
+            assert!(v.has(w), "{name}: {w} missing in {v:?}");
+        }
+        for a in *absent {
+            assert!(!v.has(a), "{name}: {a} present in {v:?}");
+        }
+    }
+    // A DNC recipient alone blocks the ad; evidence says who and why.
+    let msg = Message::text(ad).from("SHOPABC").to("0912345678").at(before);
+    let v = e.check_full(
+        &msg,
+        &mut scratch,
+        None,
+        Some(&AdFacts {
+            recipient_dnc: true,
+            ..registered
+        }),
+    );
+    assert_eq!(v.action, Action::Block, "{v:?}");
+    assert!(v.reasons.iter().any(|r| r.evidence.contains("0912345678")), "{v:?}");
+    // The cap is policy.
+    let mut p = Policy::default();
+    p.ads.max_per_recipient_24h = 5;
+    let e5 = Engine::builder().policy(p).build().unwrap();
+    let v = e5.check_full(
+        &msg,
+        &mut scratch,
+        None,
+        Some(&AdFacts {
+            sent_24h: 4,
+            ..registered
+        }),
+    );
+    assert!(!v.has("AD_OVER_CAP"), "{v:?}");
+    // A number may not advertise: AD_FROM_NUMBER, not AD_UNREGISTERED_SENDER.
+    let msg = Message::text(ad).from("0987654321").at(before);
+    let v = e.check_full(&msg, &mut scratch, None, Some(&AdFacts::default()));
+    assert!(v.has("AD_FROM_NUMBER") && !v.has("AD_UNREGISTERED_SENDER"), "{v:?}");
 }
 
 #[test]

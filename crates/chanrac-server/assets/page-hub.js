@@ -16,10 +16,10 @@ export const CAMPAIGNS = { id: 'campaigns', path: '/v1/campaigns', roles: ['oper
 
 /** The hub's features: where each will be served, and who may see it. */
 export const HUB = [
-  { id: 'reports', path: '/v1/reports', roles: ['regulator'] },
+  { id: 'reports', path: '/v1/reports', roles: ['regulator', 'operator'] },
   { id: 'watchlist', path: '/v1/watchlist', roles: ['regulator', 'operator'] },
-  { id: 'dnc', path: '/v1/dnc/stats', roles: ['regulator'] },
-  { id: 'advertisers', path: '/v1/advertisers', roles: ['regulator', 'advertiser'] },
+  { id: 'dnc', path: '/v1/dnc/stats', roles: ['regulator', 'operator'] },
+  { id: 'advertisers', path: '/v1/advertisers', roles: ['regulator', 'operator', 'advertiser'] },
   { id: 'keywords', path: '/v1/keywords/proposals', roles: ['regulator'] },
   { id: 'feed', path: '/v1/feed', roles: ['regulator', 'operator'] },
   { id: 'lookup', path: '/v1/lookup', roles: ['bank', 'public', 'regulator'] },

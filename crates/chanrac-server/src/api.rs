@@ -170,10 +170,12 @@ pub(crate) fn check_one(
 ) -> Verdict {
     SCRATCH.with(|s| {
         let mut scratch = s.borrow_mut();
-        let v = match counted {
-            Some((plan, values)) => engine.check_with_state(msg, &mut scratch, plan, values),
-            None => engine.check_with(msg, &mut scratch),
-        };
+        // Advertisements are judged with the hub's registers (DNC, advertisers, copies, caps).
+        let ads = state.hub.ad_facts(engine, msg, now);
+        let v = engine.check_full(msg, &mut scratch, counted, ads.as_ref());
+        if ads.is_some() && v.action < Action::Block {
+            state.hub.count_ad(msg, now);
+        }
         state.metrics.checked(v.action, v.category, 1);
         let domains = scratch.findings().urls.iter().map(|u| u.domain.as_str());
         tally.record(state.config.server.log_verdicts, channel, now, msg, &v, domains);

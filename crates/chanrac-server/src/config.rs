@@ -35,6 +35,9 @@ pub struct Config {
     #[serde(skip_serializing)]
     #[schema(value_type = Option<Object>)]
     pub smpp: Option<chanrac_smpp::proxy::FirewallConfig>,
+    /// The regulator's hub: the short-code line (`POST /v1/mo`, SMPP), spam reports and
+    /// their escalation, the Do-Not-Call register (docs/hub.md).
+    pub hub: chanrac_hub::HubConfig,
 }
 
 /// The HTTP listener and its limits.
@@ -294,6 +297,9 @@ impl Config {
     }
 
     fn validate(&self, name: &str) -> Result<(), ServerError> {
+        self.hub
+            .validate()
+            .map_err(|e| ServerError::Config(format!("{name}: {e}")))?;
         let s = &self.server;
         if s.max_batch == 0 || s.max_in_flight == 0 || s.max_body_bytes < 1024 {
             return Err(ServerError::Config(format!(
@@ -381,6 +387,7 @@ pub fn reference() -> String {
             "server" => ServerSection::schema(),
             "engine" => EngineSection::schema(),
             "store" => StoreSection::schema(),
+            "hub" => chanrac_hub::HubConfig::schema(),
             _ => ApiKey::schema(),
         };
         let RefOr::T(Schema::Object(obj)) = fields else {

@@ -29,6 +29,7 @@ pub mod counters;
 pub mod dashboard;
 pub mod email;
 pub mod error;
+pub mod hub;
 pub mod metrics;
 pub mod smpp;
 pub mod state;
@@ -59,7 +60,10 @@ pub use state::AppState;
     paths(
         api::check, api::check_batch, api::lists, api::add_entry, api::remove_entry, api::audit,
         api::reload, api::stats, api::verdicts, api::healthz, api::readyz, api::metrics,
-        smpp::list, smpp::decide, smpp::status
+        smpp::list, smpp::decide, smpp::status,
+        hub::post_mo, hub::post_report, hub::get_reports, hub::get_watchlist, hub::decide,
+        hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
+        hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy, hub::take_outbox
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
     modifiers(&SecurityAddon),
@@ -68,6 +72,9 @@ pub use state::AppState;
         (name = "lists", description = "Allow and block lists, with the audit log"),
         (name = "stats", description = "Traffic statistics"),
         (name = "smpp", description = "The SMPP firewall: quarantine and binds"),
+        (name = "hub", description = "The regulator's hub: the short-code line, spam reports, the watch list"),
+        (name = "dnc", description = "The Do-Not-Call register"),
+        (name = "advertisers", description = "Advertisers, brandnames and ad copies"),
         (name = "admin", description = "Health, metrics, reload")
     )
 )]
@@ -108,6 +115,21 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/quarantine", get(smpp::list))
         .route("/v1/quarantine/{id}/{decision}", post(smpp::decide))
         .route("/v1/smpp", get(smpp::status))
+        .route("/v1/mo", post(hub::post_mo))
+        .route("/v1/reports", post(hub::post_report).get(hub::get_reports))
+        .route("/v1/watchlist", get(hub::get_watchlist))
+        .route("/v1/watchlist/{source}/{decision}", post(hub::decide))
+        .route("/v1/dnc/scrub", post(hub::scrub))
+        .route("/v1/dnc/requests", post(hub::dnc_request))
+        .route("/v1/dnc/requests/{id}/confirm", post(hub::dnc_confirm))
+        .route("/v1/dnc/numbers/{number}", get(hub::dnc_number))
+        .route("/v1/dnc/stats", get(hub::dnc_stats))
+        .route("/v1/dnc/export", get(hub::dnc_export))
+        .route("/v1/dnc/import", post(hub::dnc_import))
+        .route("/v1/advertisers", get(hub::advertisers).post(hub::put_advertiser))
+        .route("/v1/advertisers/{code}/brandnames", post(hub::put_brandname))
+        .route("/v1/ads/copies", post(hub::post_ad_copy))
+        .route("/v1/outbox/take", post(hub::take_outbox))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
@@ -240,6 +262,17 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
             tick.tick().await;
             st.metrics.upkeep();
             st.counters.publish();
+        }
+    }));
+    // DNC changes committed by other nodes sharing the store.
+    let st = state.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            if let Err(e) = st.hub.catch_up(&st.records).await {
+                tracing::warn!(error = %e, "DNC changes of other nodes not read; retrying");
+            }
         }
     }));
     // Expired embedded counters are dropped once a minute (eviction bounds them anyway).

@@ -24,8 +24,48 @@ struct EngineFilter {
     reject_status: u32,
 }
 
+impl EngineFilter {
+    /// A message to the hub's short code: stored and answered here, never forwarded. The
+    /// store is waited for on this session's thread; when it cannot answer, the message is
+    /// refused with a temporary error (`ESME_RX_T_APPN`) so that the sender retries.
+    fn hub_line(&self, msg: &Message) -> Decision {
+        let Some(from) = msg.sender.as_deref().and_then(chanrac_hub::dnc::msisdn) else {
+            return Decision::Reject(chanrac_smpp::pdu::status::ESME_RINVSRCADR);
+        };
+        let from = chanrac_hub::dnc::format_key(from);
+        let handle = tokio::runtime::Handle::current();
+        if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread {
+            tracing::warn!("the hub's short code needs a multi-threaded runtime");
+            return Decision::Reject(chanrac_smpp::pdu::status::ESME_RX_T_APPN);
+        }
+        let done = tokio::task::block_in_place(|| {
+            handle.block_on(crate::hub::handle_mo(&self.state, &from, &msg.text, "smpp"))
+        });
+        match done {
+            Ok(out) => Decision::Local(out.reply.into()),
+            Err(e) => {
+                tracing::warn!(error = %e.message, "a short-code message could not be stored; refused for a retry");
+                Decision::Reject(chanrac_smpp::pdu::status::ESME_RX_T_APPN)
+            }
+        }
+    }
+}
+
+/// The filter `chanrac serve` gives the SMPP firewall: the hub's short codes are answered
+/// here, everything else is checked by the engine in effect.
+pub fn filter(state: AppState, reject_status: u32) -> impl Filter {
+    EngineFilter { state, reject_status }
+}
+
 impl Filter for EngineFilter {
     fn check(&self, ctx: &SubmitContext<'_>, msg: &Message) -> Decision {
+        if msg
+            .recipient
+            .as_deref()
+            .is_some_and(|to| self.state.config.hub.is_hub_code(to))
+        {
+            return self.hub_line(msg);
+        }
         let engine = self.state.engine();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut tally = Tally::default();
@@ -75,10 +115,7 @@ impl Filter for EngineFilter {
 pub async fn start(state: AppState, mut config: FirewallConfig) -> Result<Firewall, String> {
     // In development mode (no API keys, loopback) any ESME may bind.
     config.dev_mode |= state.keys.dev;
-    let filter = EngineFilter {
-        reject_status: config.reject_status,
-        state,
-    };
+    let filter = filter(state, config.reject_status);
     let upstream = config.upstream.address.clone();
     let fw = Firewall::start(config, Arc::new(filter))
         .await

@@ -39,6 +39,8 @@ pub struct AppState {
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// The hub: the DNC register in memory, the outbox.
+    pub hub: Arc<crate::hub::HubState>,
     /// The SMPP firewall, when it runs.
     smpp: Arc<std::sync::Mutex<Option<chanrac_smpp::proxy::Firewall>>>,
 }
@@ -85,6 +87,9 @@ impl AppState {
             }
         };
         let counters = ServerCounters::open(&config).await.map_err(ServerError::Engine)?;
+        let hub = crate::hub::HubState::load(&records)
+            .await
+            .map_err(ServerError::Engine)?;
         let engine_config = config.engine.clone();
         let velocity = counters.enabled();
         let base = tokio::task::spawn_blocking(move || build_engine(&engine_config, velocity))
@@ -105,6 +110,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.server.max_in_flight)),
             config: Arc::new(config),
+            hub: Arc::new(hub),
             smpp: Arc::new(std::sync::Mutex::new(None)),
         };
         state.import_list_files().await.map_err(ServerError::Engine)?;

@@ -59,14 +59,8 @@ async fn get_text(app: &Router, uri: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-fn signals(v: &Value) -> Vec<String> {
-    v["reasons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["signal"].as_str().unwrap().to_string())
-        .collect()
-}
+mod common;
+use common::signals;
 
 /// A harmless text, different every time (so that only the sender's rate is unusual).
 fn chat(sender: &str, i: usize) -> Value {

@@ -60,6 +60,7 @@ pub mod status {
     pub const ESME_RBINDFAIL: u32 = 0x0000_000D;
     pub const ESME_RINVPASWD: u32 = 0x0000_000E;
     pub const ESME_RINVSYSID: u32 = 0x0000_000F;
+    pub const ESME_RINVSRCADR: u32 = 0x0000_000A;
     pub const ESME_RSUBMITFAIL: u32 = 0x0000_0045;
     pub const ESME_RTHROTTLED: u32 = 0x0000_0058;
     pub const ESME_RX_T_APPN: u32 = 0x0000_0064;

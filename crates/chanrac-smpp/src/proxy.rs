@@ -39,7 +39,7 @@ use tokio::task::JoinSet;
 use crate::concat::{Push, Reassembler, ReassemblyConfig};
 use crate::frame::{DEFAULT_MAX_PDU, FrameError, FrameReader, spawn_writer};
 use crate::pdu::{
-    Address, Bind, BindResp, Body, DecodeError, Header, MessageIdResp, MultiDest, Pdu, cmd, set_sequence, status,
+    Address, Bind, BindResp, Body, DecodeError, Header, MessageIdResp, MultiDest, Pdu, Tlv, cmd, set_sequence, status,
 };
 use crate::receipt::{Receipt, receipted_id, state};
 use crate::stats::Stats;
@@ -47,7 +47,7 @@ use crate::submit::{ESM_DELIVERY_RECEIPT, MessageBody, decode_parts};
 use crate::text::Coding;
 
 /// What the firewall does with a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Forward it to the SMSC.
     Forward,
@@ -60,6 +60,10 @@ pub enum Decision {
     Drop,
     /// Acknowledge it and hold it for an analyst, who may [`Quarantine::release`] it.
     Quarantine,
+    /// The message is for a service this node runs (the hub's short code): acknowledge it,
+    /// do not forward it, and send this text back to the sender from the address it was
+    /// sent to, as a `deliver_sm` on the same session (when it can receive).
+    Local(Arc<str>),
 }
 
 /// What the filter knows about a message besides the message itself.
@@ -1225,6 +1229,15 @@ impl EsmeState {
         let decision = shared.filter.check(&ctx, &msg);
         let stats = &shared.stats;
         match decision {
+            Decision::Local(reply) => {
+                Stats::inc(&stats.answered_locally);
+                for p in &parts {
+                    handle.answer(ok_response(p.command_id, p.seq, &shared.local_message_id()));
+                }
+                if handle.can_receive {
+                    handle.send(local_reply(handle.next_seq(), first_addresses(&parts), &reply).encode());
+                }
+            }
             Decision::Forward | Decision::Tag => {
                 Stats::inc(if decision == Decision::Tag {
                     &stats.tagged
@@ -1293,6 +1306,37 @@ impl EsmeState {
             }
         }
     }
+}
+
+/// The (source, destination) addresses of a message's first part.
+fn first_addresses(parts: &[HeldPart]) -> (Address, Address) {
+    parts
+        .first()
+        .map(|p| (p.source.clone(), p.dest.clone()))
+        .unwrap_or_default()
+}
+
+/// A `deliver_sm` from the address a message was sent to back to its sender, carrying
+/// `text` (GSM 7-bit when it fits, else UCS-2; in `message_payload` when longer than one
+/// `short_message`).
+fn local_reply(seq: u32, (sender, to): (Address, Address), text: &str) -> Pdu {
+    let (data_coding, bytes) = crate::text::encode_best(text);
+    let (short_message, tlvs) = if bytes.len() <= 254 {
+        (Bytes::from(bytes), vec![])
+    } else {
+        (Bytes::new(), vec![Tlv::new(crate::pdu::tag::MESSAGE_PAYLOAD, bytes)])
+    };
+    Pdu::new(
+        seq,
+        Body::DeliverSm(crate::pdu::ShortMessage {
+            source: to,
+            dest: sender,
+            data_coding,
+            short_message,
+            tlvs,
+            ..Default::default()
+        }),
+    )
 }
 
 fn unix_now() -> i64 {

@@ -91,6 +91,8 @@ pub struct Stats {
     pub rejected: AtomicU64,
     /// Messages dropped silently (acknowledged, not delivered).
     pub dropped: AtomicU64,
+    /// Messages answered by this node itself (to the hub's short code), not forwarded.
+    pub answered_locally: AtomicU64,
     /// Messages held in quarantine.
     pub quarantined: AtomicU64,
     /// Submits answered `ESME_RTHROTTLED` (account rate, session window or saturated upstream).
@@ -123,6 +125,8 @@ pub struct Snapshot {
     pub tagged: u64,
     pub rejected: u64,
     pub dropped: u64,
+    /// Messages answered by this node itself (to the hub's short code), not forwarded.
+    pub answered_locally: u64,
     pub quarantined: u64,
     pub throttled: u64,
     pub upstream_failed: u64,
@@ -153,6 +157,7 @@ impl Stats {
             tagged: g(&self.tagged),
             rejected: g(&self.rejected),
             dropped: g(&self.dropped),
+            answered_locally: g(&self.answered_locally),
             quarantined: g(&self.quarantined),
             throttled: g(&self.throttled),
             upstream_failed: g(&self.upstream_failed),

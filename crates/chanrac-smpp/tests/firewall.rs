@@ -577,3 +577,47 @@ async fn an_esme_that_does_not_read_is_disconnected_and_others_are_served() {
     let seq = good.submit(sm("1", "2", "after the flood")).await;
     assert_eq!(good.next_app().await.unwrap().sequence, seq);
 }
+
+/// A message to a service of the node itself (the hub's short code) is acknowledged, not
+/// forwarded, and answered to the sender from that address; a reply longer than one
+/// `short_message` travels in `message_payload`; a transmitter-only session gets no reply.
+#[tokio::test]
+async fn local_answers_come_back_as_deliver_sm_and_nothing_is_forwarded() {
+    let long = "x".repeat(300);
+    let reply_to = long.clone();
+    let filter: Arc<dyn Filter> =
+        Arc::new(
+            move |_: &SubmitContext<'_>, m: &Message| match (m.recipient.as_deref(), m.text.as_str()) {
+                (Some("5656"), "LONG") => Decision::Local(reply_to.as_str().into()),
+                (Some("5656"), _) => Decision::Local("Cam on, ma phan anh PA1".into()),
+                _ => Decision::Forward,
+            },
+        );
+    let s = setup(false, filter, |_| {}).await;
+    let (mut e, _) = Esme::bind(s.fw.local_addr(), cmd::BIND_TRANSCEIVER, "a", "b").await;
+    e.submit(sm("84900000001", "5656", "S 0912345678 vay tien")).await;
+    let r = e.next_app().await.unwrap();
+    assert_eq!((r.command_id(), r.status), (cmd::SUBMIT_SM_RESP, 0));
+    let d = e.next_app().await.unwrap();
+    let Body::DeliverSm(m) = &d.body else {
+        panic!("expected the reply, got {d:?}")
+    };
+    assert_eq!(
+        (&m.source.addr[..], &m.dest.addr[..]),
+        (&b"5656"[..], &b"84900000001"[..])
+    );
+    assert_eq!(&m.short_message[..], b"Cam on, ma phan anh PA1");
+    e.submit(sm("84900000001", "5656", "LONG")).await;
+    e.next_app().await.unwrap();
+    let d = e.next_app().await.unwrap();
+    let Body::DeliverSm(m) = &d.body else {
+        panic!("expected the reply, got {d:?}")
+    };
+    assert_eq!(m.payload().len(), 300);
+    let (mut t, _) = Esme::bind(s.fw.local_addr(), cmd::BIND_TRANSMITTER, "t", "b").await;
+    t.submit(sm("84900000002", "5656", "DK DNC")).await;
+    assert_eq!(t.next_app().await.unwrap().status, 0);
+    e.submit(sm("84900000001", "84912345678", "hello")).await;
+    wait_for(|| s.sim.received().len() == 1).await;
+    assert_eq!(s.fw.stats().snapshot().answered_locally, 3);
+}

@@ -68,6 +68,7 @@
 pub mod conformance;
 pub mod counters;
 pub mod error;
+pub mod hub;
 mod join;
 mod migrations;
 pub mod records;

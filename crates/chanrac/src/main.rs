@@ -2,6 +2,7 @@
 
 mod check;
 mod generate;
+mod hub;
 mod input;
 mod keywords;
 mod mail;
@@ -38,6 +39,7 @@ Examples:
   chanrac keywords --spam reported.tsv --ham baseline.tsv --holdout 0.3 --out-rules mined.toml
   chanrac check --email message.eml               # an e-mail (RFC 5322 / MIME)
   chanrac scan mailbox.mbox                       # every e-mail of an mbox (or --format eml-dir DIR)
+  chanrac hub watchlist                           # the regulator's hub, through the server
 
 Docs: README.md, docs/signals.md (every signal), docs/rules.md (rule packs), docs/policy.md,\ndocs/model.md (the classifier), docs/email.md (e-mail).")]
 struct Cli {
@@ -70,6 +72,9 @@ enum Command {
     Gen(generate::GenArgs),
     /// Mine the keywords that mark spam against a ham baseline; measure what they add.
     Keywords(keywords::KeywordsArgs),
+    /// The regulator's hub, through a running server: reports and the watch list,
+    /// the Do-Not-Call register (import, export, scrub a file), advertisers.
+    Hub(hub::HubArgs),
 }
 
 /// Where the engine's configuration comes from; shared by every command that checks messages.
@@ -171,6 +176,7 @@ fn main() -> ExitCode {
         Command::SmppLoad(args) => smpp::load(args),
         Command::Gen(args) => generate::run(args),
         Command::Keywords(args) => keywords::run(args),
+        Command::Hub(args) => hub::run(args),
     };
     match result {
         Ok(code) => code,

@@ -25,7 +25,7 @@ use crate::migrations::POSTGRES;
 /// Records in PostgreSQL.
 #[derive(Clone)]
 pub struct PgRecords {
-    pool: Pool,
+    pub(crate) pool: Pool,
     channel: Arc<str>,
     changes: Arc<watch::Sender<i64>>,
     listener: Arc<tokio::task::JoinHandle<()>>,

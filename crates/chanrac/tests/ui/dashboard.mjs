@@ -569,7 +569,7 @@ async function main() {
     await rules(page);
     await tryIt(page);
     await system(page);
-    await hub(page, OPERATOR, ['watchlist', 'feed', 'calls']);
+    await hub(page, OPERATOR, ['reports', 'watchlist', 'dnc', 'advertisers', 'feed', 'calls']);
     await shot(page, '09-hub');
     await languages(page);
     await bankKey(page);

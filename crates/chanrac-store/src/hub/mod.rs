@@ -1,0 +1,725 @@
+//! Durable records of the regulator's hub: spam reports and the sources they accuse, the
+//! Do-Not-Call register with its history and one-time passwords, advertisers, brandnames and
+//! ad copies.
+//!
+//! [`HubRecords`] is the trait; [`SqliteRecords`](crate::records::sqlite::SqliteRecords) and
+//! [`PgRecords`](crate::records::postgres::PgRecords) implement it on the same store as the
+//! lists (one file or one database), and [`AnyRecords`] forwards to the one in use. Every
+//! backend passes [`conformance`].
+//!
+//! Semantics every backend keeps, on top of those of [`crate::records`]:
+//!
+//! - **Durability**: a report, a DNC change or an ad copy is committed (fsynced) before the
+//!   call returns `Ok`; what was acknowledged survives `kill -9`.
+//! - **One transaction per report**: the report, the reporter's rate count and its source's
+//!   count and status are written together; a reader never sees a report without its
+//!   effect on the source.
+//! - **Distinct reporters**: a source's `reporters` is the number of distinct reporters of
+//!   counted reports in the window; reports beyond a reporter's allowance are kept
+//!   (`counted = false`) but move nothing.
+//! - **Escalation only rises**: `reported` → `watch` → `proposed` by the thresholds; an
+//!   analyst's `confirmed` or `rejected` stands until an analyst changes it.
+//! - **Idempotent DNC**: registering twice changes nothing but adds a history line; the
+//!   register holds only numbers with at least one flag.
+//! - **One-time passwords** are stored as hashes, used once, void after the expiry or too
+//!   many wrong tries; a confirmed password applies its DNC change in the same transaction.
+
+pub mod conformance;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod sqlite;
+
+use std::future::Future;
+
+use serde::Serialize;
+
+use crate::StoreError;
+use crate::records::{Actor, AnyRecords};
+
+/// A report to store.
+#[derive(Debug, Clone, Default)]
+pub struct NewReport {
+    /// When it arrived, Unix milliseconds.
+    pub at: i64,
+    /// How it came: `sms` (the short code over HTTP), `smpp`, `api`.
+    pub via: String,
+    /// The reporter's canonical number (or the API key's name for structured reports).
+    pub reporter: String,
+    /// `spam`, `call`, `fraud` or `unparsed`.
+    pub kind: String,
+    /// The reported source as written.
+    pub source: Option<String>,
+    /// Its canonical key (`+84912345678`, `VAYTIEN`), for grouping.
+    pub source_key: Option<String>,
+    /// The reported content.
+    pub content: String,
+    /// The content's fingerprint key, for grouping.
+    pub content_key: Option<String>,
+    /// The whole text as received (for an SMS report), or empty.
+    pub raw: String,
+}
+
+/// The limits and thresholds a report is counted with.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportLimits {
+    /// Reports of the reporter since this time (Unix ms) count toward `reporter_max`.
+    pub reporter_since: i64,
+    /// Counted reports a reporter may have in its window; beyond, a report is not counted.
+    pub reporter_max: u32,
+    /// Distinct reporters of a source are counted since this time (Unix ms).
+    pub group_since: i64,
+    /// Distinct reporters that put a source on the watch list.
+    pub watch_at: u32,
+    /// Distinct reporters that propose a source for the block list.
+    pub propose_at: u32,
+}
+
+/// A stored report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The store's id (the reference is derived from it).
+    pub id: i64,
+    /// When it arrived, Unix milliseconds.
+    pub at: i64,
+    /// How it came.
+    pub via: String,
+    /// Who reported it (visible to analysts only).
+    pub reporter: String,
+    /// `spam`, `call`, `fraud` or `unparsed`.
+    pub kind: String,
+    /// The source as written.
+    pub source: Option<String>,
+    /// The source's canonical key.
+    pub source_key: Option<String>,
+    /// The content.
+    pub content: String,
+    /// The content's fingerprint key.
+    pub content_key: Option<String>,
+    /// The text as received.
+    pub raw: String,
+    /// False when the reporter had used up its allowance: kept, but not counted.
+    pub counted: bool,
+    /// `open`, `confirmed` (its source was confirmed: training data) or `rejected`.
+    pub status: String,
+}
+
+/// What storing a report did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportAdded {
+    /// The stored report.
+    pub report: Report,
+    /// Its source after the report, if it named one.
+    pub source: Option<SourceRecord>,
+    /// Distinct counted reporters of the same content in the window (0 without content).
+    pub content_reporters: u32,
+}
+
+/// A reported source and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceRecord {
+    /// The canonical key.
+    pub key: String,
+    /// `reported`, `watch`, `proposed`, `confirmed` or `rejected`.
+    pub status: String,
+    /// Distinct counted reporters in the window, as of the last report.
+    pub reporters: u32,
+    /// Reports ever received about it.
+    pub reports: u64,
+    /// First report, Unix ms.
+    pub first_at: i64,
+    /// Last report, Unix ms.
+    pub last_at: i64,
+    /// The analyst who decided, if any.
+    pub decided_by: Option<String>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// Which reports to list.
+#[derive(Debug, Clone, Default)]
+pub struct ReportQuery {
+    /// Reports about this source key.
+    pub source_key: Option<String>,
+    /// With this status (`open`, `confirmed`, `rejected`).
+    pub status: Option<String>,
+    /// Of this kind.
+    pub kind: Option<String>,
+    /// With an id below this (paging backwards).
+    pub before_id: Option<i64>,
+    /// At most this many, newest first.
+    pub limit: usize,
+}
+
+/// One change request on the Do-Not-Call register, as the history keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DncEvent {
+    /// The store's id.
+    pub id: i64,
+    /// When, Unix ms.
+    pub at: i64,
+    /// The number's canonical key (`+84912345678`).
+    pub number: String,
+    /// `register` or `cancel`.
+    pub action: String,
+    /// The flags asked for (1 messages, 2 calls).
+    pub scope: u8,
+    /// The flags before.
+    pub before: u8,
+    /// The flags after.
+    pub after: u8,
+    /// How: `sms`, `smpp`, `api` (after an OTP), `import`.
+    pub via: String,
+    /// Who: the number itself, or the API key or CLI user of an import.
+    pub actor: String,
+}
+
+/// The outcome of a one-time password check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum OtpOutcome {
+    /// Right: the change is applied.
+    Confirmed {
+        /// The change.
+        event: DncEvent,
+    },
+    /// Wrong code; `left` tries remain.
+    Wrong {
+        /// Tries left.
+        left: u32,
+    },
+    /// Expired, used, voided by too many tries, or unknown.
+    Void,
+}
+
+/// An advertiser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Advertiser {
+    /// The management code the regulator issued.
+    pub code: String,
+    /// The name.
+    pub name: String,
+    /// `active`, `suspended` or `revoked`.
+    pub status: String,
+    /// Last change, Unix ms.
+    pub updated_at: i64,
+}
+
+/// A brandname (sender id) of an advertiser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Brandname {
+    /// The canonical name (upper case).
+    pub name: String,
+    /// The advertiser's code.
+    pub advertiser: String,
+    /// The operators it is declared on (`viettel`, `vinaphone`…), comma-separated.
+    pub operators: String,
+    /// `active`, `suspended` or `revoked`.
+    pub status: String,
+    /// Last change, Unix ms.
+    pub updated_at: i64,
+}
+
+/// An ad copy to store.
+#[derive(Debug, Clone, Default)]
+pub struct NewAdCopy {
+    /// When it arrived, Unix ms.
+    pub at: i64,
+    /// `sms` (`FW` to the short code), `smpp` or `api`.
+    pub via: String,
+    /// Who sent it: the advertiser's number or the API key's name.
+    pub sender: String,
+    /// The brandname it will be sent under, if known.
+    pub brandname: Option<String>,
+    /// The ad text.
+    pub text: String,
+    /// Planned window, Unix seconds (start inclusive, end exclusive), if given.
+    pub window: Option<(i64, i64)>,
+    /// Planned number of recipients, if given.
+    pub recipients: Option<i64>,
+}
+
+/// A stored ad copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdCopy {
+    /// The store's id.
+    pub id: i64,
+    /// When it arrived, Unix ms.
+    pub at: i64,
+    /// How it came.
+    pub via: String,
+    /// Who sent it.
+    pub sender: String,
+    /// The brandname.
+    pub brandname: Option<String>,
+    /// The ad text.
+    pub text: String,
+    /// Planned window start, Unix seconds.
+    pub window_from: Option<i64>,
+    /// Planned window end, Unix seconds.
+    pub window_to: Option<i64>,
+    /// Planned recipients.
+    pub recipients: Option<i64>,
+}
+
+/// The hub's durable records. See the module documentation for the semantics.
+pub trait HubRecords: Send + Sync + 'static {
+    /// Stores a report, counts it against its reporter's allowance and its source's
+    /// thresholds, in one transaction.
+    fn add_report(
+        &self,
+        report: &NewReport,
+        limits: ReportLimits,
+    ) -> impl Future<Output = Result<ReportAdded, StoreError>> + Send;
+
+    /// One report.
+    fn report(&self, id: i64) -> impl Future<Output = Result<Option<Report>, StoreError>> + Send;
+
+    /// Reports, newest first.
+    fn reports(&self, query: &ReportQuery) -> impl Future<Output = Result<Vec<Report>, StoreError>> + Send;
+
+    /// Reported sources with a status (all when `None`), most reporters first.
+    fn sources(
+        &self,
+        status: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<SourceRecord>, StoreError>> + Send;
+
+    /// An analyst confirms (`confirmed`) or rejects (`rejected`) a source: its open reports
+    /// take the same status, and the audit log records it, in one transaction. `None` when
+    /// no report ever named the source.
+    fn decide_source(
+        &self,
+        key: &str,
+        status: &str,
+        actor: Actor<'_>,
+    ) -> impl Future<Output = Result<Option<SourceRecord>, StoreError>> + Send;
+
+    /// Registers (`register`) or cancels (`cancel`) the flags of `scope` for a number
+    /// (canonical key), at `at` (Unix ms); returns the history line.
+    fn dnc_change(
+        &self,
+        number: &str,
+        register: bool,
+        scope: u8,
+        via: &str,
+        actor: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<DncEvent, StoreError>> + Send;
+
+    /// Sets many numbers' flags at once (an import), in one transaction; returns how many
+    /// changed. A flag value of 0 removes the number.
+    fn dnc_import(
+        &self,
+        entries: &[(String, u8)],
+        actor: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Every registered number and its flags.
+    fn dnc_entries(&self) -> impl Future<Output = Result<Vec<(String, u8)>, StoreError>> + Send;
+
+    /// The history of a number, oldest first.
+    fn dnc_history(&self, number: &str) -> impl Future<Output = Result<Vec<DncEvent>, StoreError>> + Send;
+
+    /// History lines of every number with an id above `after`, in id order, at most
+    /// `limit`: how a node follows the changes other nodes make. Ids are assigned at
+    /// insert, so a reader should re-read a margin below the last id it saw (changes of
+    /// one number are serialized, so replaying them in id order is safe).
+    fn dnc_events_since(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<DncEvent>, StoreError>> + Send;
+
+    /// The id of the last history line (0 when none).
+    fn dnc_last_event_id(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// Stores a one-time password request (its hash); returns its id.
+    fn otp_create(
+        &self,
+        number: &str,
+        register: bool,
+        scope: u8,
+        code_hash: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// Checks a password for request `id` at `now` (Unix ms); a right one applies the
+    /// change (via `api`) in the same transaction.
+    fn otp_confirm(
+        &self,
+        id: i64,
+        code_hash: &str,
+        now: i64,
+        max_attempts: u32,
+    ) -> impl Future<Output = Result<OtpOutcome, StoreError>> + Send;
+
+    /// Creates or updates an advertiser (audited); returns it and whether it is new.
+    fn put_advertiser(
+        &self,
+        code: &str,
+        name: &str,
+        status: &str,
+        actor: Actor<'_>,
+    ) -> impl Future<Output = Result<(Advertiser, bool), StoreError>> + Send;
+
+    /// Every advertiser.
+    fn advertisers(&self) -> impl Future<Output = Result<Vec<Advertiser>, StoreError>> + Send;
+
+    /// Creates or updates a brandname of an existing advertiser (audited). An unknown
+    /// advertiser is [`StoreError::Invalid`].
+    fn put_brandname(
+        &self,
+        name: &str,
+        advertiser: &str,
+        operators: &str,
+        status: &str,
+        actor: Actor<'_>,
+    ) -> impl Future<Output = Result<(Brandname, bool), StoreError>> + Send;
+
+    /// Every brandname.
+    fn brandnames(&self) -> impl Future<Output = Result<Vec<Brandname>, StoreError>> + Send;
+
+    /// Stores an ad copy; returns it with its id.
+    fn add_ad_copy(&self, copy: &NewAdCopy) -> impl Future<Output = Result<AdCopy, StoreError>> + Send;
+
+    /// Ad copies received at or after `since` (Unix ms), oldest first, at most `limit`.
+    fn ad_copies(&self, since: i64, limit: usize) -> impl Future<Output = Result<Vec<AdCopy>, StoreError>> + Send;
+}
+
+/// Forwards a call to the chosen backend.
+macro_rules! any {
+    ($self:ident, $r:ident => $e:expr) => {
+        match $self {
+            AnyRecords::Sqlite($r) => $e,
+            #[cfg(feature = "postgres")]
+            AnyRecords::Postgres($r) => $e,
+        }
+    };
+}
+
+impl HubRecords for AnyRecords {
+    async fn add_report(&self, report: &NewReport, limits: ReportLimits) -> Result<ReportAdded, StoreError> {
+        any!(self, r => r.add_report(report, limits).await)
+    }
+    async fn report(&self, id: i64) -> Result<Option<Report>, StoreError> {
+        any!(self, r => r.report(id).await)
+    }
+    async fn reports(&self, query: &ReportQuery) -> Result<Vec<Report>, StoreError> {
+        any!(self, r => r.reports(query).await)
+    }
+    async fn sources(&self, status: Option<&str>, limit: usize) -> Result<Vec<SourceRecord>, StoreError> {
+        any!(self, r => r.sources(status, limit).await)
+    }
+    async fn decide_source(
+        &self,
+        key: &str,
+        status: &str,
+        actor: Actor<'_>,
+    ) -> Result<Option<SourceRecord>, StoreError> {
+        any!(self, r => r.decide_source(key, status, actor).await)
+    }
+    async fn dnc_change(
+        &self,
+        number: &str,
+        register: bool,
+        scope: u8,
+        via: &str,
+        actor: &str,
+        at: i64,
+    ) -> Result<DncEvent, StoreError> {
+        any!(self, r => r.dnc_change(number, register, scope, via, actor, at).await)
+    }
+    async fn dnc_import(&self, entries: &[(String, u8)], actor: &str, at: i64) -> Result<u64, StoreError> {
+        any!(self, r => r.dnc_import(entries, actor, at).await)
+    }
+    async fn dnc_entries(&self) -> Result<Vec<(String, u8)>, StoreError> {
+        any!(self, r => r.dnc_entries().await)
+    }
+    async fn dnc_history(&self, number: &str) -> Result<Vec<DncEvent>, StoreError> {
+        any!(self, r => r.dnc_history(number).await)
+    }
+    async fn dnc_events_since(&self, after: i64, limit: usize) -> Result<Vec<DncEvent>, StoreError> {
+        any!(self, r => r.dnc_events_since(after, limit).await)
+    }
+    async fn dnc_last_event_id(&self) -> Result<i64, StoreError> {
+        any!(self, r => r.dnc_last_event_id().await)
+    }
+    async fn otp_create(
+        &self,
+        number: &str,
+        register: bool,
+        scope: u8,
+        code_hash: &str,
+        expires_at: i64,
+    ) -> Result<i64, StoreError> {
+        any!(self, r => r.otp_create(number, register, scope, code_hash, expires_at).await)
+    }
+    async fn otp_confirm(
+        &self,
+        id: i64,
+        code_hash: &str,
+        now: i64,
+        max_attempts: u32,
+    ) -> Result<OtpOutcome, StoreError> {
+        any!(self, r => r.otp_confirm(id, code_hash, now, max_attempts).await)
+    }
+    async fn put_advertiser(
+        &self,
+        code: &str,
+        name: &str,
+        status: &str,
+        actor: Actor<'_>,
+    ) -> Result<(Advertiser, bool), StoreError> {
+        any!(self, r => r.put_advertiser(code, name, status, actor).await)
+    }
+    async fn advertisers(&self) -> Result<Vec<Advertiser>, StoreError> {
+        any!(self, r => r.advertisers().await)
+    }
+    async fn put_brandname(
+        &self,
+        name: &str,
+        advertiser: &str,
+        operators: &str,
+        status: &str,
+        actor: Actor<'_>,
+    ) -> Result<(Brandname, bool), StoreError> {
+        any!(self, r => r.put_brandname(name, advertiser, operators, status, actor).await)
+    }
+    async fn brandnames(&self) -> Result<Vec<Brandname>, StoreError> {
+        any!(self, r => r.brandnames().await)
+    }
+    async fn add_ad_copy(&self, copy: &NewAdCopy) -> Result<AdCopy, StoreError> {
+        any!(self, r => r.add_ad_copy(copy).await)
+    }
+    async fn ad_copies(&self, since: i64, limit: usize) -> Result<Vec<AdCopy>, StoreError> {
+        any!(self, r => r.ad_copies(since, limit).await)
+    }
+}
+
+/// Checks the closed vocabularies before they reach a table.
+pub(crate) fn check_one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), StoreError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "{field} {value:?} is not one of {}",
+            allowed.join(", ")
+        )))
+    }
+}
+
+/// Statuses of advertisers and brandnames.
+pub(crate) const REGISTER_STATUSES: &[&str] = &["active", "suspended", "revoked"];
+
+/// The flags after a register or cancel request.
+pub(crate) fn dnc_after(before: u8, register: bool, scope: u8) -> u8 {
+    if register { before | scope } else { before & !scope }
+}
+
+/// The SQL shared by both backends, with PostgreSQL's `$1` parameters (the SQLite backend
+/// reads them as `?1`).
+pub(crate) mod sql {
+    pub const REPORT_COLUMNS: &str =
+        "id, at, via, reporter, kind, source, source_key, content, content_key, raw, counted, status";
+    pub const SOURCE_COLUMNS: &str = "key, status, reporters, reports, first_at, last_at, decided_by, reason";
+    pub const DNC_COLUMNS: &str = "id, at, number, action, scope, before_flags, after_flags, via, actor";
+    pub const ADVERTISER_COLUMNS: &str = "code, name, status, updated_at";
+    pub const BRANDNAME_COLUMNS: &str = "name, advertiser, operators, status, updated_at";
+    pub const COPY_COLUMNS: &str = "id, at, via, sender, brandname, text, window_from, window_to, recipients";
+
+    pub const REPORTER_COUNT: &str = "SELECT COUNT(*) FROM reports WHERE reporter = $1 AND at >= $2 AND counted = 1";
+    pub const INSERT_REPORT: &str =
+        "INSERT INTO reports (at, via, reporter, kind, source, source_key, content, content_key, raw, counted, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open') RETURNING id";
+    pub const DISTINCT_BY_SOURCE: &str =
+        "SELECT COUNT(DISTINCT reporter) FROM reports WHERE source_key = $1 AND at >= $2 AND counted = 1";
+    pub const DISTINCT_BY_CONTENT: &str =
+        "SELECT COUNT(DISTINCT reporter) FROM reports WHERE content_key = $1 AND at >= $2 AND counted = 1";
+    /// Upserts a source with its new count and raises its status by the thresholds ($4
+    /// watch, $5 proposed); a decided source keeps its status.
+    pub const UPSERT_SOURCE: &str = "INSERT INTO sources (key, status, reporters, reports, first_at, last_at)
+         VALUES ($1, CASE WHEN CAST($2 AS BIGINT) >= CAST($5 AS BIGINT) THEN 'proposed'
+                         WHEN CAST($2 AS BIGINT) >= CAST($4 AS BIGINT) THEN 'watch' ELSE 'reported' END,
+                 $2, 1, $3, $3)
+         ON CONFLICT (key) DO UPDATE SET
+           reporters = excluded.reporters, reports = sources.reports + 1, last_at = excluded.last_at,
+           status = CASE
+             WHEN sources.status IN ('confirmed', 'rejected', 'proposed') THEN sources.status
+             WHEN excluded.status = 'reported' THEN sources.status
+             ELSE excluded.status END
+         RETURNING key, status, reporters, reports, first_at, last_at, decided_by, reason";
+    pub const DECIDE_SOURCE: &str = "UPDATE sources SET status = $2, decided_by = $3, reason = $4 WHERE key = $1
+         RETURNING key, status, reporters, reports, first_at, last_at, decided_by, reason";
+    pub const DECIDE_REPORTS: &str = "UPDATE reports SET status = $2 WHERE source_key = $1 AND status = 'open'";
+    pub const INSERT_AUDIT: &str =
+        "INSERT INTO audit_log (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)";
+
+    pub const DNC_SINCE: &str = "SELECT id, at, number, action, scope, before_flags, after_flags, via, actor
+         FROM dnc_history WHERE id > $1 ORDER BY id LIMIT $2";
+    pub const DNC_LAST_ID: &str = "SELECT COALESCE(MAX(id), 0) FROM dnc_history";
+    pub const DNC_FLAGS: &str = "SELECT flags FROM dnc WHERE number = $1";
+    pub const DNC_UPSERT: &str = "INSERT INTO dnc (number, flags, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (number) DO UPDATE SET flags = excluded.flags, updated_at = excluded.updated_at";
+    pub const DNC_DELETE: &str = "DELETE FROM dnc WHERE number = $1";
+    pub const DNC_HISTORY_INSERT: &str =
+        "INSERT INTO dnc_history (at, number, action, scope, before_flags, after_flags, via, actor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+    pub const OTP_INSERT: &str = "INSERT INTO dnc_otp (number, register, scope, code_hash, expires_at, attempts, done)
+         VALUES ($1, $2, $3, $4, $5, 0, 0) RETURNING id";
+    pub const OTP_GET: &str =
+        "SELECT number, register, scope, code_hash, expires_at, attempts, done FROM dnc_otp WHERE id = $1";
+    pub const OTP_TRY: &str = "UPDATE dnc_otp SET attempts = attempts + 1, done = $2 WHERE id = $1";
+
+    pub const ADVERTISER_UPSERT: &str = "INSERT INTO advertisers (code, name, status, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, status = excluded.status, updated_at = excluded.updated_at
+         RETURNING code, name, status, updated_at";
+    pub const ADVERTISER_EXISTS: &str = "SELECT COUNT(*) FROM advertisers WHERE code = $1";
+    pub const BRANDNAME_EXISTS: &str = "SELECT COUNT(*) FROM brandnames WHERE name = $1";
+    pub const BRANDNAME_UPSERT: &str =
+        "INSERT INTO brandnames (name, advertiser, operators, status, updated_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (name) DO UPDATE SET advertiser = excluded.advertiser, operators = excluded.operators,
+           status = excluded.status, updated_at = excluded.updated_at
+         RETURNING name, advertiser, operators, status, updated_at";
+    pub const COPY_INSERT: &str =
+        "INSERT INTO ad_copies (at, via, sender, brandname, text, window_from, window_to, recipients)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+}
+
+/// Reads a result row's columns, whichever backend it came from.
+pub(crate) trait Cols {
+    /// An integer column.
+    fn int(&self, i: usize) -> Result<i64, StoreError>;
+    /// An integer column that may be NULL.
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError>;
+    /// A text column.
+    fn text(&self, i: usize) -> Result<String, StoreError>;
+    /// A text column that may be NULL.
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError>;
+}
+
+pub(crate) fn report_from(r: &impl Cols) -> Result<Report, StoreError> {
+    Ok(Report {
+        id: r.int(0)?,
+        at: r.int(1)?,
+        via: r.text(2)?,
+        reporter: r.text(3)?,
+        kind: r.text(4)?,
+        source: r.opt_text(5)?,
+        source_key: r.opt_text(6)?,
+        content: r.text(7)?,
+        content_key: r.opt_text(8)?,
+        raw: r.text(9)?,
+        counted: r.int(10)? != 0,
+        status: r.text(11)?,
+    })
+}
+
+pub(crate) fn source_from(r: &impl Cols) -> Result<SourceRecord, StoreError> {
+    Ok(SourceRecord {
+        key: r.text(0)?,
+        status: r.text(1)?,
+        reporters: r.int(2)?.clamp(0, u32::MAX as i64) as u32,
+        reports: r.int(3)?.max(0) as u64,
+        first_at: r.int(4)?,
+        last_at: r.int(5)?,
+        decided_by: r.opt_text(6)?,
+        reason: r.opt_text(7)?,
+    })
+}
+
+pub(crate) fn dnc_from(r: &impl Cols) -> Result<DncEvent, StoreError> {
+    Ok(DncEvent {
+        id: r.int(0)?,
+        at: r.int(1)?,
+        number: r.text(2)?,
+        action: r.text(3)?,
+        scope: r.int(4)? as u8,
+        before: r.int(5)? as u8,
+        after: r.int(6)? as u8,
+        via: r.text(7)?,
+        actor: r.text(8)?,
+    })
+}
+
+pub(crate) fn advertiser_from(r: &impl Cols) -> Result<Advertiser, StoreError> {
+    Ok(Advertiser {
+        code: r.text(0)?,
+        name: r.text(1)?,
+        status: r.text(2)?,
+        updated_at: r.int(3)?,
+    })
+}
+
+pub(crate) fn brandname_from(r: &impl Cols) -> Result<Brandname, StoreError> {
+    Ok(Brandname {
+        name: r.text(0)?,
+        advertiser: r.text(1)?,
+        operators: r.text(2)?,
+        status: r.text(3)?,
+        updated_at: r.int(4)?,
+    })
+}
+
+pub(crate) fn copy_from(r: &impl Cols) -> Result<AdCopy, StoreError> {
+    Ok(AdCopy {
+        id: r.int(0)?,
+        at: r.int(1)?,
+        via: r.text(2)?,
+        sender: r.text(3)?,
+        brandname: r.opt_text(4)?,
+        text: r.text(5)?,
+        window_from: r.opt_int(6)?,
+        window_to: r.opt_int(7)?,
+        recipients: r.opt_int(8)?,
+    })
+}
+
+/// The WHERE clause and parameters of a report query (`$1`… numbered from 1).
+pub(crate) fn report_filter(q: &ReportQuery) -> (String, Vec<ReportParam>) {
+    let mut clauses = Vec::new();
+    let mut params = Vec::new();
+    let mut add = |clause: &str, p: ReportParam| {
+        params.push(p);
+        clauses.push(format!("{clause} ${}", params.len()));
+    };
+    if let Some(k) = &q.source_key {
+        add("source_key =", ReportParam::Text(k.clone()));
+    }
+    if let Some(s) = &q.status {
+        add("status =", ReportParam::Text(s.clone()));
+    }
+    if let Some(k) = &q.kind {
+        add("kind =", ReportParam::Text(k.clone()));
+    }
+    if let Some(b) = q.before_id {
+        add("id <", ReportParam::Int(b));
+    }
+    let mut sql = format!("SELECT {} FROM reports", sql::REPORT_COLUMNS);
+    if !clauses.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&clauses.join(" AND "));
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", q.limit.min(10_000)));
+    (sql, params)
+}
+
+/// One parameter of a report query.
+pub(crate) enum ReportParam {
+    Text(String),
+    Int(i64),
+}
+
+/// Checks what a report may hold.
+pub(crate) fn check_report(r: &NewReport) -> Result<(), StoreError> {
+    check_one_of("report kind", &r.kind, &["spam", "call", "fraud", "unparsed"])?;
+    if r.reporter.trim().is_empty() {
+        return Err(StoreError::Invalid("a report needs its reporter".into()));
+    }
+    Ok(())
+}
+
+/// The target of an audit record about a source.
+pub(crate) fn source_target(key: &str) -> String {
+    format!("source/{key}")
+}

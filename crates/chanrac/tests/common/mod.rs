@@ -1,0 +1,103 @@
+//! `chanrac` as a process, for the tests: start `chanrac serve` and wait until it is ready,
+//! plain HTTP/1.1 requests, temporary directories.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chanrac"))
+}
+
+pub fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+pub fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("chanrac-serve-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// One HTTP/1.1 request with `Connection: close`; returns the status and the body.
+pub fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let body = body.unwrap_or("");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    // Chunked bodies: keep the JSON between the first `{` and the last `}`.
+    let body = match (body.find(['{', '[']), body.rfind(['}', ']'])) {
+        (Some(a), Some(b)) if a <= b => body[a..=b].to_string(),
+        _ => body.to_string(),
+    };
+    Ok((status, body))
+}
+
+pub struct Node {
+    /// The process.
+    pub child: Child,
+    /// Its HTTP address.
+    pub addr: SocketAddr,
+}
+
+impl Node {
+    pub fn start(envs: &[(&str, String)], args: &[&str]) -> Node {
+        let addr = free_addr();
+        let mut cmd = bin();
+        cmd.arg("serve").arg("--http").arg(addr.to_string()).args(args);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut node = Node { child, addr };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok((200, _)) = http(addr, "GET", "/readyz", None) {
+                return node;
+            }
+            if let Ok(Some(status)) = node.child.try_wait() {
+                let mut err = String::new();
+                node.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+                panic!("chanrac serve exited with {status}: {err}");
+            }
+            assert!(Instant::now() < deadline, "chanrac serve did not get ready on {addr}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn check(&self, sender: &str, text: &str) -> String {
+        let body = format!(r#"{{"sender":"{sender}","text":"{text}"}}"#);
+        let (status, v) = http(self.addr, "POST", "/v1/check", Some(&body)).unwrap();
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
