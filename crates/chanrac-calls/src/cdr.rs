@@ -479,6 +479,17 @@ struct JsonCdr<'a> {
 
 fn json_line(line: &[u8]) -> Result<Cdr, String> {
     let j: JsonCdr<'_> = serde_json::from_slice(line).map_err(|e| format!("not a call record: {e}"))?;
+    from_json(j)
+}
+
+/// Reads one record from a parsed JSON object (the shape of a JSON Lines line; the items
+/// of `POST /v1/calls/batch`).
+pub fn from_json_value(value: &serde_json::Value) -> Result<Cdr, String> {
+    let j = JsonCdr::deserialize(value).map_err(|e| format!("not a call record: {e}"))?;
+    from_json(j)
+}
+
+fn from_json(j: JsonCdr<'_>) -> Result<Cdr, String> {
     build(Fields {
         start_time: &j.start_time,
         caller: &j.caller,
@@ -489,12 +500,6 @@ fn json_line(line: &[u8]) -> Result<Cdr, String> {
         origin: &j.origin,
         label: j.label.as_deref().unwrap_or(""),
     })
-}
-
-/// Parses one record written as a JSON object (the shape of a JSON Lines line and of
-/// `POST /v1/calls/batch` items).
-pub fn parse_json_record(value: &[u8]) -> Result<Cdr, String> {
-    json_line(value)
 }
 
 /// Parses RFC 3339 (`2026-11-22T09:00:00+07:00`, `…Z`, fractions of a second ignored) into

@@ -603,7 +603,7 @@ impl Detector {
         if score < p.suspect_score {
             return None;
         }
-        let category = CallCategory::of(fired.iter().map(|f| f.signal));
+        let category = CallCategory::of(fired.iter().map(|f| (f.signal, self.weights[f.signal.index()])));
         let mut evidence: Vec<Evidence> = fired
             .iter()
             .map(|f| Evidence {

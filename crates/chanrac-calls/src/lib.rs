@@ -44,14 +44,16 @@
 
 #![deny(missing_docs)]
 
+pub mod accuracy;
 pub mod cdr;
 mod detect;
 pub mod number;
 pub mod policy;
 pub mod signal;
 
+pub use accuracy::{Accuracy, KindScore, Scorecard};
 pub use cdr::{BadLine, Cdr, CdrError, CdrReader, Format, Label, Origin};
 pub use detect::{Detector, Evidence, Inputs, Suspect};
-pub use number::{Number, NumberKind};
+pub use number::{Number, NumberKind, parse_number_list};
 pub use policy::{CallPolicy, PolicyError};
 pub use signal::{CallCategory, CallSignal};

@@ -194,6 +194,20 @@ impl serde::Serialize for Number {
     }
 }
 
+/// Parses a list of numbers, one per line, `#` starting a comment; an entry that is not a
+/// number is an error naming its line (`line 3: "abc" is not a phone number`).
+pub fn parse_number_list(text: &str) -> Result<std::collections::HashSet<Number>, String> {
+    let mut out = std::collections::HashSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let entry = line.split('#').next().unwrap_or("").trim();
+        if entry.is_empty() {
+            continue;
+        }
+        out.insert(Number::parse(entry).map_err(|e| format!("line {}: {e}", i + 1))?);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +240,16 @@ mod tests {
         assert_eq!(Number::parse(""), Err(NumberError::Empty));
         assert!(Number::parse("anonymous").is_err());
         assert!(Number::parse("1234567890123456").is_err());
+    }
+
+    #[test]
+    fn lists_of_numbers() {
+        let l = parse_number_list("# DNC\n0912345678\n\n+84987654321 # a comment\n").unwrap();
+        assert_eq!(l.len(), 2);
+        assert_eq!(
+            parse_number_list("0912345678\nabc\n").unwrap_err(),
+            "line 2: \"abc\" is not a phone number"
+        );
     }
 
     #[test]

@@ -125,7 +125,7 @@ impl Default for CallPolicy {
             max_calls_per_rate_window: 20,
             max_calls_per_window: 60,
             max_distinct_callees: 30,
-            min_calls_for_shares: 20,
+            min_calls_for_shares: 15,
             short_call_secs: 10,
             max_short_share: 0.6,
             min_answer_rate: 0.3,
@@ -145,7 +145,7 @@ impl Default for CallPolicy {
             ad_start_hour: 8,
             ad_end_hour: 17,
             ad_max_calls_per_recipient_per_day: 1,
-            dnc_min_callees: 5,
+            dnc_min_callees: 3,
             sms_min_messages: 50,
             sms_max_calls: 2,
             suspect_score: 6.0,
@@ -234,5 +234,16 @@ mod tests {
         assert!(CallPolicy::from_toml("p", "[weights]\nCALL_RATES = 1.0").is_err());
         let p = CallPolicy::from_toml("p", "[weights]\nCALL_RATE = 1.5").unwrap();
         assert_eq!(p.weight(CallSignal::CallRate), 1.5);
+    }
+}
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    #[test]
+    fn the_example_file_is_the_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/calls.toml");
+        assert_eq!(CallPolicy::load(&path).unwrap(), CallPolicy::default());
     }
 }

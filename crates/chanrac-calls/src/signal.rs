@@ -44,23 +44,36 @@ impl CallCategory {
         CallCategory::SmsSource,
     ];
 
-    /// When several categories' signals fire, the most specific wins, in this order.
-    const PRIORITY: [CallCategory; 6] = [
-        CallCategory::Spoofed,
-        CallCategory::Wangiri,
-        CallCategory::Scam,
-        CallCategory::Telemarketing,
-        CallCategory::SmsSource,
-        CallCategory::Robocall,
-    ];
-
-    /// The category of a set of fired signals: the first of spoofed, wangiri, scam,
-    /// telemarketing, sms_source, robocall that any of them points to.
-    pub fn of(signals: impl Iterator<Item = CallSignal> + Clone) -> CallCategory {
-        CallCategory::PRIORITY
-            .into_iter()
-            .find(|c| signals.clone().any(|s| s.category() == *c))
-            .unwrap_or(CallCategory::Robocall)
+    /// The category of a set of fired signals with their weights: spoofed, Wangiri or scam
+    /// when one of their signals fired (in that order); else `sms_source` when its signal
+    /// fired; else telemarketing when the telemarketing signals weigh more than the
+    /// robocall signals that show automation (rate, short calls, short gaps, low answer
+    /// rate, numeric runs); else robocall. Fan-out, new callees and mostly-outgoing describe
+    /// any mass caller, so they count for neither side.
+    pub fn of(signals: impl Iterator<Item = (CallSignal, f64)> + Clone) -> CallCategory {
+        for c in [
+            CallCategory::Spoofed,
+            CallCategory::Wangiri,
+            CallCategory::Scam,
+            CallCategory::SmsSource,
+        ] {
+            if signals.clone().any(|(s, _)| s.category() == c) {
+                return c;
+            }
+        }
+        let weigh = |c: CallCategory| -> f64 {
+            signals
+                .clone()
+                .filter(|(s, _)| s.category() == c && !s.is_generic())
+                .map(|(_, w)| w)
+                .sum()
+        };
+        let tele = weigh(CallCategory::Telemarketing);
+        if tele > weigh(CallCategory::Robocall) {
+            CallCategory::Telemarketing
+        } else {
+            CallCategory::Robocall
+        }
     }
 }
 
@@ -127,6 +140,15 @@ impl CallSignal {
         CallSignal::ALL.iter().copied().find(|s| s.id() == id)
     }
 
+    /// True for the signals of any mass caller (fan-out, new callees, mostly outgoing),
+    /// which do not decide between robocall and telemarketing.
+    pub fn is_generic(self) -> bool {
+        matches!(
+            self,
+            CallSignal::CallFanout | CallSignal::CallNewCallees | CallSignal::CallMostlyOutgoing
+        )
+    }
+
     pub(crate) fn index(self) -> usize {
         self as usize
     }
@@ -146,7 +168,19 @@ mod tests {
             assert_eq!(s.index(), i);
             assert_eq!(CallSignal::parse(s.id()), Some(*s));
         }
-        let c = CallCategory::of([CallSignal::CallRate, CallSignal::CallToDnc].into_iter());
-        assert_eq!(c, CallCategory::Telemarketing);
+        let of = |s: &[CallSignal]| CallCategory::of(s.iter().map(|s| (*s, s.default_weight())));
+        assert_eq!(
+            of(&[CallSignal::CallFanout, CallSignal::CallToDnc]),
+            CallCategory::Telemarketing
+        );
+        assert_eq!(
+            of(&[CallSignal::CallRate, CallSignal::CallShortGaps, CallSignal::CallToDnc]),
+            CallCategory::Robocall
+        );
+        assert_eq!(
+            of(&[CallSignal::CallRate, CallSignal::CallOneRingAbroad]),
+            CallCategory::Wangiri
+        );
+        assert_eq!(of(&[CallSignal::CallNewCallees]), CallCategory::Robocall);
     }
 }
