@@ -1,5 +1,6 @@
 //! `chanrac`: the command line of the chanrac SMS firewall.
 
+mod calls;
 mod check;
 mod generate;
 mod input;
@@ -33,6 +34,8 @@ Examples:
   chanrac eval --data data/vi_smishing_ie403_part_a.tsv --cv 5 --json
   chanrac gen traffic --messages 100000 --seed 1 --out traffic.jsonl
   chanrac scan traffic.jsonl --stateful
+  chanrac gen calls --records 1000000 --seed 1 --out calls.csv --inputs calls-inputs
+  chanrac calls calls.csv --inputs calls-inputs
 
 Docs: README.md, docs/signals.md (every signal), docs/rules.md (rule packs), docs/policy.md,\ndocs/model.md (the classifier).")]
 struct Cli {
@@ -63,6 +66,8 @@ enum Command {
     SmppLoad(smpp::LoadArgs),
     /// Generate test data.
     Gen(generate::GenArgs),
+    /// Name the spam and scam callers in call detail records (CSV or JSON Lines).
+    Calls(calls::CallsArgs),
 }
 
 /// Where the engine's configuration comes from; shared by every command that checks messages.
@@ -134,6 +139,7 @@ fn main() -> ExitCode {
         Command::SmscSim(args) => smpp::sim(args),
         Command::SmppLoad(args) => smpp::load(args),
         Command::Gen(args) => generate::run(args),
+        Command::Calls(args) => calls::run(args),
     };
     match result {
         Ok(code) => code,
