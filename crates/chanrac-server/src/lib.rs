@@ -24,6 +24,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod calls;
 pub mod config;
 pub mod counters;
 pub mod dashboard;
@@ -58,7 +59,7 @@ pub use state::AppState;
     paths(
         api::check, api::check_batch, api::lists, api::add_entry, api::remove_entry, api::audit,
         api::reload, api::stats, api::verdicts, api::healthz, api::readyz, api::metrics,
-        smpp::list, smpp::decide, smpp::status
+        smpp::list, smpp::decide, smpp::status, calls::batch, calls::suspects
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
     modifiers(&SecurityAddon),
@@ -67,6 +68,7 @@ pub use state::AppState;
         (name = "lists", description = "Allow and block lists, with the audit log"),
         (name = "stats", description = "Traffic statistics"),
         (name = "smpp", description = "The SMPP firewall: quarantine and binds"),
+        (name = "calls", description = "Spam and scam calls from call detail records"),
         (name = "admin", description = "Health, metrics, reload")
     )
 )]
@@ -107,6 +109,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/quarantine", get(smpp::list))
         .route("/v1/quarantine/{id}/{decision}", post(smpp::decide))
         .route("/v1/smpp", get(smpp::status))
+        .route("/v1/calls/batch", post(calls::batch))
+        .route("/v1/calls/suspects", get(calls::suspects))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))

@@ -39,6 +39,8 @@ pub struct AppState {
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// The call detector (`POST /v1/calls/batch`).
+    pub calls: Arc<crate::calls::CallsState>,
     /// The SMPP firewall, when it runs.
     smpp: Arc<std::sync::Mutex<Option<chanrac_smpp::proxy::Firewall>>>,
 }
@@ -91,6 +93,7 @@ impl AppState {
             .await
             .map_err(|e| ServerError::Engine(e.to_string()))?
             .map_err(ServerError::Engine)?;
+        let calls = crate::calls::CallsState::new(&config.calls).map_err(ServerError::Config)?;
         let state = AppState {
             inner: Arc::new(Inner {
                 engine: ArcSwap::from_pointee(base),
@@ -105,6 +108,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.server.max_in_flight)),
             config: Arc::new(config),
+            calls: Arc::new(calls),
             smpp: Arc::new(std::sync::Mutex::new(None)),
         };
         state.import_list_files().await.map_err(ServerError::Engine)?;
