@@ -102,6 +102,42 @@ struct Seen {
     day_count: u32,
 }
 
+/// The callees a caller has called: a short list while there are few (most callers), a
+/// hash map beyond.
+#[derive(Debug, Default)]
+struct Callees {
+    few: Vec<(Number, Seen)>,
+    many: Map<Number, Seen>,
+}
+
+const FEW_CALLEES: usize = 16;
+
+impl Callees {
+    #[inline]
+    fn get_mut(&mut self, n: &Number) -> Option<&mut Seen> {
+        if self.many.is_empty() {
+            self.few.iter_mut().find(|(k, _)| k == n).map(|(_, s)| s)
+        } else {
+            self.many.get_mut(n)
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.few.len() + self.many.len()
+    }
+
+    fn insert(&mut self, n: Number, seen: Seen) {
+        if self.many.is_empty() && self.few.len() < FEW_CALLEES {
+            self.few.push((n, seen));
+            return;
+        }
+        if self.many.is_empty() {
+            self.many.extend(self.few.drain(..));
+        }
+        self.many.insert(n, seen);
+    }
+}
+
 /// The sliding-window state of a number that calls.
 #[derive(Debug)]
 struct Active {
@@ -109,7 +145,7 @@ struct Active {
     seq0: u64,
     rate_head: u64,
     sums: Sums,
-    callees: Map<Number, Seen>,
+    callees: Callees,
     full: bool,
     last_end: i64,
     prev_callee: Option<Number>,
@@ -126,7 +162,7 @@ impl Active {
             seq0: 0,
             rate_head: 0,
             sums: Sums::default(),
-            callees: Map::default(),
+            callees: Callees::default(),
             full: false,
             last_end: i64::MIN,
             prev_callee: None,
@@ -164,12 +200,11 @@ const ADVERTISER: u8 = 4;
 /// What the detector knows of one number.
 #[derive(Debug, Default)]
 struct NumState {
-    incoming: u32,
     outgoing: u32,
     first_at: i64,
     last_at: i64,
     flags: u8,
-    active: Option<Box<Active>>,
+    active: Option<Active>,
 }
 
 /// The detector: feed it records with [`Detector::push`], read the suspects with
@@ -204,6 +239,7 @@ pub struct Detector {
     roaming: Set<Number>,
     lists_used: bool,
     states: Map<Number, NumState>,
+    incoming: Map<Number, u32>,
     records: u64,
     latest: i64,
     next_prune: usize,
@@ -265,6 +301,7 @@ impl Detector {
             inputs,
             policy,
             states: Map::default(),
+            incoming: Map::default(),
             records: 0,
             latest: i64::MIN,
         }
@@ -280,9 +317,9 @@ impl Detector {
         self.records
     }
 
-    /// How many numbers are tracked.
+    /// How many numbers are tracked (callers and callees).
     pub fn tracked(&self) -> usize {
-        self.states.len()
+        self.states.len().max(self.incoming.len())
     }
 
     fn state<'a>(
@@ -321,17 +358,9 @@ impl Detector {
         self.records += 1;
         self.latest = self.latest.max(c.start);
         let p = &self.policy;
-        // The callee's side: one more incoming call.
-        let callee = Detector::state(
-            &mut self.states,
-            c.callee,
-            c.start,
-            self.lists_used,
-            &self.inputs.lists,
-            &self.advertisers,
-        );
-        callee.incoming += 1;
-        callee.last_at = callee.last_at.max(c.start);
+        // The callee's side: one more incoming call (kept apart from the callers' state,
+        // which most callees never need).
+        *self.incoming.entry(c.callee).or_insert(0) += 1;
         let to_dnc = !self.dnc.is_empty() && self.dnc.contains(&c.callee);
         let spoofed = c.displayed.is_vn_mobile()
             && p.spoofing_origins.contains(&c.origin)
@@ -350,7 +379,7 @@ impl Detector {
         let at = c.start.max(st.last_at);
         st.last_at = at;
         let flags_of_caller = st.flags;
-        let a = st.active.get_or_insert_with(|| Box::new(Active::new()));
+        let a = st.active.get_or_insert_with(Active::new);
 
         // Slide the windows.
         let window = i64::from(p.window_secs);
@@ -513,7 +542,7 @@ impl Detector {
             a.fire(CallSignal::CallScamPattern, at, distinct, s.get(LONG), c.callee);
         }
 
-        if self.states.len() > self.next_prune {
+        if self.states.len().max(self.incoming.len()) > self.next_prune {
             self.prune();
         }
     }
@@ -526,16 +555,22 @@ impl Detector {
         self.states.retain(|_, s| {
             s.last_at > horizon || s.flags & BLOCKED != 0 || s.active.as_ref().is_some_and(|a| !a.fired.is_empty())
         });
+        let states = &self.states;
+        self.incoming.retain(|n, _| states.contains_key(n));
         self.next_prune = self
             .policy
             .max_tracked_numbers
-            .max(self.states.len() + self.states.len() / 10);
+            .max(self.states.len().max(self.incoming.len()) * 11 / 10);
     }
 
     /// The suspect this number is, if it is one.
     pub fn suspect(&self, number: Number) -> Option<Suspect> {
         let st = self.states.get(&number)?;
         self.judge(number, st)
+    }
+
+    fn incoming(&self, n: Number) -> u32 {
+        self.incoming.get(&n).copied().unwrap_or(0)
     }
 
     /// Every suspected number, highest score first.
@@ -559,6 +594,7 @@ impl Detector {
             return None;
         }
         let p = &self.policy;
+        let incoming = self.incoming(n);
         let mut fired: Vec<Fire> = st.active.as_ref().map(|a| a.fired.clone()).unwrap_or_default();
         let first = st.first_at;
         if st.flags & BLOCKED != 0 && st.outgoing > 0 {
@@ -572,19 +608,19 @@ impl Detector {
             });
         }
         if st.outgoing >= p.mostly_outgoing_min_calls
-            && f64::from(st.incoming) <= p.mostly_outgoing_max_incoming_share * f64::from(st.outgoing)
+            && f64::from(incoming) <= p.mostly_outgoing_max_incoming_share * f64::from(st.outgoing)
         {
             fired.push(Fire {
                 signal: CallSignal::CallMostlyOutgoing,
                 first_at: st.last_at,
                 count: 1,
                 peak: st.outgoing,
-                of: st.incoming,
+                of: incoming,
                 example: n,
             });
         }
         if let Some(&sms) = self.inputs.sms_sent.get(&n) {
-            let calls = u64::from(st.outgoing) + u64::from(st.incoming);
+            let calls = u64::from(st.outgoing) + u64::from(incoming);
             if sms >= p.sms_min_messages && calls <= p.sms_max_calls {
                 fired.push(Fire {
                     signal: CallSignal::SmsManyCallsFew,
@@ -613,7 +649,7 @@ impl Detector {
             })
             .collect();
         evidence.sort_by(|a, b| b.weight.total_cmp(&a.weight).then_with(|| a.signal.cmp(b.signal)));
-        let seen = st.outgoing + st.incoming > 0;
+        let seen = st.outgoing + incoming > 0;
         let flagged = fired.iter().map(|f| f.first_at).min().unwrap_or(first);
         Some(Suspect {
             number: n.to_string(),
@@ -621,7 +657,7 @@ impl Detector {
             score,
             evidence,
             calls_made: st.outgoing,
-            calls_received: st.incoming,
+            calls_received: incoming,
             first_seen: seen.then(|| rfc3339_vietnam(first)),
             last_seen: seen.then(|| rfc3339_vietnam(st.last_at)),
             flagged_at: seen.then(|| rfc3339_vietnam(flagged)),
@@ -694,5 +730,62 @@ fn span(secs: u32) -> String {
         s if s % 3600 == 0 => format!("{} h", s / 3600),
         s if s % 60 == 0 => format!("{} min", s / 60),
         s => format!("{s} s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(at: i64, caller: u64, callee: u64) -> Cdr {
+        Cdr {
+            start: at,
+            caller: Number::parse(&format!("09{caller:08}")).unwrap(),
+            displayed: Number::parse(&format!("09{caller:08}")).unwrap(),
+            callee: Number::parse(&format!("08{callee:08}")).unwrap(),
+            duration_s: 60,
+            answered: true,
+            origin: Origin::Domestic,
+            label: None,
+        }
+    }
+
+    #[test]
+    fn memory_stays_bounded_by_max_tracked_numbers() {
+        let policy = CallPolicy {
+            max_tracked_numbers: 1000,
+            ..CallPolicy::default()
+        };
+        let mut d = Detector::new(policy, Inputs::default());
+        // 20,000 one-off callers over a day: idle numbers are forgotten.
+        for i in 0..20_000u64 {
+            d.push(&call(1_795_280_400 + i as i64 * 4, i, i));
+            assert!(d.tracked() <= 2_200, "{} tracked after {i}", d.tracked());
+        }
+        // A suspect is kept whatever its age.
+        let mut d = Detector::new(
+            CallPolicy {
+                max_tracked_numbers: 100,
+                ..CallPolicy::default()
+            },
+            Inputs::default(),
+        );
+        for i in 0..40u64 {
+            d.push(&call(1_795_280_400 + i as i64 * 5, 7, 1000 + i));
+        }
+        for i in 0..5_000u64 {
+            d.push(&call(1_795_290_000 + i as i64 * 4, 100 + i, i));
+        }
+        assert!(d.suspect(Number::parse("0900000007").unwrap()).is_some());
+    }
+
+    #[test]
+    fn records_out_of_order_do_not_run_windows_backwards() {
+        let mut d = Detector::new(CallPolicy::default(), Inputs::default());
+        d.push(&call(1_795_300_000, 1, 1));
+        d.push(&call(1_795_200_000, 1, 2));
+        d.push(&call(1_795_300_010, 1, 3));
+        assert_eq!(d.records(), 3);
+        assert!(d.suspects().is_empty());
     }
 }
