@@ -50,6 +50,39 @@ pub struct Accuracy {
     pub missed: Vec<(String, &'static str)>,
 }
 
+impl std::fmt::Display for Accuracy {
+    /// A table: one line per category and one for all unwanted callers, then the
+    /// legitimate callers suspected and the unwanted ones missed (if any), each line
+    /// indented by two spaces.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "  {:<14} {:>8} {:>8} {:>8} {:>10} {:>8}",
+            "category", "labeled", "flagged", "correct", "precision", "recall"
+        )?;
+        for k in self.kinds.iter().chain(std::iter::once(&self.overall)) {
+            writeln!(
+                f,
+                "  {:<14} {:>8} {:>8} {:>8} {:>9.1}% {:>7.1}%",
+                k.kind,
+                k.labeled,
+                k.flagged,
+                k.correct,
+                k.precision * 100.0,
+                k.recall * 100.0
+            )?;
+        }
+        if !self.false_positives.is_empty() {
+            writeln!(f, "  legitimate callers suspected: {}", self.false_positives.join(", "))?;
+        }
+        if !self.missed.is_empty() {
+            let m: Vec<String> = self.missed.iter().map(|(n, l)| format!("{n} ({l})")).collect();
+            writeln!(f, "  missed: {}", m.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 1.0 } else { a as f64 / b as f64 }
 }

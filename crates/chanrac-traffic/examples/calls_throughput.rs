@@ -122,16 +122,5 @@ fn main() {
         card.observe(c);
         d.push(c);
     }
-    let a = card.score(&d.suspects());
-    for k in a.kinds.iter().chain(std::iter::once(&a.overall)) {
-        println!(
-            "{:<14} labeled {:>5} flagged {:>5} correct {:>5}  precision {:>6.2}%  recall {:>6.2}%",
-            k.kind,
-            k.labeled,
-            k.flagged,
-            k.correct,
-            k.precision * 100.0,
-            k.recall * 100.0
-        );
-    }
+    print!("{}", card.score(&d.suspects()));
 }

@@ -266,35 +266,11 @@ fn print_suspects(out: &mut impl Write, suspects: &[Suspect]) -> Result<()> {
 }
 
 fn print_accuracy(err: &mut impl Write, a: &Accuracy) -> Result<()> {
-    writeln!(
+    write!(
         err,
-        "accuracy on {} labeled callers (a suspect is correct when its category is its label):",
+        "accuracy on {} labeled callers (a suspect is correct when its category is its label):\n{a}",
         a.callers
     )?;
-    writeln!(
-        err,
-        "  {:<14} {:>8} {:>8} {:>8} {:>10} {:>8}",
-        "category", "labeled", "flagged", "correct", "precision", "recall"
-    )?;
-    for k in a.kinds.iter().chain(std::iter::once(&a.overall)) {
-        writeln!(
-            err,
-            "  {:<14} {:>8} {:>8} {:>8} {:>9.1}% {:>7.1}%",
-            k.kind,
-            k.labeled,
-            k.flagged,
-            k.correct,
-            k.precision * 100.0,
-            k.recall * 100.0
-        )?;
-    }
-    if !a.false_positives.is_empty() {
-        writeln!(err, "  legitimate callers suspected: {}", a.false_positives.join(", "))?;
-    }
-    if !a.missed.is_empty() {
-        let m: Vec<String> = a.missed.iter().map(|(n, l)| format!("{n} ({l})")).collect();
-        writeln!(err, "  missed: {}", m.join(", "))?;
-    }
     Ok(())
 }
 
