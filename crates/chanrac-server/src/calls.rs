@@ -311,3 +311,56 @@ pub async fn suspects(
     .map_err(|e| ApiError::internal(format!("suspects failed: {e}")))?;
     Ok(Json(out))
 }
+
+/// Suspects of one category.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryCount {
+    /// The category.
+    pub category: String,
+    /// Suspects in it.
+    pub suspects: usize,
+}
+
+/// The call detector's figures (the dashboard's calls card).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallStatsOut {
+    /// Records taken into account since the start.
+    pub records: u64,
+    /// Numbers tracked.
+    pub tracked: usize,
+    /// Numbers suspected (the allow list hides none here).
+    pub suspects: usize,
+    /// Numbers this node added to the block list.
+    pub blocked: usize,
+    /// Suspects per category, every category listed.
+    pub categories: Vec<CategoryCount>,
+}
+
+/// The call detector's figures: records, numbers, suspects per category.
+#[utoipa::path(get, path = "/v1/calls/stats", tag = "calls",
+    responses((status = 200, body = CallStatsOut), (status = 403, description = "Not an operator or regulator", body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn stats(State(state): State<AppState>, caller: Caller) -> Result<Json<CallStatsOut>, ApiError> {
+    caller.require(&[Role::Operator, Role::Regulator])?;
+    let st = state.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let d = st.calls.detector.lock().unwrap_or_else(|p| p.into_inner());
+        let all = d.suspects();
+        CallStatsOut {
+            records: d.records(),
+            tracked: d.tracked(),
+            suspects: all.len(),
+            blocked: st.calls.blocked.lock().map(|b| b.len()).unwrap_or(0),
+            categories: chanrac_calls::CallCategory::ALL
+                .iter()
+                .map(|c| CategoryCount {
+                    category: c.as_str().to_string(),
+                    suspects: all.iter().filter(|s| s.category == *c).count(),
+                })
+                .collect(),
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("call stats failed: {e}")))?;
+    Ok(Json(out))
+}

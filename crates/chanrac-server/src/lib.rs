@@ -59,7 +59,7 @@ pub use state::AppState;
     paths(
         api::check, api::check_batch, api::lists, api::add_entry, api::remove_entry, api::audit,
         api::reload, api::stats, api::verdicts, api::healthz, api::readyz, api::metrics,
-        smpp::list, smpp::decide, smpp::status, calls::batch, calls::suspects
+        smpp::list, smpp::decide, smpp::status, calls::batch, calls::suspects, calls::stats
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
     modifiers(&SecurityAddon),
@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/smpp", get(smpp::status))
         .route("/v1/calls/batch", post(calls::batch))
         .route("/v1/calls/suspects", get(calls::suspects))
+        .route("/v1/calls/stats", get(calls::stats))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))

@@ -633,8 +633,23 @@ async fn call_batches_name_suspects_with_evidence() {
     let (s, v) = call(&app, "POST", "/v1/calls/batch", Some(json!({ "calls": [] })), None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 
+    let (s, v) = call(&app, "GET", "/v1/calls/stats", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["records"].as_u64(), v["suspects"].as_u64()),
+        (Some(41), Some(1)),
+        "{v}"
+    );
+    let robocall = v["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["category"] == "robocall")
+        .unwrap();
+    assert_eq!(robocall["suspects"], 1, "{v}");
+
     let doc = chanrac_server::openapi_json();
-    assert!(doc.contains("/v1/calls/batch") && doc.contains("/v1/calls/suspects"));
+    assert!(doc.contains("/v1/calls/batch") && doc.contains("/v1/calls/suspects") && doc.contains("/v1/calls/stats"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -687,6 +702,10 @@ async fn call_endpoints_check_roles_and_feed_the_block_list() {
 
     let (s, _) = call(&app, "GET", "/v1/calls/suspects", None, Some("key-public-000001")).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = call(&app, "GET", "/v1/calls/stats", None, Some("key-public-000001")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = call(&app, "GET", "/v1/calls/stats", None, Some("key-regulator-001")).await;
+    assert_eq!((s, v["blocked"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
     let (s, v) = call(&app, "GET", "/v1/calls/suspects", None, Some("key-regulator-001")).await;
     assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
 
