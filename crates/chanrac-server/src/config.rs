@@ -29,6 +29,8 @@ pub struct Config {
     /// API keys and their roles. With none, the server runs in development mode (no key
     /// needed), which it allows only on a loopback address.
     pub api_keys: Vec<ApiKey>,
+    /// Spam and scam calls from call detail records (`POST /v1/calls/batch`, docs/calls.md).
+    pub calls: CallsSection,
     /// The SMPP firewall (ESMEs bind here, allowed messages go to the upstream SMSC): off
     /// unless this section is present or `--smpp` / `--upstream` are given. Its keys are
     /// the `[smpp]` reference in `docs/smpp.md`.
@@ -93,6 +95,47 @@ impl Default for ServerSection {
             stats_flush_secs: 5,
             log_verdicts: LogVerdicts::Unwanted,
             verdict_retention_days: 30,
+        }
+    }
+}
+
+/// Spam and scam calls: the call detector fed by `POST /v1/calls/batch` (docs/calls.md).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallsSection {
+    /// A call policy file (thresholds, hours, weights; example `config/calls.toml`); the
+    /// built-in call policy when absent.
+    #[schema(value_type = Option<String>)]
+    pub policy: Option<PathBuf>,
+    /// The Do-Not-Call list for ad calls: one number per line.
+    #[schema(value_type = Option<String>)]
+    pub dnc: Option<PathBuf>,
+    /// Registered advertisers' numbers (their calls are ad calls): one per line.
+    #[schema(value_type = Option<String>)]
+    pub advertisers: Option<PathBuf>,
+    /// Subscribers roaming abroad (their own number on an international route is not
+    /// spoofed): one per line.
+    #[schema(value_type = Option<String>)]
+    pub roaming: Option<PathBuf>,
+    /// The most records in one `POST /v1/calls/batch`.
+    pub max_batch: usize,
+    /// Add suspects to the block list (senders), with an audit record naming the evidence,
+    /// so that the SMS filter and every node sharing the lists block them.
+    pub block_suspects: bool,
+    /// The score from which a suspect is added to the block list.
+    pub block_min_score: f64,
+}
+
+impl Default for CallsSection {
+    fn default() -> Self {
+        CallsSection {
+            policy: None,
+            dnc: None,
+            advertisers: None,
+            roaming: None,
+            max_batch: 10_000,
+            block_suspects: false,
+            block_min_score: 10.0,
         }
     }
 }
@@ -388,6 +431,7 @@ pub fn reference() -> String {
             "engine" => EngineSection::schema(),
             "store" => StoreSection::schema(),
             "hub" => chanrac_hub::HubConfig::schema(),
+            "calls" => CallsSection::schema(),
             _ => ApiKey::schema(),
         };
         let RefOr::T(Schema::Object(obj)) = fields else {

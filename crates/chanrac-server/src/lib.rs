@@ -24,6 +24,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod calls;
 pub mod config;
 pub mod counters;
 pub mod dashboard;
@@ -63,7 +64,8 @@ pub use state::AppState;
         smpp::list, smpp::decide, smpp::status,
         hub::post_mo, hub::post_report, hub::get_reports, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
-        hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy, hub::take_outbox
+        hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy, hub::take_outbox,
+        calls::batch, calls::suspects, calls::stats
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
     modifiers(&SecurityAddon),
@@ -75,6 +77,7 @@ pub use state::AppState;
         (name = "hub", description = "The regulator's hub: the short-code line, spam reports, the watch list"),
         (name = "dnc", description = "The Do-Not-Call register"),
         (name = "advertisers", description = "Advertisers, brandnames and ad copies"),
+        (name = "calls", description = "Spam and scam calls from call detail records"),
         (name = "admin", description = "Health, metrics, reload")
     )
 )]
@@ -130,6 +133,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/advertisers/{code}/brandnames", post(hub::put_brandname))
         .route("/v1/ads/copies", post(hub::post_ad_copy))
         .route("/v1/outbox/take", post(hub::take_outbox))
+        .route("/v1/calls/batch", post(calls::batch))
+        .route("/v1/calls/suspects", get(calls::suspects))
+        .route("/v1/calls/stats", get(calls::stats))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))

@@ -41,6 +41,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The hub: the DNC register in memory, the outbox.
     pub hub: Arc<crate::hub::HubState>,
+    /// The call detector (`POST /v1/calls/batch`).
+    pub calls: Arc<crate::calls::CallsState>,
     /// The SMPP firewall, when it runs.
     smpp: Arc<std::sync::Mutex<Option<chanrac_smpp::proxy::Firewall>>>,
 }
@@ -96,6 +98,7 @@ impl AppState {
             .await
             .map_err(|e| ServerError::Engine(e.to_string()))?
             .map_err(ServerError::Engine)?;
+        let calls = crate::calls::CallsState::new(&config.calls).map_err(ServerError::Config)?;
         let state = AppState {
             inner: Arc::new(Inner {
                 engine: ArcSwap::from_pointee(base),
@@ -111,6 +114,7 @@ impl AppState {
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.server.max_in_flight)),
             config: Arc::new(config),
             hub: Arc::new(hub),
+            calls: Arc::new(calls),
             smpp: Arc::new(std::sync::Mutex::new(None)),
         };
         state.import_list_files().await.map_err(ServerError::Engine)?;

@@ -519,3 +519,170 @@ async fn the_verdict_log_explains_a_blocked_message() {
     let (s, v) = call(&app, "GET", "/v1/verdicts?action=maybe", None, None).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
 }
+
+/// A robocaller's records as the batch endpoint takes them: `n` 3-second calls, 8 seconds
+/// apart, to numbers in a run.
+fn robocalls(caller: &str, n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            json!({"start_time": format!("2026-11-22T09:{:02}:{:02}+07:00", i * 8 / 60, i * 8 % 60),
+                   "caller": caller, "callee": format!("09870000{i:02}"), "duration_s": 3,
+                   "answered": true, "origin": "domestic", "operator": "viettel", "cell": "A1"})
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_batches_name_suspects_with_evidence() {
+    let (app, _, _) = server("").await;
+    let mut records = robocalls("0912000001", 40);
+    records.push(json!({"start_time": "yesterday", "caller": "0912000001"}));
+    records.push(
+        json!({"start_time": "2026-11-22T09:10:00+07:00", "caller": "0912345678",
+                        "callee": "0987654321", "duration_s": 60, "answered": true,
+                        "origin": "domestic", "operator": "viettel"}),
+    );
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/calls/batch",
+        Some(json!({ "records": records })),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["accepted"], 41);
+    assert_eq!(v["rejected"][0]["index"], 40);
+    assert!(
+        v["rejected"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a call record"),
+        "{v}"
+    );
+    assert_eq!(v["suspects"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["suspects"][0]["number"], "+84912000001");
+    assert_eq!(v["suspects"][0]["category"], "robocall");
+    let signals: Vec<&str> = v["suspects"][0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["signal"].as_str().unwrap())
+        .collect();
+    assert!(
+        signals.contains(&"CALL_SEQUENTIAL") && signals.contains(&"CALL_RATE"),
+        "{v}"
+    );
+    assert_eq!(v["blocked"], json!([]));
+
+    let (s, v) = call(&app, "GET", "/v1/calls/suspects?category=robocall", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["records"].as_u64(), v["total"].as_u64()), (Some(41), Some(1)));
+    assert_eq!(v["suspects"][0]["number"], "+84912000001");
+    let (_, v) = call(&app, "GET", "/v1/calls/suspects?category=wangiri", None, None).await;
+    assert_eq!(v["total"], 0);
+    let (s, v) = call(&app, "GET", "/v1/calls/suspects?category=nonsense", None, None).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_category")),
+        "{v}"
+    );
+    let (s, v) = call(&app, "POST", "/v1/calls/batch", Some(json!({ "calls": [] })), None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    let (s, v) = call(&app, "GET", "/v1/calls/stats", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["records"].as_u64(), v["suspects"].as_u64()),
+        (Some(41), Some(1)),
+        "{v}"
+    );
+    let robocall = v["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["category"] == "robocall")
+        .unwrap();
+    assert_eq!(robocall["suspects"], 1, "{v}");
+
+    let doc = chanrac_server::openapi_json();
+    assert!(doc.contains("/v1/calls/batch") && doc.contains("/v1/calls/suspects") && doc.contains("/v1/calls/stats"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_endpoints_check_roles_and_feed_the_block_list() {
+    let (app, _, _) = server(
+        "[calls]\nblock_suspects = true\nblock_min_score = 10.0\nmax_batch = 50\n\
+         [[api_keys]]\nname = \"noc\"\nkey = \"key-operator-0001\"\nroles = [\"operator\"]\n\
+         [[api_keys]]\nname = \"mic\"\nkey = \"key-regulator-001\"\nroles = [\"regulator\"]\n\
+         [[api_keys]]\nname = \"anyone\"\nkey = \"key-public-000001\"\nroles = [\"public\"]\n",
+    )
+    .await;
+    let body = json!({ "records": robocalls("0912000002", 40) });
+    let (s, _) = call(
+        &app,
+        "POST",
+        "/v1/calls/batch",
+        Some(body.clone()),
+        Some("key-regulator-001"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = call(&app, "POST", "/v1/calls/batch", Some(body.clone()), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/calls/batch",
+        Some(json!({ "records": robocalls("0912000003", 51) })),
+        Some("key-operator-0001"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("too_many_records")),
+        "{v}"
+    );
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/calls/batch",
+        Some(body.clone()),
+        Some("key-operator-0001"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["blocked"], json!(["+84912000002"]), "{v}");
+    // Once only: a second batch of the same caller does not add it again.
+    let (_, v) = call(&app, "POST", "/v1/calls/batch", Some(body), Some("key-operator-0001")).await;
+    assert_eq!(v["blocked"], json!([]), "{v}");
+
+    let (s, _) = call(&app, "GET", "/v1/calls/suspects", None, Some("key-public-000001")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = call(&app, "GET", "/v1/calls/stats", None, Some("key-public-000001")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = call(&app, "GET", "/v1/calls/stats", None, Some("key-regulator-001")).await;
+    assert_eq!((s, v["blocked"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    let (s, v) = call(&app, "GET", "/v1/calls/suspects", None, Some("key-regulator-001")).await;
+    assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+
+    // The block list has it, with an audit record that names the evidence.
+    let (_, v) = call(&app, "GET", "/v1/lists", None, Some("key-operator-0001")).await;
+    assert!(v.to_string().contains("+84912000002"), "{v}");
+    let (_, v) = call(&app, "GET", "/v1/audit", None, Some("key-operator-0001")).await;
+    let audit = v.to_string();
+    assert!(
+        audit.contains("call detector: robocall") && audit.contains("CALL_"),
+        "{audit}"
+    );
+    // And the SMS engine now blocks the number as a sender.
+    let (_, v) = call(
+        &app,
+        "POST",
+        "/v1/check",
+        Some(json!({"sender": "0912000002", "text": "Hello"})),
+        Some("key-operator-0001"),
+    )
+    .await;
+    assert!(v.to_string().contains("LISTED_BLOCK") || v["action"] != "allow", "{v}");
+}

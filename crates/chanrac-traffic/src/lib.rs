@@ -37,6 +37,7 @@
 
 #![deny(missing_docs)]
 
+pub mod calls;
 mod corpus;
 pub mod rng;
 pub mod templates;

@@ -24,6 +24,8 @@ pub struct GenArgs {
 enum What {
     /// Realistic mixed SMS traffic with injected campaigns, SIM farms and bursts, labeled.
     Traffic(TrafficArgs),
+    /// Call detail records with injected spam callers of every kind, labeled.
+    Calls(crate::calls::GenCallsArgs),
 }
 
 /// Generate traffic.
@@ -78,6 +80,7 @@ pub struct TrafficArgs {
 pub fn run(args: GenArgs) -> Result<ExitCode> {
     match args.what {
         What::Traffic(a) => traffic(a),
+        What::Calls(a) => crate::calls::generate(a),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `chanrac`: the command line of the chanrac SMS firewall.
 
+mod calls;
 mod check;
 mod generate;
 mod hub;
@@ -40,6 +41,8 @@ Examples:
   chanrac check --email message.eml               # an e-mail (RFC 5322 / MIME)
   chanrac scan mailbox.mbox                       # every e-mail of an mbox (or --format eml-dir DIR)
   chanrac hub watchlist                           # the regulator's hub, through the server
+  chanrac gen calls --records 1000000 --seed 1 --out calls.csv --inputs calls-inputs
+  chanrac calls calls.csv --inputs calls-inputs
 
 Docs: README.md, docs/signals.md (every signal), docs/rules.md (rule packs), docs/policy.md,\ndocs/model.md (the classifier), docs/email.md (e-mail).")]
 struct Cli {
@@ -75,6 +78,8 @@ enum Command {
     /// The regulator's hub, through a running server: reports and the watch list,
     /// the Do-Not-Call register (import, export, scrub a file), advertisers.
     Hub(hub::HubArgs),
+    /// Name the spam and scam callers in call detail records (CSV or JSON Lines).
+    Calls(calls::CallsArgs),
 }
 
 /// Where the engine's configuration comes from; shared by every command that checks messages.
@@ -177,6 +182,7 @@ fn main() -> ExitCode {
         Command::Gen(args) => generate::run(args),
         Command::Keywords(args) => keywords::run(args),
         Command::Hub(args) => hub::run(args),
+        Command::Calls(args) => calls::run(args),
     };
     match result {
         Ok(code) => code,

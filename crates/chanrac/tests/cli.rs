@@ -318,3 +318,101 @@ fn help_teaches() {
     let out = stdout(&o);
     assert!(out.contains("--skip-invalid") && out.contains("received_at") && out.contains("--jobs"));
 }
+
+#[test]
+fn gen_calls_then_calls_names_the_injected_callers() {
+    let out = tmp("calls.csv");
+    let inputs = tmp("calls-inputs");
+    let o = chanrac(&[
+        "gen",
+        "calls",
+        "--records",
+        "60000",
+        "--seed",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+        "--inputs",
+        inputs.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("60000 records written"), "{}", stderr(&o));
+    for f in ["dnc.txt", "advertisers.txt", "roaming.txt", "sms_counts.csv"] {
+        assert!(inputs.join(f).exists(), "{f}");
+    }
+    let again = tmp("calls-again.csv");
+    chanrac(&[
+        "gen",
+        "calls",
+        "--records",
+        "60000",
+        "--seed",
+        "5",
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&again).unwrap(),
+        "same seed, same file"
+    );
+
+    let o = chanrac(&[
+        "calls",
+        out.to_str().unwrap(),
+        "--inputs",
+        inputs.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let suspects: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!suspects.is_empty());
+    for s in &suspects {
+        for key in ["number", "category", "score", "evidence"] {
+            assert!(!s[key].is_null(), "{key} in {s}");
+        }
+    }
+    for kind in ["robocall", "telemarketing", "wangiri", "spoofed", "scam", "sms_source"] {
+        assert!(suspects.iter().any(|s| s["category"] == kind), "no {kind}");
+    }
+    // The file is labeled: precision and recall per category in the summary.
+    let summary = stderr(&o);
+    assert!(
+        summary.contains("precision") && summary.contains("unwanted"),
+        "{summary}"
+    );
+    let overall = summary
+        .lines()
+        .find(|l| l.trim_start().starts_with("unwanted"))
+        .unwrap();
+    assert!(overall.contains("100.0%"), "{overall}");
+
+    // The human form names the evidence.
+    let o = chanrac(&["calls", out.to_str().unwrap(), "--inputs", inputs.to_str().unwrap()]);
+    assert!(stdout(&o).contains("CALL_ONE_RING_ABROAD"), "{}", stdout(&o));
+}
+
+#[test]
+fn calls_reports_bad_lines_and_keeps_going() {
+    let input = "start_time,caller,displayed_number,callee,duration_s,answered,origin,operator\n\
+                 2026-11-22T10:00:00+07:00,+85512345678,0912345678,0987654321,60,true,international,x\n\
+                 2026-11-22T10:00:05+07:00,anonymous,,0987654321,60,true,domestic,x\n\
+                 garbage\n\
+                 2026-11-22T10:01:00+07:00,0912000001,,0987654322,30,true,domestic,x\n";
+    let o = chanrac_stdin(&["calls", "-"], input.as_bytes());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("+85512345678") && stdout(&o).contains("spoofed"),
+        "{}",
+        stdout(&o)
+    );
+    let err = stderr(&o);
+    assert!(err.contains("2 records") && err.contains("2 bad lines"), "{err}");
+    assert!(err.contains("line 3: caller") && err.contains("line 4:"), "{err}");
+
+    let o = chanrac_stdin(&["calls", "-"], b"time,from,to\n1,2,3\n");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("start_time"), "{}", stderr(&o));
+    let o = chanrac(&["calls", "no-such-file.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+}

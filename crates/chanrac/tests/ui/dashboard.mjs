@@ -201,13 +201,13 @@ async function overview(page) {
   for (const c of ['ham', 'ad', 'spam', 'scam']) {
     equal(await dataValue(page, `[data-testid=category-totals] g[data-key=${c}]`), stats.totals.categories[c] || 0, `${c} total`);
   }
-  // Health: the store answers, the SMPP binds are those of the API, calls are not built yet.
+  // Health: the store answers, the SMPP binds are those of the API, the call detector answers.
   equal(await page.getAttribute('[data-testid=health-store]', 'data-state'), 'ok', 'store health');
   const smpp = await get('/v1/smpp');
   equal(await page.getAttribute('[data-testid=health-smpp]', 'data-state'), smpp.upstream_bound > 0 ? 'ok' : 'down', 'SMPP health');
   check((await page.textContent('[data-testid=health-smpp]')).includes(String(smpp.upstream_bound)), 'the SMPP health names the binds');
-  equal((await call('GET', '/v1/calls/stats')).status, 404, 'the calls endpoint does not exist yet');
-  equal(await page.getAttribute('[data-testid=health-calls]', 'data-state'), 'later', 'calls shown as not available yet');
+  equal((await call('GET', '/v1/calls/stats')).status, 200, 'the calls endpoint answers');
+  equal(await page.getAttribute('[data-testid=health-calls]', 'data-state'), 'ok', 'calls shown as working');
   // Throughput appears at the second refresh (two samples of /metrics).
   await page.waitForFunction(() => document.querySelector('[data-testid=throughput]')?.dataset.value !== '', null, { timeout: 20000 });
   const rate = await dataValue(page, '[data-testid=throughput]');
