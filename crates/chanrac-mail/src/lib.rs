@@ -130,9 +130,23 @@ impl Reader {
             ));
             raw = &raw[..cut];
         }
-        let parsed = MessageParser::new()
-            .parse(raw)
-            .ok_or_else(|| MailError::NoHeaders(first_line(raw)))?;
+        // mail-parser panics on some broken multipart structures (0.11.9: "Invalid part ID,
+        // could not find multipart", found by tests/properties.rs). A message must never take
+        // the reader down: on a panic, the message is read again with its MIME structure
+        // switched off (every `Content-Type:` renamed), as one plain text, and flagged.
+        let flattened: Vec<u8>;
+        let parsed = match std::panic::catch_unwind(|| MessageParser::new().parse(raw)) {
+            Ok(parsed) => parsed,
+            Err(_) => {
+                problems.push(Problem::new(
+                    ProblemKind::BadEncoding,
+                    "the MIME structure could not be read; read as plain text".to_string(),
+                ));
+                flattened = without_mime(raw);
+                std::panic::catch_unwind(|| MessageParser::new().parse(&flattened[..])).unwrap_or(None)
+            }
+        }
+        .ok_or_else(|| MailError::NoHeaders(first_line(raw)))?;
 
         let mut facts = EmailFacts {
             from: parsed.from().and_then(first_mailbox),
@@ -371,6 +385,23 @@ fn cut(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// The message with every `Content-Type:` field at a line start renamed (`X-ontent-Type:`, the
+/// same length), so that a parser reads it as one plain-text part.
+fn without_mime(raw: &[u8]) -> Vec<u8> {
+    let mut out = raw.to_vec();
+    let mut at_line_start = true;
+    for i in 0..out.len() {
+        if at_line_start
+            && out.len() - i >= CONTENT_TYPE.len()
+            && out[i..i + CONTENT_TYPE.len()].eq_ignore_ascii_case(CONTENT_TYPE)
+        {
+            out[i] = b'X';
+        }
+        at_line_start = out[i] == b'\n';
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,5 +424,26 @@ mod tests {
         let raw = b"Content-Type: a\nx\ncontent-TYPE: b\nContent-Type: c\n";
         assert_eq!(nth_part_start(raw, 2), Some(34));
         assert_eq!(nth_part_start(raw, 3), None);
+    }
+
+    #[test]
+    fn a_structure_the_parser_panics_on_is_read_as_plain_text() {
+        // Found by tests/properties.rs: mail-parser 0.11.9 panics on this message.
+        let raw = b"From: \"Vietcombank\" <a@b.top>\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+                    Content-Type: message/rfc822\r\n\r\nContent-Type: message/rfc822\r\n\r\n\r\n--b--\r\n";
+        let msg = Reader::default().read(raw).expect("read, not refused");
+        let facts = msg.email.expect("facts");
+        assert!(
+            facts
+                .problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::BadEncoding && p.detail.contains("MIME structure")),
+            "{:?}",
+            facts.problems
+        );
+        assert_eq!(
+            without_mime(b"content-type: a\nX: content-type: b\n"),
+            b"Xontent-type: a\nX: content-type: b\n"
+        );
     }
 }
