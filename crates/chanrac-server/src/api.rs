@@ -25,7 +25,8 @@ use crate::state::{AppState, ReloadReport};
 use crate::stats::Tally;
 
 /// Who may check messages and manage the firewall.
-const OPERATORS: &[Role] = &[Role::Operator, Role::Regulator];
+/// The roles of an operator's or the regulator's engineers.
+pub(crate) const OPERATORS: &[Role] = &[Role::Operator, Role::Regulator];
 
 thread_local! {
     /// Each thread's working memory for the engine.

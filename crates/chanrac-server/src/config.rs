@@ -38,6 +38,9 @@ pub struct Config {
     /// The regulator's hub: the short-code line (`POST /v1/mo`, SMPP), spam reports and
     /// their escalation, the Do-Not-Call register (docs/hub.md).
     pub hub: chanrac_hub::HubConfig,
+    /// Pull the shared lists from a hub's signed feed (docs/feed.md): off unless present.
+    #[schema(value_type = Option<Object>)]
+    pub sync: Option<crate::sync::SyncConfig>,
 }
 
 /// The HTTP listener and its limits.
@@ -388,6 +391,7 @@ pub fn reference() -> String {
             "engine" => EngineSection::schema(),
             "store" => StoreSection::schema(),
             "hub" => chanrac_hub::HubConfig::schema(),
+            "sync" => crate::sync::SyncConfig::schema(),
             _ => ApiKey::schema(),
         };
         let RefOr::T(Schema::Object(obj)) = fields else {

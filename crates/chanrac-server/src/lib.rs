@@ -28,11 +28,13 @@ pub mod config;
 pub mod counters;
 pub mod dashboard;
 pub mod error;
+pub mod feed;
 pub mod hub;
 pub mod metrics;
 pub mod smpp;
 pub mod state;
 pub mod stats;
+pub mod sync;
 
 use std::future::Future;
 use std::time::Duration;
@@ -62,7 +64,8 @@ pub use state::AppState;
         smpp::list, smpp::decide, smpp::status,
         hub::post_mo, hub::post_report, hub::get_reports, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
-        hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy
+        hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy,
+        feed::feed, feed::key
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
     modifiers(&SecurityAddon),
@@ -74,6 +77,7 @@ pub use state::AppState;
         (name = "hub", description = "The regulator's hub: the short-code line, spam reports, the watch list"),
         (name = "dnc", description = "The Do-Not-Call register"),
         (name = "advertisers", description = "Advertisers, brandnames and ad copies"),
+        (name = "feed", description = "The shared lists' signed change feed, for operators' nodes"),
         (name = "admin", description = "Health, metrics, reload")
     )
 )]
@@ -128,6 +132,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/advertisers", get(hub::advertisers).post(hub::put_advertiser))
         .route("/v1/advertisers/{code}/brandnames", post(hub::put_brandname))
         .route("/v1/ads/copies", post(hub::post_ad_copy))
+        .route("/v1/feed", get(feed::feed))
+        .route("/v1/feed/key", get(feed::key))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
@@ -191,7 +197,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             .map_err(ServerError::Config)?;
         state.set_smpp(fw);
     }
-    let tasks = spawn_background(state.clone());
+    let mut tasks = spawn_background(state.clone());
+    tasks.extend(sync::spawn(&state).map_err(|e| ServerError::Config(format!("[sync]: {e}")))?);
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

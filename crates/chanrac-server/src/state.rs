@@ -41,6 +41,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The hub: the DNC register in memory, the outbox.
     pub hub: Arc<crate::hub::HubState>,
+    /// The feed's signing key (`<data_dir>/feed.key`).
+    pub feed_key: Arc<crate::feed::FeedKey>,
     /// The SMPP firewall, when it runs.
     smpp: Arc<std::sync::Mutex<Option<chanrac_smpp::proxy::Firewall>>>,
 }
@@ -90,6 +92,7 @@ impl AppState {
         let hub = crate::hub::HubState::load(&records)
             .await
             .map_err(ServerError::Engine)?;
+        let feed_key = crate::feed::FeedKey::load_or_create(&config.server.data_dir).map_err(ServerError::Config)?;
         let engine_config = config.engine.clone();
         let velocity = counters.enabled();
         let base = tokio::task::spawn_blocking(move || build_engine(&engine_config, velocity))
@@ -111,6 +114,7 @@ impl AppState {
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.server.max_in_flight)),
             config: Arc::new(config),
             hub: Arc::new(hub),
+            feed_key: Arc::new(feed_key),
             smpp: Arc::new(std::sync::Mutex::new(None)),
         };
         state.import_list_files().await.map_err(ServerError::Engine)?;
@@ -223,7 +227,11 @@ impl AppState {
         let version = self.records.lists_version().await.map_err(|e| e.to_string())?;
         let entries = self.records.list_entries().await.map_err(|e| e.to_string())?;
         let mut lists = Lists::default();
-        for e in &entries {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        // An expired entry stops applying at the first refresh after its expiry.
+        for e in entries.iter().filter(|e| e.expires_at.is_none_or(|t| t > now)) {
             let set = match e.side {
                 Side::Allow => &mut lists.allow,
                 Side::Block => &mut lists.block,

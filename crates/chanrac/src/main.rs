@@ -68,6 +68,17 @@ enum Command {
     /// The regulator's hub, through a running server: reports and the watch list,
     /// the Do-Not-Call register (import, export, scrub a file), advertisers.
     Hub(hub::HubArgs),
+    /// Print the hub's feed public key (hex), making the signing key in the data directory
+    /// if it has none yet. Give it to operators for their `[sync] hub_public_key`.
+    FeedKey(FeedKeyArgs),
+}
+
+/// `chanrac feed-key`.
+#[derive(Debug, Args)]
+pub struct FeedKeyArgs {
+    /// The hub's data directory (`server.data_dir`), where `feed.key` lives.
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    data_dir: std::path::PathBuf,
 }
 
 /// Where the engine's configuration comes from; shared by every command that checks messages.
@@ -140,6 +151,12 @@ fn main() -> ExitCode {
         Command::SmppLoad(args) => smpp::load(args),
         Command::Gen(args) => generate::run(args),
         Command::Hub(args) => hub::run(args),
+        Command::FeedKey(args) => chanrac_server::feed::FeedKey::load_or_create(&args.data_dir)
+            .map(|k| {
+                println!("{}", k.public_hex());
+                ExitCode::SUCCESS
+            })
+            .map_err(anyhow::Error::msg),
     };
     match result {
         Ok(code) => code,

@@ -35,7 +35,7 @@ use tokio::sync::watch;
 use crate::StoreError;
 
 /// Which side of the lists an entry is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     /// Allowlist.
@@ -64,12 +64,12 @@ impl Side {
 }
 
 /// One entry of the allow or block lists, with who put it there and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ListEntry {
     /// Allow or block.
     pub side: Side,
     /// The kind of entry.
-    #[serde(serialize_with = "kind_name")]
+    #[serde(serialize_with = "kind_name", deserialize_with = "kind_parse")]
     pub kind: ListKind,
     /// The canonical value (`+84912345678`, `+84909*`, `VIETCOMBANK`, `evil.xyz`, digits).
     pub value: String,
@@ -173,7 +173,7 @@ impl ChangeOp {
 }
 
 /// One change of the lists, as the change log (and the hub's feed) keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ListChange {
     /// The lists version this change made (the feed's cursor).
     pub version: i64,
@@ -184,6 +184,11 @@ pub struct ListChange {
     /// The entry (for a revocation: its value, with the revocation's reason and actor in
     /// `reason` and `added_by`, and the provenance it had).
     pub entry: ListEntry,
+}
+
+fn kind_parse<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ListKind, D::Error> {
+    let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    ListKind::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown list kind {s:?}")))
 }
 
 fn kind_name<S: serde::Serializer>(k: &ListKind, s: S) -> Result<S::Ok, S::Error> {
