@@ -30,6 +30,7 @@ pub mod dashboard;
 pub mod error;
 pub mod feed;
 pub mod hub;
+pub mod lookup;
 pub mod metrics;
 pub mod smpp;
 pub mod state;
@@ -65,7 +66,7 @@ pub use state::AppState;
         hub::post_mo, hub::post_report, hub::get_reports, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
         hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy,
-        feed::feed, feed::key
+        feed::feed, feed::key, lookup::lookup, lookup::batch
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
     modifiers(&SecurityAddon),
@@ -78,6 +79,7 @@ pub use state::AppState;
         (name = "dnc", description = "The Do-Not-Call register"),
         (name = "advertisers", description = "Advertisers, brandnames and ad copies"),
         (name = "feed", description = "The shared lists' signed change feed, for operators' nodes"),
+        (name = "lookup", description = "Fraud lookup: phone numbers, links, bank accounts"),
         (name = "admin", description = "Health, metrics, reload")
     )
 )]
@@ -134,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ads/copies", post(hub::post_ad_copy))
         .route("/v1/feed", get(feed::feed))
         .route("/v1/feed/key", get(feed::key))
+        .route("/v1/lookup", get(lookup::lookup))
+        .route("/v1/lookup/batch", post(lookup::batch))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
@@ -307,14 +311,26 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
     tasks.push(tokio::spawn(async move {
         let mut changes = st.records.changes();
         let mut poll = tokio::time::interval(Duration::from_secs(2));
+        let mut last_lookup = std::time::Instant::now();
         loop {
             tokio::select! {
                 r = changes.changed() => if r.is_err() { changes = st.records.changes(); },
                 _ = poll.tick() => {},
             }
-            if let Err(e) = st.refresh_lists(false).await {
-                metrics::Metrics::store_error("refresh_lists");
-                tracing::warn!(error = %e, "lists not refreshed");
+            let changed = match st.refresh_lists(false).await {
+                Ok(changed) => changed,
+                Err(e) => {
+                    metrics::Metrics::store_error("refresh_lists");
+                    tracing::warn!(error = %e, "lists not refreshed");
+                    false
+                }
+            };
+            // The lookup index follows the lists at once and the reports every few seconds.
+            if changed || last_lookup.elapsed() >= Duration::from_secs(lookup::REFRESH_SECS) {
+                last_lookup = std::time::Instant::now();
+                if let Err(e) = st.lookup.rebuild(&st.records).await {
+                    tracing::warn!(error = %e, "lookup index not rebuilt");
+                }
             }
         }
     }));

@@ -43,6 +43,8 @@ pub struct AppState {
     pub hub: Arc<crate::hub::HubState>,
     /// The feed's signing key (`<data_dir>/feed.key`).
     pub feed_key: Arc<crate::feed::FeedKey>,
+    /// The fraud lookup's index and the public allowance.
+    pub lookup: Arc<crate::lookup::LookupState>,
     /// The SMPP firewall, when it runs.
     smpp: Arc<std::sync::Mutex<Option<chanrac_smpp::proxy::Firewall>>>,
 }
@@ -115,11 +117,17 @@ impl AppState {
             config: Arc::new(config),
             hub: Arc::new(hub),
             feed_key: Arc::new(feed_key),
+            lookup: Arc::default(),
             smpp: Arc::new(std::sync::Mutex::new(None)),
         };
         state.import_list_files().await.map_err(ServerError::Engine)?;
         state.refresh_lists(true).await.map_err(ServerError::Engine)?;
         state.remember_files();
+        state
+            .lookup
+            .rebuild(&state.records)
+            .await
+            .map_err(ServerError::Engine)?;
         Ok(state)
     }
 
