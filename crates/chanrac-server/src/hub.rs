@@ -1022,13 +1022,7 @@ pub async fn dnc_import(
         }
     }
     if !refused.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_lines",
-            format!(
-                "nothing imported: {}",
-                refused.iter().take(20).cloned().collect::<Vec<_>>().join("; ")
-            ),
-        ));
+        return Err(ApiError::invalid_lines(&refused));
     }
     let _one = state.hub.dnc_writes.lock().await;
     let changed = state.records.dnc_import(&entries, &caller.name, now_ms()).await?;

@@ -66,7 +66,7 @@ pub use state::AppState;
         hub::post_mo, hub::post_report, hub::get_reports, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
         hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy,
-        feed::feed, feed::key, lookup::lookup, lookup::batch
+        feed::feed, feed::key, lookup::lookup, lookup::batch, lookup::import
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
     modifiers(&SecurityAddon),
@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/check", post(api::check))
         .route("/v1/check/batch", post(api::check_batch))
         .route("/v1/lists", get(api::lists))
+        .route("/v1/lists/import", post(lookup::import))
         .route("/v1/lists/{side}/{kind}", post(api::add_entry))
         .route("/v1/lists/{side}/{kind}/{value}", delete(api::remove_entry))
         .route("/v1/audit", get(api::audit))

@@ -5,6 +5,7 @@
 mod common;
 
 use axum::http::StatusCode;
+use chanrac_store::records::Records;
 use common::{call, server};
 use serde_json::json;
 
@@ -200,4 +201,63 @@ async fn the_feed_refuses_bad_cursors_and_checks_roles() {
     for path in ["/v1/feed", "/v1/feed/key", "/v1/lookup", "/v1/lookup/batch"] {
         assert!(doc.contains(&format!("\"{path}\"")), "{path} in the OpenAPI document");
     }
+}
+
+#[tokio::test]
+async fn a_third_party_list_is_imported_with_its_provenance() {
+    let (app, state, _) = server(&keys()).await;
+    let post = |uri: &str, csv: &str| {
+        let req = axum::http::Request::post(uri)
+            .header(axum::http::header::AUTHORIZATION, format!("Bearer {OP}"))
+            .header(axum::http::header::CONTENT_TYPE, "text/csv")
+            .body(axum::body::Body::from(csv.to_string()))
+            .unwrap();
+        let app = app.clone();
+        async move { common::raw(&app, req).await }
+    };
+    let bad = "side,kind,value,confidence,evidence,expires_at\n\
+               block,senders,0912345678,70,,\n\
+               block,accounts,12ab,70,,\n\
+               block,domains,evil.xyz,170,,\n";
+    let (s, v) = post("/v1/lists/import?source=antiscam&reason=weekly%20list", bad).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_lines")),
+        "{v}"
+    );
+    let msg = v["message"].as_str().unwrap();
+    assert!(
+        msg.contains("line 3") && msg.contains("line 4") && !msg.contains("line 2"),
+        "{msg}"
+    );
+    assert_eq!(state.records.lists_version().await.unwrap(), 0, "nothing imported");
+    let (s, _) = post("/v1/lists/import?source=antiscam", "side,kind,value\n").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a reason is required");
+
+    let good = "side,kind,value,confidence,evidence,expires_at\n\
+                block,senders,0912 345 678,70,\"case 12, case 19\",2099-01-01T00:00:00Z\n\
+                block,domains,evil.xyz,,,\n";
+    let (s, v) = post("/v1/lists/import?source=antiscam&reason=weekly%20list", good).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["added"].as_u64(), v["existing"].as_u64()), (Some(2), Some(0)));
+    let (_, v) = post("/v1/lists/import?source=antiscam&reason=weekly%20list", good).await;
+    assert_eq!(
+        (v["added"].as_u64(), v["existing"].as_u64()),
+        (Some(0), Some(2)),
+        "idempotent"
+    );
+    let entries = state.records.list_entries().await.unwrap();
+    let e = entries.iter().find(|e| e.value == "+84912345678").unwrap();
+    assert_eq!(
+        (e.source.as_str(), e.evidence.as_str(), e.confidence, e.expires_at),
+        ("import:antiscam", "case 12, case 19", 70, Some(4_070_908_800_000))
+    );
+    state.lookup.rebuild(&state.records).await.unwrap();
+    let (_, v) = call(&app, "GET", "/v1/lookup?url=evil.xyz", None, Some(BANK)).await;
+    assert_eq!(v["risk"], json!("medium"), "confidence 50 by default: {v}");
+    let (_, v) = call(&app, "GET", "/v1/feed?since=0", None, Some(OP)).await;
+    assert!(
+        v["payload"].as_str().unwrap().contains("import:antiscam"),
+        "imports are in the feed"
+    );
 }
