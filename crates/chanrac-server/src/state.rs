@@ -72,24 +72,29 @@ pub struct ReloadReport {
     pub imported: usize,
 }
 
+/// Opens the records store the configuration names (SQLite in the data directory by
+/// default, or PostgreSQL).
+pub async fn open_records(config: &Config) -> Result<AnyRecords, ServerError> {
+    Ok(match config.store.records {
+        crate::config::RecordsBackend::Sqlite => AnyRecords::Sqlite(
+            chanrac_store::records::sqlite::SqliteRecords::open(&config.sqlite_path()).map_err(ServerError::Store)?,
+        ),
+        crate::config::RecordsBackend::Postgres => {
+            let url = config.store.postgres_url.as_deref().unwrap_or_default();
+            AnyRecords::Postgres(
+                chanrac_store::records::postgres::PgRecords::connect(url)
+                    .await
+                    .map_err(ServerError::Store)?,
+            )
+        }
+    })
+}
+
 impl AppState {
     /// Opens the store, imports the list files and builds the first engine.
     pub async fn new(config: Config) -> Result<AppState, ServerError> {
         let keys = Keys::new(&config.api_keys).map_err(ServerError::Config)?;
-        let records = match config.store.records {
-            crate::config::RecordsBackend::Sqlite => AnyRecords::Sqlite(
-                chanrac_store::records::sqlite::SqliteRecords::open(&config.sqlite_path())
-                    .map_err(ServerError::Store)?,
-            ),
-            crate::config::RecordsBackend::Postgres => {
-                let url = config.store.postgres_url.as_deref().unwrap_or_default();
-                AnyRecords::Postgres(
-                    chanrac_store::records::postgres::PgRecords::connect(url)
-                        .await
-                        .map_err(ServerError::Store)?,
-                )
-            }
-        };
+        let records = open_records(&config).await?;
         let counters = ServerCounters::open(&config).await.map_err(ServerError::Engine)?;
         let hub = crate::hub::HubState::load(&records)
             .await

@@ -9,6 +9,7 @@ mod replay;
 mod scan;
 mod serve;
 mod smpp;
+mod sync;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,6 +72,9 @@ enum Command {
     /// Print the hub's feed public key (hex), making the signing key in the data directory
     /// if it has none yet. Give it to operators for their `[sync] hub_public_key`.
     FeedKey(FeedKeyArgs),
+    /// Follow a hub's signed list feed into this node's store (or `[sync]` in `serve`'s
+    /// configuration): verify each page, apply it with its cursor, never twice.
+    Sync(sync::SyncArgs),
 }
 
 /// `chanrac feed-key`.
@@ -151,6 +155,7 @@ fn main() -> ExitCode {
         Command::SmppLoad(args) => smpp::load(args),
         Command::Gen(args) => generate::run(args),
         Command::Hub(args) => hub::run(args),
+        Command::Sync(args) => sync::run(args),
         Command::FeedKey(args) => chanrac_server::feed::FeedKey::load_or_create(&args.data_dir)
             .map(|k| {
                 println!("{}", k.public_hex());

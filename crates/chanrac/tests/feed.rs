@@ -98,6 +98,32 @@ fn an_operator_node_follows_the_hub_feed() {
         .collect();
     assert_eq!(actions, ["list.add\",\"", "list.add\",\"", "list.remove"], "{audit}");
 
+    // `chanrac sync --once` into another node's data directory: everything once, then nothing.
+    let cli_dir = temp("feed-cli");
+    let sync_once = |key: &str| {
+        common::bin()
+            .args(["sync", "--once", "--hub", &format!("http://{hub_addr}"), "--key", "dev"])
+            .args(["--hub-public-key", key, "--data-dir", cli_dir.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let out = sync_once(&public);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "applied 3 changes; cursor 3"
+    );
+    let out = sync_once(&public);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "applied 0 changes; cursor 3"
+    );
+    let out = sync_once(&"ab".repeat(32));
+    assert!(
+        !out.status.success(),
+        "a key that is no ed25519 point or does not verify fails"
+    );
+
     // An operator configured with another key: every page fails its check, nothing applied.
     let bad_dir = temp("feed-bad");
     let wrong = common::bin()
