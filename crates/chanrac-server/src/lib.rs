@@ -66,7 +66,7 @@ pub use state::AppState;
         hub::post_mo, hub::post_report, hub::get_reports, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
         hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy,
-        feed::feed, feed::key, lookup::lookup, lookup::batch, lookup::import
+        feed::feed, feed::key, lookup::lookup, lookup::batch, lookup::import, hub::post_finding
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
     modifiers(&SecurityAddon),
@@ -123,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/smpp", get(smpp::status))
         .route("/v1/mo", post(hub::post_mo))
         .route("/v1/reports", post(hub::post_report).get(hub::get_reports))
+        .route("/v1/findings", post(hub::post_finding))
         .route("/v1/watchlist", get(hub::get_watchlist))
         .route("/v1/watchlist/{source}/{decision}", post(hub::decide))
         .route("/v1/dnc/scrub", post(hub::scrub))

@@ -261,3 +261,51 @@ async fn a_third_party_list_is_imported_with_its_provenance() {
         "imports are in the feed"
     );
 }
+
+#[tokio::test]
+async fn an_operator_finding_goes_to_review_then_out_in_the_feed() {
+    const REG: &str = "regulator-key-0123456789";
+    let (app, _, _) = server(&format!(
+        "{}[[api_keys]]\nname = \"mic\"\nkey = \"{REG}\"\nroles = [\"regulator\"]\n",
+        keys()
+    ))
+    .await;
+    let finding = json!({"kind": "spam", "source": "0912 345 678", "evidence": "SIM farm: 400 messages a minute"});
+    let (s, v) = call(&app, "POST", "/v1/findings", Some(finding.clone()), Some(BANK)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/findings",
+        Some(json!({"kind": "spam", "source": "??", "evidence": "x"})),
+        Some(OP),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_source"))
+    );
+    let (s, v) = call(&app, "POST", "/v1/findings", Some(finding), Some(OP)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, v) = call(&app, "GET", "/v1/reports?source=0912345678", None, Some(REG)).await;
+    let r = &v["reports"][0];
+    assert_eq!(
+        (r["via"].as_str(), r["reporter"].as_str()),
+        (Some("operator"), Some("operator:noc")),
+        "{v}"
+    );
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/watchlist/0912345678/confirm",
+        Some(json!({"reason": "operator finding checked"})),
+        Some(REG),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = call(&app, "GET", "/v1/feed?since=0", None, Some(OP)).await;
+    assert!(
+        v["payload"].as_str().unwrap().contains("+84912345678"),
+        "the confirmed finding is in the feed: {v}"
+    );
+}
