@@ -52,7 +52,14 @@ impl LookupState {
             .await
             .map_err(|e| e.to_string())?;
         let mut ix = LookupIndex::default();
-        for e in entries.into_iter().filter(|e| e.side == Side::Block) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        // Like the engine, the index leaves out expired entries.
+        for e in entries
+            .into_iter()
+            .filter(|e| e.side == Side::Block && e.expires_at.is_none_or(|t| t > now))
+        {
             ix.add_listed(
                 e.kind,
                 e.value,

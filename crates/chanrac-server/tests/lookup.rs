@@ -236,14 +236,15 @@ async fn a_third_party_list_is_imported_with_its_provenance() {
 
     let good = "side,kind,value,confidence,evidence,expires_at\n\
                 block,senders,0912 345 678,70,\"case 12, case 19\",2099-01-01T00:00:00Z\n\
-                block,domains,evil.xyz,,,\n";
+                block,domains,evil.xyz,,,\n\
+                block,domains,old-scam.xyz,90,,2020-01-01T00:00:00Z\n";
     let (s, v) = post("/v1/lists/import?source=antiscam&reason=weekly%20list", good).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!((v["added"].as_u64(), v["existing"].as_u64()), (Some(2), Some(0)));
+    assert_eq!((v["added"].as_u64(), v["existing"].as_u64()), (Some(3), Some(0)));
     let (_, v) = post("/v1/lists/import?source=antiscam&reason=weekly%20list", good).await;
     assert_eq!(
         (v["added"].as_u64(), v["existing"].as_u64()),
-        (Some(0), Some(2)),
+        (Some(0), Some(3)),
         "idempotent"
     );
     let entries = state.records.list_entries().await.unwrap();
@@ -255,6 +256,8 @@ async fn a_third_party_list_is_imported_with_its_provenance() {
     state.lookup.rebuild(&state.records).await.unwrap();
     let (_, v) = call(&app, "GET", "/v1/lookup?url=evil.xyz", None, Some(BANK)).await;
     assert_eq!(v["risk"], json!("medium"), "confidence 50 by default: {v}");
+    let (_, v) = call(&app, "GET", "/v1/lookup?url=old-scam.xyz", None, Some(BANK)).await;
+    assert_eq!(v["known"], json!(false), "an expired entry no longer applies: {v}");
     let (_, v) = call(&app, "GET", "/v1/feed?since=0", None, Some(OP)).await;
     assert!(
         v["payload"].as_str().unwrap().contains("import:antiscam"),
