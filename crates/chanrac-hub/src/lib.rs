@@ -29,6 +29,7 @@
 pub mod ads;
 pub mod config;
 pub mod dnc;
+pub mod lookup;
 pub mod mo;
 pub mod report;
 

@@ -24,7 +24,8 @@ use crate::metrics::Metrics;
 use crate::state::{AppState, ReloadReport};
 use crate::stats::Tally;
 
-/// Who may check messages and manage the firewall.
+/// Who may check messages and manage the firewall: the roles of an operator's or the
+/// regulator's engineers.
 pub(crate) const OPERATORS: &[Role] = &[Role::Operator, Role::Regulator];
 
 thread_local! {

@@ -40,6 +40,9 @@ pub struct Config {
     /// The regulator's hub: the short-code line (`POST /v1/mo`, SMPP), spam reports and
     /// their escalation, the Do-Not-Call register (docs/hub.md).
     pub hub: chanrac_hub::HubConfig,
+    /// Pull the shared lists from a hub's signed feed (docs/feed.md): off unless present.
+    #[schema(value_type = Option<Object>)]
+    pub sync: Option<crate::sync::SyncConfig>,
 }
 
 /// The HTTP listener and its limits.
@@ -59,6 +62,9 @@ pub struct ServerSection {
     /// Requests handled at once; more are refused with 503 and `Retry-After` instead of
     /// queueing without bound.
     pub max_in_flight: usize,
+    /// Fraud lookups (`/v1/lookup`, each item of a batch counting one) a key with only
+    /// the `public` role may make per minute.
+    pub public_lookups_per_minute: u32,
     /// Seconds to let requests in flight finish after SIGTERM.
     pub shutdown_grace_secs: u64,
     /// Seconds between flushes of the statistics (and the verdict log) to the store.
@@ -91,6 +97,7 @@ impl Default for ServerSection {
             max_body_bytes: 16 * 1024 * 1024,
             max_batch: 10_000,
             max_in_flight: 1024,
+            public_lookups_per_minute: 60,
             shutdown_grace_secs: 10,
             stats_flush_secs: 5,
             log_verdicts: LogVerdicts::Unwanted,
@@ -432,6 +439,7 @@ pub fn reference() -> String {
             "store" => StoreSection::schema(),
             "hub" => chanrac_hub::HubConfig::schema(),
             "calls" => CallsSection::schema(),
+            "sync" => crate::sync::SyncConfig::schema(),
             _ => ApiKey::schema(),
         };
         let RefOr::T(Schema::Object(obj)) = fields else {

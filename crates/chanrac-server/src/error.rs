@@ -57,6 +57,17 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The 400 of a file import with bad lines (`invalid_lines`): the first 20 reasons.
+    pub fn invalid_lines(refused: &[String]) -> ApiError {
+        ApiError::bad_request(
+            "invalid_lines",
+            format!(
+                "nothing imported: {}",
+                refused.iter().take(20).cloned().collect::<Vec<_>>().join("; ")
+            ),
+        )
+    }
+
     /// A 400 with a code and message.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError {

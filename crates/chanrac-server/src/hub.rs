@@ -538,6 +538,32 @@ pub struct ReportOut {
     pub counted: bool,
 }
 
+/// A structured report's kind and its source's canonical key, or the 400 saying why not.
+fn kind_and_source(kind: &str, source: &str) -> Result<(ReportKind, String), ApiError> {
+    let kind = ReportKind::parse(kind)
+        .ok_or_else(|| ApiError::bad_request("invalid_kind", "kind must be spam, call or fraud"))?;
+    let key = mo::source_key(source).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_source",
+            format!("source {source:?} is neither a number nor a brandname"),
+        )
+    })?;
+    Ok((kind, key))
+}
+
+/// The 201 of a stored report.
+fn created(added: &chanrac_store::hub::ReportAdded) -> Response {
+    (
+        StatusCode::CREATED,
+        Json(ReportOut {
+            reference: report_ref(added.report.id),
+            id: added.report.id,
+            counted: added.report.counted,
+        }),
+    )
+        .into_response()
+}
+
 /// File a report with structured fields.
 #[utoipa::path(post, path = "/v1/reports", tag = "hub", request_body = ReportIn,
     responses((status = 201, body = ReportOut), (status = 400, body = ErrorBody)), security(("api_key" = [])))]
@@ -549,14 +575,7 @@ pub async fn post_report(
     caller.require(ANYONE)?;
     let Json(r) = body?;
     let reporter = subscriber(&r.reporter, "reporter")?;
-    let kind = ReportKind::parse(&r.kind)
-        .ok_or_else(|| ApiError::bad_request("invalid_kind", "kind must be spam, call or fraud"))?;
-    let key = mo::source_key(&r.source).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_source",
-            format!("source {:?} is neither a number nor a brandname", r.source),
-        )
-    })?;
+    let (kind, key) = kind_and_source(&r.kind, &r.source)?;
     if r.content.chars().count() > state.config.hub.max_text_chars {
         return Err(ApiError::bad_request(
             "too_long",
@@ -574,15 +593,54 @@ pub async fn post_report(
         "",
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ReportOut {
-            reference: report_ref(added.report.id),
-            id: added.report.id,
-            counted: added.report.counted,
-        }),
+    Ok(created(&added))
+}
+
+/// An operator's finding: a source its own systems caught (a blocked sender, a SIM farm).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingIn {
+    /// `spam`, `call` or `fraud`.
+    pub kind: String,
+    /// The number or brandname.
+    pub source: String,
+    /// What the operator saw (`SIM farm: 400 messages a minute to 12,000 recipients`), and a
+    /// sample of the content if there is one.
+    pub evidence: String,
+}
+
+/// Push a finding to the hub for review. It enters the report queue as a report by
+/// `operator:NAME` (via `operator`): it counts as one distinct reporter of the source
+/// toward the watch list and block proposals, and an analyst confirms or rejects it there;
+/// a confirmed source goes on the block list and out in the feed to every operator.
+#[utoipa::path(post, path = "/v1/findings", tag = "hub", request_body = FindingIn,
+    responses((status = 201, body = ReportOut), (status = 400, body = ErrorBody)), security(("api_key" = [])))]
+pub async fn post_finding(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<FindingIn>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Operator, Role::Regulator])?;
+    let Json(f) = body?;
+    let (kind, key) = kind_and_source(&f.kind, &f.source)?;
+    if f.evidence.trim().is_empty() || f.evidence.chars().count() > state.config.hub.max_text_chars {
+        return Err(ApiError::bad_request(
+            "invalid_evidence",
+            "evidence is required, at most hub.max_text_chars characters",
+        ));
+    }
+    let reporter = format!("operator:{}", caller.name);
+    let added = store_report(
+        &state,
+        &reporter,
+        "operator",
+        kind.as_str(),
+        Some((f.source.trim(), &key)),
+        &f.evidence,
+        "",
     )
-        .into_response())
+    .await?;
+    Ok(created(&added))
 }
 
 /// Which reports.
@@ -1056,13 +1114,7 @@ pub async fn dnc_import(
         }
     }
     if !refused.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_lines",
-            format!(
-                "nothing imported: {}",
-                refused.iter().take(20).cloned().collect::<Vec<_>>().join("; ")
-            ),
-        ));
+        return Err(ApiError::invalid_lines(&refused));
     }
     let _one = state.hub.dnc_writes.lock().await;
     let changed = state.records.dnc_import(&entries, &caller.name, now_ms()).await?;

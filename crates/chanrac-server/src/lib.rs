@@ -30,11 +30,14 @@ pub mod counters;
 pub mod dashboard;
 pub mod email;
 pub mod error;
+pub mod feed;
 pub mod hub;
+pub mod lookup;
 pub mod metrics;
 pub mod smpp;
 pub mod state;
 pub mod stats;
+pub mod sync;
 
 use std::future::Future;
 use std::time::Duration;
@@ -65,7 +68,8 @@ pub use state::AppState;
         hub::post_mo, hub::post_report, hub::get_reports, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
         hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy, hub::take_outbox,
-        calls::batch, calls::suspects, calls::stats
+        calls::batch, calls::suspects, calls::stats,
+        feed::feed, feed::key, lookup::lookup, lookup::batch, lookup::import, hub::post_finding
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
     modifiers(&SecurityAddon),
@@ -78,6 +82,8 @@ pub use state::AppState;
         (name = "dnc", description = "The Do-Not-Call register"),
         (name = "advertisers", description = "Advertisers, brandnames and ad copies"),
         (name = "calls", description = "Spam and scam calls from call detail records"),
+        (name = "feed", description = "The shared lists' signed change feed, for operators' nodes"),
+        (name = "lookup", description = "Fraud lookup: phone numbers, links, bank accounts"),
         (name = "admin", description = "Health, metrics, reload")
     )
 )]
@@ -109,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/check", post(email::check))
         .route("/v1/check/batch", post(api::check_batch))
         .route("/v1/lists", get(api::lists))
+        .route("/v1/lists/import", post(lookup::import))
         .route("/v1/lists/{side}/{kind}", post(api::add_entry))
         .route("/v1/lists/{side}/{kind}/{value}", delete(api::remove_entry))
         .route("/v1/audit", get(api::audit))
@@ -120,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/smpp", get(smpp::status))
         .route("/v1/mo", post(hub::post_mo))
         .route("/v1/reports", post(hub::post_report).get(hub::get_reports))
+        .route("/v1/findings", post(hub::post_finding))
         .route("/v1/watchlist", get(hub::get_watchlist))
         .route("/v1/watchlist/{source}/{decision}", post(hub::decide))
         .route("/v1/dnc/scrub", post(hub::scrub))
@@ -136,6 +144,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/calls/batch", post(calls::batch))
         .route("/v1/calls/suspects", get(calls::suspects))
         .route("/v1/calls/stats", get(calls::stats))
+        .route("/v1/feed", get(feed::feed))
+        .route("/v1/feed/key", get(feed::key))
+        .route("/v1/lookup", get(lookup::lookup))
+        .route("/v1/lookup/batch", post(lookup::batch))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
@@ -199,7 +211,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             .map_err(ServerError::Config)?;
         state.set_smpp(fw);
     }
-    let tasks = spawn_background(state.clone());
+    let mut tasks = spawn_background(state.clone());
+    tasks.extend(sync::spawn(&state).map_err(|e| ServerError::Config(format!("[sync]: {e}")))?);
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -319,14 +332,26 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
     tasks.push(tokio::spawn(async move {
         let mut changes = st.records.changes();
         let mut poll = tokio::time::interval(Duration::from_secs(2));
+        let mut last_lookup = std::time::Instant::now();
         loop {
             tokio::select! {
                 r = changes.changed() => if r.is_err() { changes = st.records.changes(); },
                 _ = poll.tick() => {},
             }
-            if let Err(e) = st.refresh_lists(false).await {
-                metrics::Metrics::store_error("refresh_lists");
-                tracing::warn!(error = %e, "lists not refreshed");
+            let changed = match st.refresh_lists(false).await {
+                Ok(changed) => changed,
+                Err(e) => {
+                    metrics::Metrics::store_error("refresh_lists");
+                    tracing::warn!(error = %e, "lists not refreshed");
+                    false
+                }
+            };
+            // The lookup index follows the lists at once and the reports every few seconds.
+            if changed || last_lookup.elapsed() >= Duration::from_secs(lookup::REFRESH_SECS) {
+                last_lookup = std::time::Instant::now();
+                if let Err(e) = st.lookup.rebuild(&st.records).await {
+                    tracing::warn!(error = %e, "lookup index not rebuilt");
+                }
             }
         }
     }));

@@ -43,6 +43,10 @@ pub struct AppState {
     pub hub: Arc<crate::hub::HubState>,
     /// The call detector (`POST /v1/calls/batch`).
     pub calls: Arc<crate::calls::CallsState>,
+    /// The feed's signing key (`<data_dir>/feed.key`).
+    pub feed_key: Arc<crate::feed::FeedKey>,
+    /// The fraud lookup's index and the public allowance.
+    pub lookup: Arc<crate::lookup::LookupState>,
     /// The SMPP firewall, when it runs.
     smpp: Arc<std::sync::Mutex<Option<chanrac_smpp::proxy::Firewall>>>,
 }
@@ -70,28 +74,34 @@ pub struct ReloadReport {
     pub imported: usize,
 }
 
+/// Opens the records store the configuration names (SQLite in the data directory by
+/// default, or PostgreSQL).
+pub async fn open_records(config: &Config) -> Result<AnyRecords, ServerError> {
+    Ok(match config.store.records {
+        crate::config::RecordsBackend::Sqlite => AnyRecords::Sqlite(
+            chanrac_store::records::sqlite::SqliteRecords::open(&config.sqlite_path()).map_err(ServerError::Store)?,
+        ),
+        crate::config::RecordsBackend::Postgres => {
+            let url = config.store.postgres_url.as_deref().unwrap_or_default();
+            AnyRecords::Postgres(
+                chanrac_store::records::postgres::PgRecords::connect(url)
+                    .await
+                    .map_err(ServerError::Store)?,
+            )
+        }
+    })
+}
+
 impl AppState {
     /// Opens the store, imports the list files and builds the first engine.
     pub async fn new(config: Config) -> Result<AppState, ServerError> {
         let keys = Keys::new(&config.api_keys).map_err(ServerError::Config)?;
-        let records = match config.store.records {
-            crate::config::RecordsBackend::Sqlite => AnyRecords::Sqlite(
-                chanrac_store::records::sqlite::SqliteRecords::open(&config.sqlite_path())
-                    .map_err(ServerError::Store)?,
-            ),
-            crate::config::RecordsBackend::Postgres => {
-                let url = config.store.postgres_url.as_deref().unwrap_or_default();
-                AnyRecords::Postgres(
-                    chanrac_store::records::postgres::PgRecords::connect(url)
-                        .await
-                        .map_err(ServerError::Store)?,
-                )
-            }
-        };
+        let records = open_records(&config).await?;
         let counters = ServerCounters::open(&config).await.map_err(ServerError::Engine)?;
         let hub = crate::hub::HubState::load(&records)
             .await
             .map_err(ServerError::Engine)?;
+        let feed_key = crate::feed::FeedKey::load_or_create(&config.server.data_dir).map_err(ServerError::Config)?;
         let engine_config = config.engine.clone();
         let velocity = counters.enabled();
         let base = tokio::task::spawn_blocking(move || build_engine(&engine_config, velocity))
@@ -115,11 +125,18 @@ impl AppState {
             config: Arc::new(config),
             hub: Arc::new(hub),
             calls: Arc::new(calls),
+            feed_key: Arc::new(feed_key),
+            lookup: Arc::default(),
             smpp: Arc::new(std::sync::Mutex::new(None)),
         };
         state.import_list_files().await.map_err(ServerError::Engine)?;
         state.refresh_lists(true).await.map_err(ServerError::Engine)?;
         state.remember_files();
+        state
+            .lookup
+            .rebuild(&state.records)
+            .await
+            .map_err(ServerError::Engine)?;
         Ok(state)
     }
 
@@ -227,7 +244,11 @@ impl AppState {
         let version = self.records.lists_version().await.map_err(|e| e.to_string())?;
         let entries = self.records.list_entries().await.map_err(|e| e.to_string())?;
         let mut lists = Lists::default();
-        for e in &entries {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        // An expired entry stops applying at the first refresh after its expiry.
+        for e in entries.iter().filter(|e| e.expires_at.is_none_or(|t| t > now)) {
             let set = match e.side {
                 Side::Allow => &mut lists.allow,
                 Side::Block => &mut lists.block,

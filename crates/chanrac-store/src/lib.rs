@@ -94,6 +94,10 @@ pub enum StoreError {
     /// The stored data is not what this version of chanrac expects.
     #[error("corrupt store: {0}")]
     Corrupt(String),
+    /// A write was refused because the store is not in the state it assumes (a feed page
+    /// that does not start at the stored cursor); nothing was written.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// The backend reported an error.
     #[error("store error")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -57,6 +57,28 @@ pub(crate) const SQLITE: &[&str] = &[
         id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, via TEXT NOT NULL, sender TEXT NOT NULL,
         brandname TEXT, text TEXT NOT NULL, window_from INTEGER, window_to INTEGER, recipients INTEGER);
      CREATE INDEX ad_copies_at ON ad_copies (at)",
+    // 4: provenance of list entries, the change log behind the feed, sync cursors. Entries
+    // listed before the log existed enter it as additions numbered up to the current version.
+    "ALTER TABLE list_entries ADD COLUMN source TEXT NOT NULL DEFAULT 'local';
+     ALTER TABLE list_entries ADD COLUMN evidence TEXT NOT NULL DEFAULT '';
+     ALTER TABLE list_entries ADD COLUMN confidence INTEGER NOT NULL DEFAULT 100;
+     ALTER TABLE list_entries ADD COLUMN first_seen INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE list_entries ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE list_entries ADD COLUMN expires_at INTEGER;
+     UPDATE list_entries SET first_seen = added_at, last_seen = added_at;
+     CREATE TABLE list_changes (
+        version INTEGER PRIMARY KEY, at INTEGER NOT NULL, op TEXT NOT NULL,
+        side TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, reason TEXT NOT NULL,
+        added_by TEXT NOT NULL, added_at INTEGER NOT NULL, source TEXT NOT NULL, evidence TEXT NOT NULL,
+        confidence INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, expires_at INTEGER);
+     INSERT INTO list_changes (version, at, op, side, kind, value, reason, added_by, added_at, source, evidence,
+                               confidence, first_seen, last_seen, expires_at)
+        SELECT (SELECT version FROM lists_version WHERE id = 1) - (SELECT COUNT(*) FROM list_entries)
+                 + ROW_NUMBER() OVER (ORDER BY added_at, side, kind, value),
+               added_at, 'add', side, kind, value, reason, added_by, added_at, source, evidence,
+               confidence, first_seen, last_seen, expires_at
+        FROM list_entries;
+     CREATE TABLE sync_cursors (origin TEXT PRIMARY KEY, cursor INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
 ];
 
 /// PostgreSQL migrations, version 1 first (the same tables as [`SQLITE`]).
@@ -115,4 +137,26 @@ pub(crate) const POSTGRES: &[&str] = &[
         id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, via TEXT NOT NULL, sender TEXT NOT NULL,
         brandname TEXT, text TEXT NOT NULL, window_from BIGINT, window_to BIGINT, recipients BIGINT);
      CREATE INDEX ad_copies_at ON ad_copies (at)",
+    // 4: provenance of list entries, the change log behind the feed, sync cursors. Entries
+    // listed before the log existed enter it as additions numbered up to the current version.
+    "ALTER TABLE list_entries ADD COLUMN source TEXT NOT NULL DEFAULT 'local';
+     ALTER TABLE list_entries ADD COLUMN evidence TEXT NOT NULL DEFAULT '';
+     ALTER TABLE list_entries ADD COLUMN confidence BIGINT NOT NULL DEFAULT 100;
+     ALTER TABLE list_entries ADD COLUMN first_seen BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE list_entries ADD COLUMN last_seen BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE list_entries ADD COLUMN expires_at BIGINT;
+     UPDATE list_entries SET first_seen = added_at, last_seen = added_at;
+     CREATE TABLE list_changes (
+        version BIGINT PRIMARY KEY, at BIGINT NOT NULL, op TEXT NOT NULL,
+        side TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, reason TEXT NOT NULL,
+        added_by TEXT NOT NULL, added_at BIGINT NOT NULL, source TEXT NOT NULL, evidence TEXT NOT NULL,
+        confidence BIGINT NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, expires_at BIGINT);
+     INSERT INTO list_changes (version, at, op, side, kind, value, reason, added_by, added_at, source, evidence,
+                               confidence, first_seen, last_seen, expires_at)
+        SELECT (SELECT version FROM lists_version WHERE id = 1) - (SELECT COUNT(*) FROM list_entries)
+                 + ROW_NUMBER() OVER (ORDER BY added_at, side, kind, value),
+               added_at, 'add', side, kind, value, reason, added_by, added_at, source, evidence,
+               confidence, first_seen, last_seen, expires_at
+        FROM list_entries;
+     CREATE TABLE sync_cursors (origin TEXT PRIMARY KEY, cursor BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
 ];

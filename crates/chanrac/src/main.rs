@@ -12,6 +12,7 @@ mod replay;
 mod scan;
 mod serve;
 mod smpp;
+mod sync;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,6 +81,20 @@ enum Command {
     Hub(hub::HubArgs),
     /// Name the spam and scam callers in call detail records (CSV or JSON Lines).
     Calls(calls::CallsArgs),
+    /// Print the hub's feed public key (hex), making the signing key in the data directory
+    /// if it has none yet. Give it to operators for their `[sync] hub_public_key`.
+    FeedKey(FeedKeyArgs),
+    /// Follow a hub's signed list feed into this node's store (or `[sync]` in `serve`'s
+    /// configuration): verify each page, apply it with its cursor, never twice.
+    Sync(sync::SyncArgs),
+}
+
+/// `chanrac feed-key`.
+#[derive(Debug, Args)]
+pub struct FeedKeyArgs {
+    /// The hub's data directory (`server.data_dir`), where `feed.key` lives.
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    data_dir: std::path::PathBuf,
 }
 
 /// Where the engine's configuration comes from; shared by every command that checks messages.
@@ -183,6 +198,13 @@ fn main() -> ExitCode {
         Command::Keywords(args) => keywords::run(args),
         Command::Hub(args) => hub::run(args),
         Command::Calls(args) => calls::run(args),
+        Command::Sync(args) => sync::run(args),
+        Command::FeedKey(args) => chanrac_server::feed::FeedKey::load_or_create(&args.data_dir)
+            .map(|k| {
+                println!("{}", k.public_hex());
+                ExitCode::SUCCESS
+            })
+            .map_err(anyhow::Error::msg),
     };
     match result {
         Ok(code) => code,

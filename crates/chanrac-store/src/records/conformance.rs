@@ -6,7 +6,7 @@
 
 use chanrac_core::{Action, Category, ListKind};
 
-use super::{Actor, Records, Side, StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord};
+use super::{Actor, ChangeOp, Provenance, Records, Side, StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord};
 use crate::StoreError;
 
 const ANALYST: Actor<'static> = Actor {
@@ -28,6 +28,162 @@ where
     statistics_add_up(&fresh().await).await;
     concurrent_writers_lose_nothing(&fresh().await).await;
     the_verdict_log_finds_and_prunes(&fresh().await).await;
+    entries_keep_their_provenance(&fresh().await).await;
+    let (hub, operator) = (fresh().await, fresh().await);
+    the_change_log_feeds_another_store(&hub, &operator).await;
+}
+
+/// An entry keeps the provenance it was added with; a bad one is refused.
+pub async fn entries_keep_their_provenance<R: Records>(s: &R) {
+    let p = Provenance {
+        source: "operator:viettel".into(),
+        evidence: "reports 12, 17; campaign vay-tien-11".into(),
+        confidence: 80,
+        first_seen: Some(1_000),
+        last_seen: Some(2_000),
+        expires_at: Some(4_102_444_800_000),
+    };
+    let (e, created) = s
+        .add_list_entry_with(Side::Block, ListKind::Domains, "vay-nhanh.xyz", ANALYST, p.clone())
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(
+        (
+            e.source.as_str(),
+            e.evidence.as_str(),
+            e.confidence,
+            e.first_seen,
+            e.last_seen,
+            e.expires_at
+        ),
+        (
+            "operator:viettel",
+            p.evidence.as_str(),
+            80,
+            1_000,
+            2_000,
+            Some(4_102_444_800_000)
+        )
+    );
+    assert_eq!(s.list_entries().await.unwrap(), std::slice::from_ref(&e));
+    let (plain, _) = s
+        .add_list_entry(Side::Block, ListKind::Senders, "0912345678", ANALYST)
+        .await
+        .unwrap();
+    assert_eq!(
+        (plain.source.as_str(), plain.confidence, plain.expires_at),
+        ("local", 100, None)
+    );
+    assert_eq!(plain.first_seen, plain.added_at);
+    for bad in [
+        Provenance {
+            confidence: 101,
+            ..p.clone()
+        },
+        Provenance {
+            first_seen: Some(5),
+            last_seen: Some(4),
+            ..p.clone()
+        },
+        Provenance {
+            source: String::new(),
+            ..p.clone()
+        },
+    ] {
+        let err = s
+            .add_list_entry_with(Side::Block, ListKind::Senders, "0987654321", ANALYST, bad)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    }
+    assert_eq!(s.lists_version().await.unwrap(), 2, "refused entries change nothing");
+}
+
+/// Every change is in the log once, in version order, resumable from any version; a page
+/// applied to another store moves its entries and its cursor together, never twice, never
+/// out of order, and a revocation removes only what the feed added.
+pub async fn the_change_log_feeds_another_store<R: Records>(hub: &R, op: &R) {
+    let who = |reason| Actor {
+        name: "hub-analyst",
+        reason,
+    };
+    hub.add_list_entry(Side::Block, ListKind::Senders, "0912 345 678", who("loan spam"))
+        .await
+        .unwrap();
+    hub.add_list_entry(Side::Block, ListKind::Domains, "vay-nhanh.xyz", who("phishing"))
+        .await
+        .unwrap();
+    hub.add_list_entry(Side::Block, ListKind::Senders, "+84912345678", who("again"))
+        .await
+        .unwrap();
+    hub.remove_list_entry(Side::Block, ListKind::Senders, "84912345678", who("false positive"))
+        .await
+        .unwrap();
+    hub.add_list_entry(Side::Block, ListKind::Accounts, "0071 000 123 456", who("mule account"))
+        .await
+        .unwrap();
+    let all = hub.list_changes(0, 100).await.unwrap();
+    let ops: Vec<_> = all
+        .iter()
+        .map(|c| (c.version, c.op, c.entry.value.as_str(), c.entry.reason.as_str()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            (1, ChangeOp::Add, "+84912345678", "loan spam"),
+            (2, ChangeOp::Add, "vay-nhanh.xyz", "phishing"),
+            (3, ChangeOp::Remove, "+84912345678", "false positive"),
+            (4, ChangeOp::Add, "0071000123456", "mule account"),
+        ]
+    );
+    assert_eq!(all.last().unwrap().version, hub.lists_version().await.unwrap());
+    assert_eq!(hub.list_changes(2, 1).await.unwrap(), all[2..3]);
+    assert!(hub.list_changes(4, 10).await.unwrap().is_empty());
+
+    // The operator lists a number itself: the hub's revocation must not remove it.
+    op.add_list_entry(Side::Block, ListKind::Senders, "0912345678", who("own finding"))
+        .await
+        .unwrap();
+    assert_eq!(op.sync_cursor("hub").await.unwrap(), 0);
+    // A page that does not start at the cursor, or is out of order, changes nothing.
+    let err = op.apply_feed("hub", 2, 4, &all[2..]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    let err = op
+        .apply_feed("hub", 0, 4, &[all[1].clone(), all[0].clone()])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert_eq!(op.sync_cursor("hub").await.unwrap(), 0);
+    assert_eq!(op.list_entries().await.unwrap().len(), 1);
+
+    op.apply_feed("hub", 0, 2, &all[..2]).await.unwrap();
+    assert_eq!(op.sync_cursor("hub").await.unwrap(), 2);
+    let err = op.apply_feed("hub", 0, 2, &all[..2]).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(_)),
+        "a page is never applied twice: {err}"
+    );
+    op.apply_feed("hub", 2, 4, &all[2..]).await.unwrap();
+    op.apply_feed("hub", 4, 4, &[]).await.unwrap();
+    assert_eq!(op.sync_cursor("hub").await.unwrap(), 4);
+    let entries = op.list_entries().await.unwrap();
+    let have: Vec<_> = entries
+        .iter()
+        .map(|e| (e.kind, e.value.as_str(), e.added_by.as_str(), e.source.as_str()))
+        .collect();
+    assert_eq!(
+        have,
+        [
+            (ListKind::Accounts, "0071000123456", "sync:hub", "local"),
+            (ListKind::Domains, "vay-nhanh.xyz", "sync:hub", "local"),
+            (ListKind::Senders, "+84912345678", "hub-analyst", "local"),
+        ]
+    );
+    // The operator's own log has what it applied, so that it can feed others in turn.
+    let local = op.list_changes(0, 100).await.unwrap();
+    assert_eq!(local.len(), 3);
+    assert_eq!(local.last().unwrap().version, op.lists_version().await.unwrap());
 }
 
 /// Logged verdicts are found by id, sender, recipient, action and time, newest first, and

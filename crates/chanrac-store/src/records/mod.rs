@@ -35,7 +35,7 @@ use tokio::sync::watch;
 use crate::StoreError;
 
 /// Which side of the lists an entry is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     /// Allowlist.
@@ -64,12 +64,12 @@ impl Side {
 }
 
 /// One entry of the allow or block lists, with who put it there and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ListEntry {
     /// Allow or block.
     pub side: Side,
     /// The kind of entry.
-    #[serde(serialize_with = "kind_name")]
+    #[serde(serialize_with = "kind_name", deserialize_with = "kind_parse")]
     pub kind: ListKind,
     /// The canonical value (`+84912345678`, `+84909*`, `VIETCOMBANK`, `evil.xyz`, digits).
     pub value: String,
@@ -79,6 +79,116 @@ pub struct ListEntry {
     pub added_by: String,
     /// When, in Unix milliseconds.
     pub added_at: i64,
+    /// Where it comes from: `local` (made on this node), `hub` (an analyst of the hub),
+    /// `operator:NAME` (pushed by an operator), `import:NAME` (a third-party list).
+    pub source: String,
+    /// What supports it: report ids, a campaign, a list's name (free text, may be empty).
+    pub evidence: String,
+    /// How sure its source is, 0–100.
+    pub confidence: u8,
+    /// When the source was first seen doing what it is listed for (Unix milliseconds).
+    pub first_seen: i64,
+    /// When it was last seen (Unix milliseconds).
+    pub last_seen: i64,
+    /// When the entry stops applying (Unix milliseconds), if ever.
+    pub expires_at: Option<i64>,
+}
+
+/// The provenance of a new list entry: what [`ListEntry`] carries besides its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    /// See [`ListEntry::source`].
+    pub source: String,
+    /// See [`ListEntry::evidence`].
+    pub evidence: String,
+    /// See [`ListEntry::confidence`] (values above 100 are refused).
+    pub confidence: u8,
+    /// See [`ListEntry::first_seen`]; `None` for now.
+    pub first_seen: Option<i64>,
+    /// See [`ListEntry::last_seen`]; `None` for now.
+    pub last_seen: Option<i64>,
+    /// See [`ListEntry::expires_at`].
+    pub expires_at: Option<i64>,
+}
+
+impl Provenance {
+    /// An entry made on this node by its analyst or its files: source `local`, confidence
+    /// 100, seen now, no expiry.
+    pub fn local() -> Provenance {
+        Provenance {
+            source: "local".into(),
+            evidence: String::new(),
+            confidence: 100,
+            first_seen: None,
+            last_seen: None,
+            expires_at: None,
+        }
+    }
+
+    /// Refuses a confidence above 100 or a last sighting before the first.
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        if self.confidence > 100 {
+            return Err(StoreError::Invalid(format!(
+                "confidence {} is above 100",
+                self.confidence
+            )));
+        }
+        if let (Some(f), Some(l)) = (self.first_seen, self.last_seen)
+            && l < f
+        {
+            return Err(StoreError::Invalid("last_seen is before first_seen".into()));
+        }
+        if self.source.is_empty() {
+            return Err(StoreError::Invalid("an entry needs a source".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Whether a change of the lists added or revoked an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeOp {
+    /// The entry was added.
+    Add,
+    /// The entry was revoked.
+    Remove,
+}
+
+impl ChangeOp {
+    fn as_str(self) -> &'static str {
+        match self {
+            ChangeOp::Add => "add",
+            ChangeOp::Remove => "remove",
+        }
+    }
+
+    fn parse(s: &str) -> Result<ChangeOp, StoreError> {
+        match s {
+            "add" => Ok(ChangeOp::Add),
+            "remove" => Ok(ChangeOp::Remove),
+            _ => Err(StoreError::Corrupt(format!("unknown list change {s}"))),
+        }
+    }
+}
+
+/// One change of the lists, as the change log (and the hub's feed) keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ListChange {
+    /// The lists version this change made (the feed's cursor).
+    pub version: i64,
+    /// When, in Unix milliseconds.
+    pub at: i64,
+    /// Added or revoked.
+    pub op: ChangeOp,
+    /// The entry (for a revocation: its value, with the revocation's reason and actor in
+    /// `reason` and `added_by`, and the provenance it had).
+    pub entry: ListEntry,
+}
+
+fn kind_parse<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ListKind, D::Error> {
+    let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    ListKind::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown list kind {s:?}")))
 }
 
 fn kind_name<S: serde::Serializer>(k: &ListKind, s: S) -> Result<S::Ok, S::Error> {
@@ -219,15 +329,55 @@ pub trait Records: Send + Sync + 'static {
     /// Every list entry.
     fn list_entries(&self) -> impl Future<Output = Result<Vec<ListEntry>, StoreError>> + Send;
 
-    /// Adds an entry (normalized first; an invalid one is [`StoreError::Invalid`]). Returns
-    /// the stored entry and whether it is new.
+    /// Adds an entry (normalized first; an invalid one is [`StoreError::Invalid`]) with the
+    /// provenance [`Provenance::local`]. Returns the stored entry and whether it is new.
     fn add_list_entry(
         &self,
         side: Side,
         kind: ListKind,
         value: &str,
         actor: Actor<'_>,
+    ) -> impl Future<Output = Result<(ListEntry, bool), StoreError>> + Send {
+        self.add_list_entry_with(side, kind, value, actor, Provenance::local())
+    }
+
+    /// Adds an entry with its provenance; like [`Records::add_list_entry`] otherwise (an
+    /// entry already listed is returned as it is and nothing changes).
+    fn add_list_entry_with(
+        &self,
+        side: Side,
+        kind: ListKind,
+        value: &str,
+        actor: Actor<'_>,
+        provenance: Provenance,
     ) -> impl Future<Output = Result<(ListEntry, bool), StoreError>> + Send;
+
+    /// The changes of the lists with a version above `since`, oldest first, at most `limit`.
+    /// Every version from the first change of the log to [`Records::lists_version`] is in
+    /// it exactly once, so a reader that resumes from the last version it saw misses nothing.
+    fn list_changes(
+        &self,
+        since: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ListChange>, StoreError>> + Send;
+
+    /// Applies a page of another store's changes (a hub's feed) in one transaction together
+    /// with the cursor of `origin`: the page must start where the stored cursor is (`from`),
+    /// else [`StoreError::Conflict`] and nothing is applied; afterwards the cursor is `to`.
+    /// An addition is stored with `added_by = sync:ORIGIN` and the upstream provenance
+    /// (an entry this node listed itself stays as it is); a revocation removes only an entry
+    /// that came from `origin`. Each effective change is audited and versioned locally.
+    /// Returns the local lists version after the page.
+    fn apply_feed(
+        &self,
+        origin: &str,
+        from: i64,
+        to: i64,
+        changes: &[ListChange],
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// The cursor of `origin`'s feed stored by [`Records::apply_feed`] (0 before any page).
+    fn sync_cursor(&self, origin: &str) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
     /// Removes an entry (in any written form). Returns whether it was there.
     fn remove_list_entry(
@@ -328,14 +478,24 @@ impl Records for AnyRecords {
     async fn list_entries(&self) -> Result<Vec<ListEntry>, StoreError> {
         any!(self, r => r.list_entries().await)
     }
-    async fn add_list_entry(
+    async fn add_list_entry_with(
         &self,
         side: Side,
         kind: ListKind,
         value: &str,
         actor: Actor<'_>,
+        provenance: Provenance,
     ) -> Result<(ListEntry, bool), StoreError> {
-        any!(self, r => r.add_list_entry(side, kind, value, actor).await)
+        any!(self, r => r.add_list_entry_with(side, kind, value, actor, provenance).await)
+    }
+    async fn list_changes(&self, since: i64, limit: usize) -> Result<Vec<ListChange>, StoreError> {
+        any!(self, r => r.list_changes(since, limit).await)
+    }
+    async fn apply_feed(&self, origin: &str, from: i64, to: i64, changes: &[ListChange]) -> Result<i64, StoreError> {
+        any!(self, r => r.apply_feed(origin, from, to, changes).await)
+    }
+    async fn sync_cursor(&self, origin: &str) -> Result<i64, StoreError> {
+        any!(self, r => r.sync_cursor(origin).await)
     }
     async fn remove_list_entry(
         &self,
@@ -404,6 +564,126 @@ pub(crate) fn parse_row(side: &str, kind: &str) -> Result<(Side, ListKind), Stor
         (Some(s), Some(k)) => Ok((s, k)),
         _ => Err(StoreError::Corrupt(format!("unknown list {side}/{kind} in the store"))),
     }
+}
+
+/// The columns of a list entry, in the order [`entry_from`] reads them.
+pub(crate) const ENTRY_COLUMNS: &str =
+    "side, kind, value, reason, added_by, added_at, source, evidence, confidence, first_seen, last_seen, expires_at";
+
+/// The stored values of one entry or change, in the order of [`ENTRY_COLUMNS`] (plus the
+/// change's version, time and operation where there is one).
+pub(crate) struct EntryRow {
+    pub side: String,
+    pub kind: String,
+    pub value: String,
+    pub reason: String,
+    pub added_by: String,
+    pub added_at: i64,
+    pub source: String,
+    pub evidence: String,
+    pub confidence: i64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub expires_at: Option<i64>,
+}
+
+/// Turns stored values into an entry.
+pub(crate) fn entry_from(r: EntryRow) -> Result<ListEntry, StoreError> {
+    let (side, kind) = parse_row(&r.side, &r.kind)?;
+    Ok(ListEntry {
+        side,
+        kind,
+        value: r.value,
+        reason: r.reason,
+        added_by: r.added_by,
+        added_at: r.added_at,
+        source: r.source,
+        evidence: r.evidence,
+        confidence: r.confidence.clamp(0, 100) as u8,
+        first_seen: r.first_seen,
+        last_seen: r.last_seen,
+        expires_at: r.expires_at,
+    })
+}
+
+/// Turns stored values into a change.
+pub(crate) fn change_from(version: i64, at: i64, op: &str, r: EntryRow) -> Result<ListChange, StoreError> {
+    Ok(ListChange {
+        version,
+        at,
+        op: ChangeOp::parse(op)?,
+        entry: entry_from(r)?,
+    })
+}
+
+/// A new entry as stored.
+pub(crate) fn new_entry(
+    side: Side,
+    kind: ListKind,
+    value: String,
+    actor: Actor<'_>,
+    p: Provenance,
+    at: i64,
+) -> ListEntry {
+    let first_seen = p.first_seen.unwrap_or(at);
+    ListEntry {
+        side,
+        kind,
+        value,
+        reason: actor.reason.to_string(),
+        added_by: actor.name.to_string(),
+        added_at: at,
+        source: p.source,
+        evidence: p.evidence,
+        confidence: p.confidence,
+        first_seen,
+        last_seen: p.last_seen.unwrap_or(first_seen.max(at)),
+        expires_at: p.expires_at,
+    }
+}
+
+/// The `added_by` of entries applied from `origin`'s feed.
+pub(crate) fn sync_actor(origin: &str) -> String {
+    format!("sync:{origin}")
+}
+
+/// Refuses a page whose changes are not in strictly increasing order within `from..=to`.
+pub(crate) fn check_page(from: i64, to: i64, changes: &[ListChange]) -> Result<(), StoreError> {
+    if to < from {
+        return Err(StoreError::Invalid(format!(
+            "a feed page from {from} to {to} goes backwards"
+        )));
+    }
+    let mut last = from;
+    for c in changes {
+        if c.version <= last || c.version > to {
+            return Err(StoreError::Invalid(format!(
+                "change {} is out of order in the page {from}..{to}",
+                c.version
+            )));
+        }
+        last = c.version;
+    }
+    Ok(())
+}
+
+/// The SQL of the change log and the sync cursors, shared by both backends (PostgreSQL's
+/// `$n` parameters; SQLite reads them as `?n`).
+pub(crate) mod sql {
+    /// Appends one change.
+    pub const INSERT_CHANGE: &str = "INSERT INTO list_changes (version, at, op, side, kind, value, reason, added_by, added_at, source, evidence, confidence, first_seen, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    /// Inserts one entry.
+    pub const INSERT_ENTRY: &str = "INSERT INTO list_entries (side, kind, value, reason, added_by, added_at, source, evidence, confidence, first_seen, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (side, kind, value) DO NOTHING";
+    /// The changes after a version.
+    pub const CHANGES: &str = "SELECT version, at, op, side, kind, value, reason, added_by, added_at, source, evidence, confidence, first_seen, last_seen, expires_at FROM list_changes WHERE version > $1 ORDER BY version LIMIT $2";
+    /// One origin's cursor.
+    pub const CURSOR: &str = "SELECT cursor FROM sync_cursors WHERE origin = $1";
+    /// Stores one origin's cursor.
+    pub const SET_CURSOR: &str = "INSERT INTO sync_cursors (origin, cursor, updated_at) VALUES ($1, $2, $3) ON CONFLICT (origin) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
+    /// Who added an entry (to decide whether a revocation from a feed applies).
+    pub const ADDED_BY: &str = "SELECT added_by FROM list_entries WHERE side = $1 AND kind = $2 AND value = $3";
+    /// Removes one entry.
+    pub const DELETE_ENTRY: &str = "DELETE FROM list_entries WHERE side = $1 AND kind = $2 AND value = $3";
 }
 
 /// Parses a stored action and category.

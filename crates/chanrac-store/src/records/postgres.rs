@@ -16,8 +16,9 @@ use tokio::sync::watch;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::{
-    Actor, AuditRecord, ListEntry, Records, Side, StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord, canonical,
-    list_target, now_ms, parse_row, parse_stats, parse_top,
+    Actor, AuditRecord, ChangeOp, ENTRY_COLUMNS, EntryRow, ListChange, ListEntry, Provenance, Records, Side, StatsRow,
+    TopKind, TopRow, VerdictQuery, VerdictRecord, canonical, change_from, check_page, entry_from, list_target,
+    new_entry, now_ms, parse_stats, parse_top, sql, sync_actor,
 };
 use crate::StoreError;
 use crate::migrations::POSTGRES;
@@ -230,6 +231,133 @@ impl PgRecords {
     }
 }
 
+/// Reads the entry columns ([`ENTRY_COLUMNS`]) starting at column `at`.
+fn entry_row(r: &tokio_postgres::Row, at: usize) -> EntryRow {
+    EntryRow {
+        side: r.get(at),
+        kind: r.get(at + 1),
+        value: r.get(at + 2),
+        reason: r.get(at + 3),
+        added_by: r.get(at + 4),
+        added_at: r.get(at + 5),
+        source: r.get(at + 6),
+        evidence: r.get(at + 7),
+        confidence: r.get(at + 8),
+        first_seen: r.get(at + 9),
+        last_seen: r.get(at + 10),
+        expires_at: r.get(at + 11),
+    }
+}
+
+async fn select_entry(
+    tx: &deadpool_postgres::Transaction<'_>,
+    side: Side,
+    kind: ListKind,
+    value: &str,
+) -> Result<Option<ListEntry>, StoreError> {
+    let row = tx
+        .query_opt(
+            &format!("SELECT {ENTRY_COLUMNS} FROM list_entries WHERE side = $1 AND kind = $2 AND value = $3"),
+            &[&side.as_str(), &kind.name(), &value],
+        )
+        .await?;
+    row.map(|r| entry_from(entry_row(&r, 0))).transpose()
+}
+
+async fn insert_change(
+    tx: &deadpool_postgres::Transaction<'_>,
+    version: i64,
+    at: i64,
+    op: ChangeOp,
+    e: &ListEntry,
+) -> Result<(), StoreError> {
+    tx.execute(
+        sql::INSERT_CHANGE,
+        &[
+            &version,
+            &at,
+            &op.as_str(),
+            &e.side.as_str(),
+            &e.kind.name(),
+            &e.value,
+            &e.reason,
+            &e.added_by,
+            &e.added_at,
+            &e.source,
+            &e.evidence,
+            &(e.confidence as i64),
+            &e.first_seen,
+            &e.last_seen,
+            &e.expires_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+impl PgRecords {
+    /// Inserts an entry with its audit record, version and change; `None` when it was listed.
+    async fn add_in(&self, tx: &deadpool_postgres::Transaction<'_>, e: &ListEntry) -> Result<Option<i64>, StoreError> {
+        let n = tx
+            .execute(
+                sql::INSERT_ENTRY,
+                &[
+                    &e.side.as_str(),
+                    &e.kind.name(),
+                    &e.value,
+                    &e.reason,
+                    &e.added_by,
+                    &e.added_at,
+                    &e.source,
+                    &e.evidence,
+                    &(e.confidence as i64),
+                    &e.first_seen,
+                    &e.last_seen,
+                    &e.expires_at,
+                ],
+            )
+            .await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let target = list_target(e.side, e.kind, &e.value);
+        tx.execute(
+            INSERT_AUDIT,
+            &[&e.added_at, &e.added_by, &"list.add", &target, &e.reason],
+        )
+        .await?;
+        let version = self.bump(tx).await?;
+        insert_change(tx, version, e.added_at, ChangeOp::Add, e).await?;
+        Ok(Some(version))
+    }
+
+    /// Removes an entry with its audit record, version and change; `None` when it was not listed.
+    async fn remove_in(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        side: Side,
+        kind: ListKind,
+        value: &str,
+        who: &str,
+        why: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let Some(mut e) = select_entry(tx, side, kind, value).await? else {
+            return Ok(None);
+        };
+        tx.execute(sql::DELETE_ENTRY, &[&side.as_str(), &kind.name(), &value])
+            .await?;
+        let at = now_ms();
+        let target = list_target(side, kind, value);
+        tx.execute(INSERT_AUDIT, &[&at, &who, &"list.remove", &target, &why])
+            .await?;
+        let version = self.bump(tx).await?;
+        e.reason = why.to_string();
+        e.added_by = who.to_string();
+        insert_change(tx, version, at, ChangeOp::Remove, &e).await?;
+        Ok(Some(version))
+    }
+}
+
 const INSERT_AUDIT: &str = "INSERT INTO audit_log (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)";
 
 impl Records for PgRecords {
@@ -237,79 +365,35 @@ impl Records for PgRecords {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT side, kind, value, reason, added_by, added_at FROM list_entries ORDER BY side, kind, value",
+                &format!("SELECT {ENTRY_COLUMNS} FROM list_entries ORDER BY side, kind, value"),
                 &[],
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                let (side, kind) = parse_row(r.get(0), r.get(1))?;
-                Ok(ListEntry {
-                    side,
-                    kind,
-                    value: r.get(2),
-                    reason: r.get(3),
-                    added_by: r.get(4),
-                    added_at: r.get(5),
-                })
-            })
-            .collect()
+        rows.iter().map(|r| entry_from(entry_row(r, 0))).collect()
     }
 
-    async fn add_list_entry(
+    async fn add_list_entry_with(
         &self,
         side: Side,
         kind: ListKind,
         value: &str,
         actor: Actor<'_>,
+        provenance: Provenance,
     ) -> Result<(ListEntry, bool), StoreError> {
         let value = canonical(kind, value)?;
+        provenance.check()?;
+        let entry = new_entry(side, kind, value, actor, provenance, now_ms());
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let at = now_ms();
-        let inserted = tx
-            .execute(
-                "INSERT INTO list_entries (side, kind, value, reason, added_by, added_at) VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (side, kind, value) DO NOTHING",
-                &[&side.as_str(), &kind.name(), &value, &actor.reason, &actor.name, &at],
-            )
-            .await?;
-        if inserted == 0 {
-            let r = tx
-                .query_one(
-                    "SELECT reason, added_by, added_at FROM list_entries WHERE side = $1 AND kind = $2 AND value = $3",
-                    &[&side.as_str(), &kind.name(), &value],
-                )
-                .await?;
-            return Ok((
-                ListEntry {
-                    side,
-                    kind,
-                    value,
-                    reason: r.get(0),
-                    added_by: r.get(1),
-                    added_at: r.get(2),
-                },
-                false,
-            ));
-        }
-        let target = list_target(side, kind, &value);
-        tx.execute(INSERT_AUDIT, &[&at, &actor.name, &"list.add", &target, &actor.reason])
-            .await?;
-        let version = self.bump(&tx).await?;
+        let Some(version) = self.add_in(&tx, &entry).await? else {
+            let existing = select_entry(&tx, side, kind, &entry.value)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("an entry vanished inside a transaction".into()))?;
+            return Ok((existing, false));
+        };
         tx.commit().await?;
         self.published(version);
-        Ok((
-            ListEntry {
-                side,
-                kind,
-                value,
-                reason: actor.reason.to_string(),
-                added_by: actor.name.to_string(),
-                added_at: at,
-            },
-            true,
-        ))
+        Ok((entry, true))
     }
 
     async fn remove_list_entry(
@@ -322,25 +406,83 @@ impl Records for PgRecords {
         let value = canonical(kind, value)?;
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let n = tx
-            .execute(
-                "DELETE FROM list_entries WHERE side = $1 AND kind = $2 AND value = $3",
-                &[&side.as_str(), &kind.name(), &value],
-            )
-            .await?;
-        if n == 0 {
+        let Some(version) = self
+            .remove_in(&tx, side, kind, &value, actor.name, actor.reason)
+            .await?
+        else {
             return Ok(false);
-        }
-        let target = list_target(side, kind, &value);
-        tx.execute(
-            INSERT_AUDIT,
-            &[&now_ms(), &actor.name, &"list.remove", &target, &actor.reason],
-        )
-        .await?;
-        let version = self.bump(&tx).await?;
+        };
         tx.commit().await?;
         self.published(version);
         Ok(true)
+    }
+
+    async fn list_changes(&self, since: i64, limit: usize) -> Result<Vec<ListChange>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client.query(sql::CHANGES, &[&since, &(limit as i64)]).await?;
+        rows.iter()
+            .map(|r| change_from(r.get(0), r.get(1), r.get(2), entry_row(r, 3)))
+            .collect()
+    }
+
+    async fn apply_feed(&self, origin: &str, from: i64, to: i64, changes: &[ListChange]) -> Result<i64, StoreError> {
+        check_page(from, to, changes)?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // One page at a time per origin, whatever the number of nodes.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('chanrac_sync:' || $1))",
+            &[&origin],
+        )
+        .await?;
+        let cursor: i64 = tx.query_opt(sql::CURSOR, &[&origin]).await?.map_or(0, |r| r.get(0));
+        if cursor != from {
+            return Err(StoreError::Conflict(format!(
+                "the page from {origin} starts at {from} but this node is at {cursor}"
+            )));
+        }
+        let who = sync_actor(origin);
+        let mut version = None;
+        for ch in changes {
+            let e = &ch.entry;
+            let applied = match ch.op {
+                ChangeOp::Add => {
+                    let mut e = e.clone();
+                    e.value = canonical(e.kind, &e.value)?;
+                    e.added_by = who.clone();
+                    e.added_at = now_ms();
+                    self.add_in(&tx, &e).await?
+                }
+                ChangeOp::Remove => {
+                    let value = canonical(e.kind, &e.value)?;
+                    let by: Option<String> = tx
+                        .query_opt(sql::ADDED_BY, &[&e.side.as_str(), &e.kind.name(), &value])
+                        .await?
+                        .map(|r| r.get(0));
+                    if by.as_deref() == Some(who.as_str()) {
+                        self.remove_in(&tx, e.side, e.kind, &value, &who, &e.reason).await?
+                    } else {
+                        None
+                    }
+                }
+            };
+            version = applied.or(version);
+        }
+        tx.execute(sql::SET_CURSOR, &[&origin, &to, &now_ms()]).await?;
+        let now: i64 = tx
+            .query_one("SELECT version FROM lists_version WHERE id = 1", &[])
+            .await?
+            .get(0);
+        tx.commit().await?;
+        if let Some(v) = version {
+            self.published(v);
+        }
+        Ok(now)
+    }
+
+    async fn sync_cursor(&self, origin: &str) -> Result<i64, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client.query_opt(sql::CURSOR, &[&origin]).await?.map_or(0, |r| r.get(0)))
     }
 
     async fn lists_version(&self) -> Result<i64, StoreError> {

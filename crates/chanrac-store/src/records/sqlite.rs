@@ -12,8 +12,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::watch;
 
 use super::{
-    Actor, AuditRecord, ListEntry, Records, Side, StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord, canonical,
-    list_target, now_ms, parse_row, parse_stats, parse_top,
+    Actor, AuditRecord, ChangeOp, ENTRY_COLUMNS, EntryRow, ListChange, ListEntry, Provenance, Records, Side, StatsRow,
+    TopKind, TopRow, VerdictQuery, VerdictRecord, canonical, change_from, check_page, entry_from, list_target,
+    new_entry, now_ms, parse_stats, parse_top, sql, sync_actor,
 };
 use crate::StoreError;
 use crate::migrations::SQLITE;
@@ -108,6 +109,132 @@ fn bump_version(tx: &rusqlite::Transaction<'_>) -> Result<i64, StoreError> {
     )?)
 }
 
+/// The SQL shared with PostgreSQL, with SQLite's numbered parameters (`?1` for `$1`).
+fn lite(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+/// Reads the entry columns ([`ENTRY_COLUMNS`]) starting at column `at`.
+fn entry_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<EntryRow> {
+    Ok(EntryRow {
+        side: r.get(at)?,
+        kind: r.get(at + 1)?,
+        value: r.get(at + 2)?,
+        reason: r.get(at + 3)?,
+        added_by: r.get(at + 4)?,
+        added_at: r.get(at + 5)?,
+        source: r.get(at + 6)?,
+        evidence: r.get(at + 7)?,
+        confidence: r.get(at + 8)?,
+        first_seen: r.get(at + 9)?,
+        last_seen: r.get(at + 10)?,
+        expires_at: r.get(at + 11)?,
+    })
+}
+
+fn select_entry(
+    tx: &rusqlite::Transaction<'_>,
+    side: Side,
+    kind: ListKind,
+    value: &str,
+) -> Result<Option<ListEntry>, StoreError> {
+    let row = tx
+        .query_row(
+            &format!("SELECT {ENTRY_COLUMNS} FROM list_entries WHERE side = ?1 AND kind = ?2 AND value = ?3"),
+            params![side.as_str(), kind.name(), value],
+            |r| entry_row(r, 0),
+        )
+        .optional()?;
+    row.map(entry_from).transpose()
+}
+
+fn insert_change(
+    tx: &rusqlite::Transaction<'_>,
+    version: i64,
+    at: i64,
+    op: ChangeOp,
+    e: &ListEntry,
+) -> Result<(), StoreError> {
+    tx.execute(
+        &lite(sql::INSERT_CHANGE),
+        params![
+            version,
+            at,
+            op.as_str(),
+            e.side.as_str(),
+            e.kind.name(),
+            e.value,
+            e.reason,
+            e.added_by,
+            e.added_at,
+            e.source,
+            e.evidence,
+            e.confidence as i64,
+            e.first_seen,
+            e.last_seen,
+            e.expires_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// Inserts an entry with its audit record, version and change; `None` when it was listed.
+fn add_in(tx: &rusqlite::Transaction<'_>, e: &ListEntry) -> Result<Option<i64>, StoreError> {
+    let n = tx.execute(
+        &lite(sql::INSERT_ENTRY),
+        params![
+            e.side.as_str(),
+            e.kind.name(),
+            e.value,
+            e.reason,
+            e.added_by,
+            e.added_at,
+            e.source,
+            e.evidence,
+            e.confidence as i64,
+            e.first_seen,
+            e.last_seen,
+            e.expires_at
+        ],
+    )?;
+    if n == 0 {
+        return Ok(None);
+    }
+    insert_audit(
+        tx,
+        e.added_at,
+        &e.added_by,
+        "list.add",
+        &list_target(e.side, e.kind, &e.value),
+        &e.reason,
+    )?;
+    let version = bump_version(tx)?;
+    insert_change(tx, version, e.added_at, ChangeOp::Add, e)?;
+    Ok(Some(version))
+}
+
+/// Removes an entry with its audit record, version and change; `None` when it was not listed.
+fn remove_in(
+    tx: &rusqlite::Transaction<'_>,
+    side: Side,
+    kind: ListKind,
+    value: &str,
+    who: &str,
+    why: &str,
+) -> Result<Option<i64>, StoreError> {
+    let Some(mut e) = select_entry(tx, side, kind, value)? else {
+        return Ok(None);
+    };
+    tx.execute(&lite(sql::DELETE_ENTRY), params![side.as_str(), kind.name(), value])?;
+    let at = now_ms();
+    insert_audit(tx, at, who, "list.remove", &list_target(side, kind, value), why)?;
+    let version = bump_version(tx)?;
+    e.reason = why.to_string();
+    e.added_by = who.to_string();
+    insert_change(tx, version, at, ChangeOp::Remove, &e)?;
+    Ok(Some(version))
+}
+
 fn insert_audit(
     tx: &rusqlite::Transaction<'_>,
     at: i64,
@@ -126,89 +253,42 @@ fn insert_audit(
 impl Records for SqliteRecords {
     async fn list_entries(&self) -> Result<Vec<ListEntry>, StoreError> {
         self.with(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT side, kind, value, reason, added_by, added_at FROM list_entries ORDER BY side, kind, value",
-            )?;
-            let rows = st.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                ))
-            })?;
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM list_entries ORDER BY side, kind, value"
+            ))?;
+            let rows = st.query_map([], |r| entry_row(r, 0))?;
             let mut out = Vec::new();
             for row in rows {
-                let (side, kind, value, reason, added_by, added_at) = row?;
-                let (side, kind) = parse_row(&side, &kind)?;
-                out.push(ListEntry {
-                    side,
-                    kind,
-                    value,
-                    reason,
-                    added_by,
-                    added_at,
-                });
+                out.push(entry_from(row?)?);
             }
             Ok(out)
         })
         .await
     }
 
-    async fn add_list_entry(
+    async fn add_list_entry_with(
         &self,
         side: Side,
         kind: ListKind,
         value: &str,
         actor: Actor<'_>,
+        provenance: Provenance,
     ) -> Result<(ListEntry, bool), StoreError> {
         let value = canonical(kind, value)?;
-        let (who, why) = (actor.name.to_string(), actor.reason.to_string());
+        provenance.check()?;
+        let entry = new_entry(side, kind, value, actor, provenance, now_ms());
         let changes = self.changes.clone();
         self.with(move |c| {
             let tx = c.transaction()?;
-            let existing = tx
-                .query_row(
-                    "SELECT reason, added_by, added_at FROM list_entries WHERE side = ?1 AND kind = ?2 AND value = ?3",
-                    params![side.as_str(), kind.name(), value],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
-                )
-                .optional()?;
-            if let Some((reason, added_by, added_at)) = existing {
-                return Ok((
-                    ListEntry {
-                        side,
-                        kind,
-                        value,
-                        reason,
-                        added_by,
-                        added_at,
-                    },
-                    false,
-                ));
-            }
-            let at = now_ms();
-            tx.execute(
-                "INSERT INTO list_entries (side, kind, value, reason, added_by, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![side.as_str(), kind.name(), value, why, who, at],
-            )?;
-            insert_audit(&tx, at, &who, "list.add", &list_target(side, kind, &value), &why)?;
-            let version = bump_version(&tx)?;
+            let added = add_in(&tx, &entry)?;
+            let Some(version) = added else {
+                let existing = select_entry(&tx, side, kind, &entry.value)?
+                    .ok_or_else(|| StoreError::Corrupt("an entry vanished inside a transaction".into()))?;
+                return Ok((existing, false));
+            };
             tx.commit()?;
             changes.send_replace(version);
-            Ok((
-                ListEntry {
-                    side,
-                    kind,
-                    value,
-                    reason: why,
-                    added_by: who,
-                    added_at: at,
-                },
-                true,
-            ))
+            Ok((entry, true))
         })
         .await
     }
@@ -225,25 +305,100 @@ impl Records for SqliteRecords {
         let changes = self.changes.clone();
         self.with(move |c| {
             let tx = c.transaction()?;
-            let n = tx.execute(
-                "DELETE FROM list_entries WHERE side = ?1 AND kind = ?2 AND value = ?3",
-                params![side.as_str(), kind.name(), value],
-            )?;
-            if n == 0 {
+            let Some(version) = remove_in(&tx, side, kind, &value, &who, &why)? else {
                 return Ok(false);
-            }
-            insert_audit(
-                &tx,
-                now_ms(),
-                &who,
-                "list.remove",
-                &list_target(side, kind, &value),
-                &why,
-            )?;
-            let version = bump_version(&tx)?;
+            };
             tx.commit()?;
             changes.send_replace(version);
             Ok(true)
+        })
+        .await
+    }
+
+    async fn list_changes(&self, since: i64, limit: usize) -> Result<Vec<ListChange>, StoreError> {
+        self.with(move |c| {
+            let mut st = c.prepare_cached(&lite(sql::CHANGES))?;
+            let rows = st.query_map(params![since, limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    entry_row(r, 3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (version, at, op, e) = row?;
+                out.push(change_from(version, at, &op, e)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn apply_feed(&self, origin: &str, from: i64, to: i64, changes: &[ListChange]) -> Result<i64, StoreError> {
+        check_page(from, to, changes)?;
+        let origin = origin.to_string();
+        let page = changes.to_vec();
+        let notify = self.changes.clone();
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let cursor: i64 = tx
+                .query_row(&lite(sql::CURSOR), params![origin], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            if cursor != from {
+                return Err(StoreError::Conflict(format!(
+                    "the page from {origin} starts at {from} but this node is at {cursor}"
+                )));
+            }
+            let who = sync_actor(&origin);
+            let mut version = None;
+            for ch in &page {
+                let e = &ch.entry;
+                let applied = match ch.op {
+                    ChangeOp::Add => {
+                        let mut e = e.clone();
+                        e.value = canonical(e.kind, &e.value)?;
+                        e.added_by = who.clone();
+                        e.added_at = now_ms();
+                        add_in(&tx, &e)?
+                    }
+                    ChangeOp::Remove => {
+                        let value = canonical(e.kind, &e.value)?;
+                        let by: Option<String> = tx
+                            .query_row(
+                                &lite(sql::ADDED_BY),
+                                params![e.side.as_str(), e.kind.name(), value],
+                                |r| r.get(0),
+                            )
+                            .optional()?;
+                        if by.as_deref() == Some(who.as_str()) {
+                            remove_in(&tx, e.side, e.kind, &value, &who, &e.reason)?
+                        } else {
+                            None
+                        }
+                    }
+                };
+                version = applied.or(version);
+            }
+            tx.execute(&lite(sql::SET_CURSOR), params![origin, to, now_ms()])?;
+            let now: i64 = tx.query_row("SELECT version FROM lists_version WHERE id = 1", [], |r| r.get(0))?;
+            tx.commit()?;
+            if let Some(v) = version {
+                notify.send_replace(v);
+            }
+            Ok(now)
+        })
+        .await
+    }
+
+    async fn sync_cursor(&self, origin: &str) -> Result<i64, StoreError> {
+        let origin = origin.to_string();
+        self.with(move |c| {
+            Ok(c.query_row(&lite(sql::CURSOR), params![origin], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0))
         })
         .await
     }
@@ -484,5 +639,56 @@ impl Records for SqliteRecords {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.with(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store made before the change log existed: its entries enter the log as additions
+    /// numbered up to its version, so a feed from 0 gives them all and ends at the version.
+    #[tokio::test]
+    async fn migration_puts_existing_entries_in_the_change_log() {
+        let dir = std::env::temp_dir().join(format!("chanrac-migrate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("v3.db");
+        let _ = std::fs::remove_file(&path);
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE chanrac_schema (version INTEGER NOT NULL)")
+                .unwrap();
+            for (i, sql) in SQLITE[..3].iter().enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.execute("INSERT INTO chanrac_schema (version) VALUES (?1)", [i as i64 + 1])
+                    .unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO list_entries VALUES ('block', 'senders', '+84912345678', 'spam', 'a', 20);
+                 INSERT INTO list_entries VALUES ('block', 'domains', 'evil.xyz', 'phishing', 'b', 10);
+                 UPDATE lists_version SET version = 7",
+            )
+            .unwrap();
+        }
+        let s = SqliteRecords::open(&path).unwrap();
+        let log = s.list_changes(0, 10).await.unwrap();
+        let got: Vec<_> = log.iter().map(|c| (c.version, c.op, c.entry.value.as_str())).collect();
+        assert_eq!(
+            got,
+            [(6, ChangeOp::Add, "evil.xyz"), (7, ChangeOp::Add, "+84912345678")]
+        );
+        let e = &s.list_entries().await.unwrap()[0];
+        assert_eq!((e.source.as_str(), e.first_seen, e.last_seen), ("local", 10, 10));
+        let (_, created) = s
+            .add_list_entry(
+                Side::Allow,
+                ListKind::Brandnames,
+                "VIETCOMBANK",
+                Actor { name: "x", reason: "y" },
+            )
+            .await
+            .unwrap();
+        assert!(created);
+        assert_eq!(s.list_changes(7, 10).await.unwrap()[0].version, 8);
     }
 }

@@ -55,7 +55,11 @@ pub struct Node {
 
 impl Node {
     pub fn start(envs: &[(&str, String)], args: &[&str]) -> Node {
-        let addr = free_addr();
+        Node::start_at(free_addr(), envs, args)
+    }
+
+    /// Starts on a given address (to restart a node where its peers expect it).
+    pub fn start_at(addr: SocketAddr, envs: &[(&str, String)], args: &[&str]) -> Node {
         let mut cmd = bin();
         cmd.arg("serve").arg("--http").arg(addr.to_string()).args(args);
         for (k, v) in envs {

@@ -1,0 +1,151 @@
+//! The shared lists' feed between two real `chanrac serve` processes: a hub and an
+//! operator node with `[sync]`. The operator's firewall blocks what the hub lists, forgets
+//! what the hub revokes, keeps pulling across a hub restart, and applies nothing from a
+//! hub whose signature does not verify with the configured key.
+
+mod common;
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use common::{Node, free_addr, http, temp};
+
+fn config(dir: &std::path::Path, sync: &str) -> String {
+    let path = dir.join("chanrac.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\ndata_dir = {:?}\nstats_flush_secs = 3600\n{sync}",
+            dir.display().to_string()
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+const SPAM: &str = "Xin chao";
+
+#[test]
+fn an_operator_node_follows_the_hub_feed() {
+    let hub_dir = temp("feed-hub");
+    let key_out = common::bin()
+        .args(["feed-key", "--data-dir", hub_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(key_out.status.success());
+    let public = String::from_utf8(key_out.stdout).unwrap().trim().to_string();
+    assert_eq!(public.len(), 64);
+
+    let hub_addr = free_addr();
+    let hub_config = config(&hub_dir, "");
+    let hub = Node::start_at(hub_addr, &[], &["--config", &hub_config]);
+    let (status, body) = http(hub_addr, "GET", "/v1/feed/key", None).unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(&public),
+        "the server signs with the key the CLI printed: {body}"
+    );
+    for bad in ["/v1/feed?since=abc", "/v1/feed?since=-1", "/v1/feed?since=99999"] {
+        let (status, body) = http(hub_addr, "GET", bad, None).unwrap();
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body.contains("invalid_cursor"), "{body}");
+    }
+    let add = |value: &str| {
+        let body = format!(r#"{{"value":"{value}","reason":"hub analyst: 9 reports"}}"#);
+        let (status, b) = http(hub_addr, "POST", "/v1/lists/block/senders", Some(&body)).unwrap();
+        assert_eq!(status, 201, "{b}");
+    };
+    add("0911111111");
+
+    let op_dir = temp("feed-op");
+    let sync =
+        format!("[sync]\nhub = \"http://{hub_addr}\"\nkey = \"dev\"\nhub_public_key = \"{public}\"\nwait_secs = 2\n");
+    let op_config = config(&op_dir, &sync);
+    let op = Node::start(&[], &["--config", &op_config]);
+    let blocked = |node: &Node, sender: &str| node.check(sender, SPAM).contains("SENDER_BLOCKLISTED");
+    wait_until("the first entry reaches the operator", || blocked(&op, "0911111111"));
+    assert!(!blocked(&op, "0922222222"));
+
+    // The hub restarts; the operator keeps pulling and catches up.
+    drop(hub);
+    std::thread::sleep(Duration::from_secs(1));
+    let hub = Node::start_at(hub_addr, &[], &["--config", &hub_config]);
+    add("0922222222");
+    let (status, b) = http(
+        hub_addr,
+        "DELETE",
+        "/v1/lists/block/senders/0911111111?reason=false%20positive",
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{b}");
+    wait_until("the operator follows the hub after its restart", || {
+        blocked(&op, "0922222222") && !blocked(&op, "0911111111")
+    });
+    // Applied once each, in order: the operator's own log has add, add, remove... exactly.
+    let (_, audit) = http(op.addr, "GET", "/v1/audit", None).unwrap();
+    let actions: Vec<&str> = audit
+        .match_indices("\"action\":\"list.")
+        .map(|(i, _)| &audit[i + 10..i + 21])
+        .collect();
+    assert_eq!(actions, ["list.add\",\"", "list.add\",\"", "list.remove"], "{audit}");
+
+    // `chanrac sync --once` into another node's data directory: everything once, then nothing.
+    let cli_dir = temp("feed-cli");
+    let sync_once = |key: &str| {
+        common::bin()
+            .args(["sync", "--once", "--hub", &format!("http://{hub_addr}"), "--key", "dev"])
+            .args(["--hub-public-key", key, "--data-dir", cli_dir.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let out = sync_once(&public);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "applied 3 changes; cursor 3"
+    );
+    let out = sync_once(&public);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "applied 0 changes; cursor 3"
+    );
+    let out = sync_once(&"ab".repeat(32));
+    assert!(
+        !out.status.success(),
+        "a key that is no ed25519 point or does not verify fails"
+    );
+
+    // An operator configured with another key: every page fails its check, nothing applied.
+    let bad_dir = temp("feed-bad");
+    let wrong = common::bin()
+        .args(["feed-key", "--data-dir", bad_dir.join("k").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let wrong = String::from_utf8(wrong.stdout).unwrap().trim().to_string();
+    assert_ne!(wrong, public);
+    let sync =
+        format!("[sync]\nhub = \"http://{hub_addr}\"\nkey = \"dev\"\nhub_public_key = \"{wrong}\"\nwait_secs = 1\n");
+    let bad_config = config(&bad_dir, &sync);
+    let mut bad = Node::start(&[], &["--config", &bad_config]);
+    wait_until("the bad signature is counted", || {
+        http(bad.addr, "GET", "/metrics", None).is_ok_and(|(_, m)| m.contains("chanrac_sync_bad_signatures_total 2"))
+    });
+    assert!(
+        !blocked(&bad, "0922222222"),
+        "a page that does not verify is not applied"
+    );
+    let _ = bad.child.kill();
+    let mut err = String::new();
+    bad.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(err.contains("ALARM"), "the alarm is in the log: {err}");
+    drop(hub);
+}
