@@ -15,7 +15,7 @@ command -v wrk >/dev/null && command -v hey >/dev/null || {
 D=20; LONG=${DURATION_LONG:-600}
 if [ "${1:-}" = "--quick" ]; then D=10; LONG=60; fi
 cargo build --release -q -p chanrac
-WORK=$(mktemp -d); trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+WORK=$(mktemp -d); trap 'kill $PID 2>/dev/null && wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
 python3 bench/http/make_bodies.py "$WORK"
 PORT=18088
 CHANRAC_STORE__COUNTERS=${COUNTERS:-embedded} CHANRAC_LOG=warn target/release/chanrac serve --http 127.0.0.1:$PORT --data-dir "$WORK/data" &
