@@ -52,6 +52,35 @@ pub struct StateArgs {
     /// clock, unless 8 lines in a row agree that time moved on.
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     pub max_jump: u64,
+    /// A subscriber file: `number,activated_at` per line (RFC 3339 or Unix seconds; a
+    /// header line and `#` comments are skipped). A message whose sender is in it and that
+    /// carries no `sim_activated_at` of its own gets the file's date (for `NEW_SIM_BURST`).
+    #[arg(long, value_name = "FILE", requires = "stateful")]
+    pub subscribers: Option<PathBuf>,
+}
+
+/// Reads a subscriber file into canonical number → activation time (Unix seconds).
+pub fn load_subscribers(path: &std::path::Path) -> Result<std::collections::HashMap<String, i64>> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?;
+    let mut out = std::collections::HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (number, at) = line
+            .split_once([',', '\t'])
+            .with_context(|| format!("{name}:{}: expected `number,activated_at`, found {line:?}", i + 1))?;
+        let key = match chanrac_core::phone::parse_number(number.trim()) {
+            Ok(Some(p)) => p.key,
+            _ if i == 0 => continue, // a header line
+            _ => anyhow::bail!("{name}:{}: {:?} is not a phone number", i + 1, number.trim()),
+        };
+        let at = crate::parse_time(at).map_err(|e| anyhow::anyhow!("{name}:{}: {e}", i + 1))?;
+        out.insert(key, at);
+    }
+    Ok(out)
 }
 
 /// A row's counters: the plan and the values (`None` when the store could not answer).
@@ -127,6 +156,8 @@ pub struct StateStage {
     values: Vec<u64>,
     failed_batches: u64,
     first_error: Option<String>,
+    /// Activation times from `--subscribers`, by canonical number.
+    subscribers: std::collections::HashMap<String, i64>,
 }
 
 impl StateStage {
@@ -145,6 +176,10 @@ impl StateStage {
             values: Vec::new(),
             failed_batches: 0,
             first_error: None,
+            subscribers: match &args.subscribers {
+                Some(p) => load_subscribers(p)?,
+                None => Default::default(),
+            },
         };
         match &args.redis {
             Some(url) => stage.open_redis(url, args)?,
@@ -193,6 +228,13 @@ impl StateStage {
     pub fn process(&mut self, engine: &Engine, rows: &mut [Row]) {
         let mut times = Vec::with_capacity(rows.len());
         for row in rows.iter_mut() {
+            if !self.subscribers.is_empty()
+                && row.msg.meta.sim_activated_at.is_none()
+                && let Some(Ok(Some(p))) = row.msg.sender.as_deref().map(chanrac_core::phone::parse_number)
+                && let Some(&at) = self.subscribers.get(&p.key)
+            {
+                row.msg.meta.sim_activated_at = Some(at);
+            }
             let at = self.clock.time(row.msg.received_at);
             if row.msg.received_at.is_none() {
                 row.msg.received_at = Some(at);

@@ -253,3 +253,71 @@ fn redis_and_embedded_replays_agree() {
     ]);
     assert_eq!(lines(&a), lines(&b));
 }
+
+/// `--subscribers`: the activation date of a sender's SIM from a subscriber file, when the
+/// messages carry none, is what `NEW_SIM_BURST` needs.
+#[test]
+fn a_subscriber_file_gives_new_sims_their_activation_date() {
+    let dir = scratch_dir();
+    let input = dir.join("new-sim.jsonl");
+    let mut lines = String::new();
+    for i in 0..8 {
+        lines.push_str(&format!(
+            "{{\"text\":\"Chao ban, minh moi doi so nhe {i}\",\"sender\":\"0912345678\",\"recipient\":\"09870000{i:02}\",\"received_at\":\"2026-11-22T10:{i:02}:00+07:00\"}}\n"
+        ));
+    }
+    std::fs::write(&input, lines).unwrap();
+    let subscribers = dir.join("subscribers.csv");
+    std::fs::write(
+        &subscribers,
+        "number,activated_at\n+84912345678,2026-11-21T09:00:00+07:00\n0900000001,1700000000\n",
+    )
+    .unwrap();
+    let signals = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "scan",
+            input.to_str().unwrap(),
+            "--stateful",
+            "--no-model",
+            "--out",
+            "-",
+        ];
+        args.extend(extra);
+        let o = run(&args);
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.starts_with('{') && l.contains("\"line\""))
+            .flat_map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                v["reasons"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["signal"].as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    assert!(!signals(&[]).iter().any(|s| s == "NEW_SIM_BURST"));
+    let with = signals(&["--subscribers", subscribers.to_str().unwrap()]);
+    assert!(with.iter().any(|s| s == "NEW_SIM_BURST"), "{with:?}");
+
+    // A bad line is refused with the file and line.
+    std::fs::write(&subscribers, "+84912345678,2026-11-21T09:00:00+07:00\nhello,world\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_chanrac"))
+        .args([
+            "scan",
+            input.to_str().unwrap(),
+            "--stateful",
+            "--subscribers",
+            subscribers.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("subscribers.csv:2") && err.contains("not a phone number"),
+        "{err}"
+    );
+}
