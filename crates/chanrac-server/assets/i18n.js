@@ -262,7 +262,7 @@ const vi = {
   'smpp.round_trip_p50_us': 'Khứ hồi p50',
   'smpp.round_trip_p99_us': 'Khứ hồi p99',
 
-  'hub.intro': 'Các chức năng của trung tâm (cơ quan quản lý) và giám sát cuộc gọi đang được xây dựng. Mỗi ô hỏi trực tiếp API của nó: "chưa có" nghĩa là máy chủ trả lời 404.',
+  'hub.intro': 'Trung tâm của cơ quan quản lý và giám sát cuộc gọi. Mỗi ô hỏi trực tiếp API của nó và hiển thị dữ liệu thô; "chưa có" nghĩa là máy chủ trả lời 404.',
   'hub.not_yet': 'Chưa có: máy chủ này chưa cung cấp {path} (404).',
   'hub.forbidden': 'Khóa của bạn không được xem phần này.',
   'hub.error': 'API trả lời HTTP {status}.',
@@ -552,7 +552,7 @@ const en = {
   'smpp.round_trip_p50_us': 'Round trip p50',
   'smpp.round_trip_p99_us': 'Round trip p99',
 
-  'hub.intro': "The regulator's hub and call monitoring are being built. Each box asks its own API: \"not yet\" means the server answered 404.",
+  'hub.intro': "The regulator's hub and call monitoring. Each box asks its own API and shows its raw data; \"not yet\" means the server answered 404.",
   'hub.not_yet': 'Not available yet: this server does not serve {path} (404).',
   'hub.forbidden': 'Your key may not see this.',
   'hub.error': 'The API answered HTTP {status}.',
