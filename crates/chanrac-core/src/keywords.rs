@@ -29,7 +29,6 @@
 //! Pure: the caller folds texts ([`Normalized`]) and decides what "caught" means.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 use crate::model::Label;
 use crate::normalize::Normalized;
@@ -168,7 +167,8 @@ impl Miner {
                 self.seen.push((self.words[i].0, self.words[i + n - 1].1));
             }
         }
-        self.seen.sort_unstable();
+        // Each phrase once per document, however often it occurs.
+        self.seen.sort_unstable_by(|a, b| text[a.0..a.1].cmp(&text[b.0..b.1]));
         self.seen.dedup_by(|a, b| text[a.0..a.1] == text[b.0..b.1]);
         let class = label as usize;
         self.docs[class] += 1;
@@ -176,18 +176,14 @@ impl Miner {
         if example.is_some() {
             self.unwanted_seen += 1;
         }
-        let mut done: Vec<&str> = Vec::with_capacity(self.seen.len());
         for &(s, e) in &self.seen {
             let phrase = &text[s..e];
-            // `dedup_by` only removes adjacent repeats; the same phrase at two places is
-            // caught here.
-            if done.contains(&phrase) {
-                continue;
+            // Look up before inserting: a known phrase costs no allocation.
+            if !self.counts.contains_key(phrase) {
+                self.counts.insert(phrase.into(), Counts::default());
             }
-            done.push(phrase);
-            let c = match self.counts.entry(phrase.into()) {
-                Entry::Occupied(o) => o.into_mut(),
-                Entry::Vacant(v) => v.insert(Counts::default()),
+            let Some(c) = self.counts.get_mut(phrase) else {
+                continue;
             };
             match label {
                 Label::Ham => c.ham += 1,

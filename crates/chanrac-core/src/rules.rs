@@ -366,6 +366,16 @@ impl RuleSet {
 
     /// Loads packs from files; `include_default` puts the built-in pack first.
     pub fn load(paths: &[impl AsRef<Path>], include_default: bool) -> Result<Self, ConfigError> {
+        Self::load_with(paths, include_default, &[])
+    }
+
+    /// Like [`RuleSet::load`], with more packs given as (name, TOML text) after the files
+    /// (`chanrac keywords` measures its mined pack this way).
+    pub fn load_with(
+        paths: &[impl AsRef<Path>],
+        include_default: bool,
+        extra: &[(&str, &str)],
+    ) -> Result<Self, ConfigError> {
         let mut texts = Vec::new();
         for p in paths {
             let p = p.as_ref();
@@ -380,6 +390,7 @@ impl RuleSet {
             sources.push((DEFAULT_PACK_NAME, DEFAULT_PACK));
         }
         sources.extend(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+        sources.extend_from_slice(extra);
         Self::from_sources(sources)
     }
 

@@ -150,9 +150,14 @@ impl HubState {
     /// Unix seconds.
     pub fn ad_facts(&self, engine: &Engine, msg: &Message, now: i64) -> Option<AdFacts> {
         let ads = self.ads.load();
-        let brand = match SenderId::parse(msg.sender.as_deref().unwrap_or("")) {
-            SenderId::Brandname(b) => Some(b),
-            _ => None,
+        // Most nodes register no advertiser: then no sender can be one, and the sender is
+        // not parsed (an allocation per message on the check path).
+        let brand = match ads.brands.is_empty() {
+            true => None,
+            false => match SenderId::parse(msg.sender.as_deref().unwrap_or("")) {
+                SenderId::Brandname(b) => Some(b),
+                _ => None,
+            },
         };
         let advertiser = brand.as_ref().and_then(|b| ads.brands.get(b));
         if advertiser.is_none() && !engine.has_ad_label(&msg.text) {

@@ -140,27 +140,8 @@ impl EngineArgs {
         if self.no_default_rules && self.rules.is_empty() && extra.is_none() {
             anyhow::bail!("--no-default-rules needs at least one --rules FILE");
         }
-        let rules = match extra {
-            None => RuleSet::load(&self.rules, !self.no_default_rules),
-            Some(pack) => {
-                let mut texts = Vec::new();
-                for p in &self.rules {
-                    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
-                    texts.push((p.display().to_string(), text));
-                }
-                let mut sources: Vec<(&str, &str)> = Vec::new();
-                if !self.no_default_rules {
-                    sources.push((
-                        chanrac_core::rules::DEFAULT_PACK_NAME,
-                        chanrac_core::rules::DEFAULT_PACK,
-                    ));
-                }
-                sources.extend(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())));
-                sources.push(pack);
-                RuleSet::from_sources(sources)
-            }
-        }
-        .context("cannot load the rule packs")?;
+        let rules = RuleSet::load_with(&self.rules, !self.no_default_rules, extra.as_slice())
+            .context("cannot load the rule packs")?;
         let policy = match &self.policy {
             Some(p) => Policy::load(p).context("cannot load the policy")?,
             None => Policy::default(),
