@@ -273,22 +273,16 @@ fn first_line(raw: &[u8]) -> String {
 /// Where the `n+1`-th `Content-Type:` line starts, if there are more than `n`: the parser
 /// gets the message up to there, so no nesting or number of parts can grow past `n`.
 fn nth_part_start(raw: &[u8], n: usize) -> Option<usize> {
-    let mut seen = 0usize;
-    let mut at = 0usize;
-    while at < raw.len() {
+    content_type_lines(raw).nth(n)
+}
+
+/// The offsets of the lines that start with a `Content-Type:` field (case-insensitively).
+fn content_type_lines(raw: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let starts = std::iter::once(0).chain(raw.iter().enumerate().filter(|&(_, &b)| b == b'\n').map(|(i, _)| i + 1));
+    starts.filter(move |&at| {
         let line = &raw[at..];
-        if line.len() >= CONTENT_TYPE.len() && line[..CONTENT_TYPE.len()].eq_ignore_ascii_case(CONTENT_TYPE) {
-            seen += 1;
-            if seen > n {
-                return Some(at);
-            }
-        }
-        match line.iter().position(|&b| b == b'\n') {
-            Some(i) => at += i + 1,
-            None => break,
-        }
-    }
-    None
+        line.len() >= CONTENT_TYPE.len() && line[..CONTENT_TYPE.len()].eq_ignore_ascii_case(CONTENT_TYPE)
+    })
 }
 
 /// The nesting depth of every part (the top part is at depth 0) and the deepest nesting in
@@ -389,15 +383,8 @@ fn cut(s: &str, max: usize) -> &str {
 /// same length), so that a parser reads it as one plain-text part.
 fn without_mime(raw: &[u8]) -> Vec<u8> {
     let mut out = raw.to_vec();
-    let mut at_line_start = true;
-    for i in 0..out.len() {
-        if at_line_start
-            && out.len() - i >= CONTENT_TYPE.len()
-            && out[i..i + CONTENT_TYPE.len()].eq_ignore_ascii_case(CONTENT_TYPE)
-        {
-            out[i] = b'X';
-        }
-        at_line_start = out[i] == b'\n';
+    for at in content_type_lines(raw) {
+        out[at] = b'X';
     }
     out
 }
