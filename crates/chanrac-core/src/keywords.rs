@@ -27,8 +27,11 @@
 //! catches: every proposal adds recall, and [`Proposal::adds_docs`] says how much.
 //!
 //! Pure: the caller folds texts ([`Normalized`]) and decides what "caught" means.
+//! [`rule_pack`] writes keywords as a rule pack (TOML), one rule per phrase, for
+//! `chanrac keywords --out-rules` and for the hub's pack of approved keywords.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 
 use crate::model::Label;
 use crate::normalize::Normalized;
@@ -312,6 +315,99 @@ fn contains_phrase(phrase: &str, part: &str) -> bool {
     })
 }
 
+/// One keyword as a rule of a pack written by [`rule_pack`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeywordRule {
+    /// The rule's id, for example from [`rule_id`].
+    pub id: String,
+    /// The phrase in folded form.
+    pub phrase: String,
+    /// Spam or scam: the rule's topic is `mined_spam` or `mined_scam`.
+    pub label: Label,
+    /// The rule's weight.
+    pub weight: f32,
+    /// Its description.
+    pub description: String,
+    /// A message it occurs in, written as a comment (first 120 characters).
+    pub example: Option<String>,
+}
+
+/// A rule id for a phrase: `prefix` and the phrase in upper case, every character that is
+/// not an ASCII letter or digit as `_` (`rule_id("MINED_", "your mobile")` is
+/// `MINED_YOUR_MOBILE`). Stable across runs; [`rule_pack`] makes ids unique.
+pub fn rule_id(prefix: &str, phrase: &str) -> String {
+    let mut id = String::from(prefix);
+    id.extend(phrase.chars().map(|c| {
+        if c.is_ascii_alphanumeric() {
+            c.to_ascii_uppercase()
+        } else {
+            '_'
+        }
+    }));
+    id
+}
+
+/// Keywords as a rule pack (TOML) that [`crate::RuleSet`] loads: one rule per keyword, with
+/// `header` as its leading comment (each line prefixed with `# `). Two keywords with the same
+/// id (phrases that differ only in characters an id cannot hold) get `_2`, `_3`… suffixes.
+pub fn rule_pack(header: &str, rules: &[KeywordRule]) -> String {
+    let mut s = String::new();
+    for line in header.lines() {
+        let _ = writeln!(s, "# {line}");
+    }
+    let mut ids = HashSet::new();
+    for r in rules {
+        let mut id = r.id.clone();
+        let mut n = 1;
+        while !ids.insert(id.clone()) {
+            n += 1;
+            id = format!("{}_{n}", r.id);
+        }
+        let topic = if r.label == Label::Scam {
+            "mined_scam"
+        } else {
+            "mined_spam"
+        };
+        let _ = write!(
+            s,
+            "\n[[rule]]\nid = {id}\ncategory = {topic}\nweight = {weight:.1}\ndescription = {description}\n\
+             keywords = [{phrase}]\nfires = [{phrase}]\n",
+            id = toml_string(&id),
+            topic = toml_string(topic),
+            weight = r.weight,
+            description = toml_string(&r.description),
+            phrase = toml_string(&r.phrase),
+        );
+        if let Some(e) = &r.example {
+            let e: String = e
+                .chars()
+                .take(120)
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            let _ = writeln!(s, "# seen in: {e}");
+        }
+    }
+    s
+}
+
+/// A TOML basic string: quotes, backslashes and control characters escaped.
+fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,5 +548,32 @@ mod tests {
         assert!(contains_phrase("vay tien nhanh", "tien"));
         assert!(!contains_phrase("vay tienmat", "tien"));
         assert!(contains_phrase("tien", "tien"));
+    }
+
+    #[test]
+    fn a_rule_pack_loads_with_unique_ids_and_escaped_text() {
+        let rule = |phrase: &str, label| KeywordRule {
+            id: rule_id("HUB_KW_", phrase),
+            phrase: phrase.to_string(),
+            label,
+            weight: 3.0,
+            description: "approved \"by\" the hub".to_string(),
+            example: Some("line one\nline two".to_string()),
+        };
+        assert_eq!(rule_id("MINED_", "your mobile"), "MINED_YOUR_MOBILE");
+        assert_eq!(rule_id("HUB_KW_", "nạp ví"), "HUB_KW_N_P_V_");
+        let pack = rule_pack(
+            "header\nsecond line",
+            &[
+                rule("zorbix coin", Label::Spam),
+                rule("zorbix-coin", Label::Scam),
+                rule("vong quay", Label::Spam),
+            ],
+        );
+        let rules = crate::RuleSet::from_sources(vec![("hub", pack.as_str())]).unwrap();
+        let ids: Vec<String> = rules.rules().iter().map(|r| r.id.to_string()).collect();
+        assert_eq!(ids, ["HUB_KW_ZORBIX_COIN", "HUB_KW_ZORBIX_COIN_2", "HUB_KW_VONG_QUAY"]);
+        assert!(pack.starts_with("# header\n# second line\n"));
+        assert!(pack.contains("# seen in: line one line two"));
     }
 }

@@ -79,6 +79,19 @@ pub(crate) const SQLITE: &[&str] = &[
                confidence, first_seen, last_seen, expires_at
         FROM list_entries;
      CREATE TABLE sync_cursors (origin TEXT PRIMARY KEY, cursor INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+    // 5: keyword mining: the proposal queue, the rule packs of approved keywords, and the
+    // pack a rule-pack change of the feed carries.
+    "CREATE TABLE keyword_proposals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, phrase TEXT NOT NULL UNIQUE, label TEXT NOT NULL,
+        z REAL NOT NULL, log_odds REAL NOT NULL, unwanted_docs INTEGER NOT NULL, unwanted_total INTEGER NOT NULL,
+        ham_docs INTEGER NOT NULL, ham_total INTEGER NOT NULL, ham_rate_upper REAL NOT NULL, adds_docs INTEGER NOT NULL,
+        examples TEXT NOT NULL, source TEXT NOT NULL, status TEXT NOT NULL, proposed_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL, decided_by TEXT, decided_at INTEGER, reason TEXT);
+     CREATE INDEX keyword_proposals_status ON keyword_proposals (status, z);
+     CREATE TABLE rule_packs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, version INTEGER NOT NULL, at INTEGER NOT NULL, origin TEXT NOT NULL,
+        pack TEXT NOT NULL);
+     ALTER TABLE list_changes ADD COLUMN rules TEXT",
 ];
 
 /// PostgreSQL migrations, version 1 first (the same tables as [`SQLITE`]).
@@ -159,4 +172,17 @@ pub(crate) const POSTGRES: &[&str] = &[
                confidence, first_seen, last_seen, expires_at
         FROM list_entries;
      CREATE TABLE sync_cursors (origin TEXT PRIMARY KEY, cursor BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+    // 5: keyword mining: the proposal queue, the rule packs of approved keywords, and the
+    // pack a rule-pack change of the feed carries.
+    "CREATE TABLE keyword_proposals (
+        id BIGSERIAL PRIMARY KEY, phrase TEXT NOT NULL UNIQUE, label TEXT NOT NULL,
+        z DOUBLE PRECISION NOT NULL, log_odds DOUBLE PRECISION NOT NULL, unwanted_docs BIGINT NOT NULL, unwanted_total BIGINT NOT NULL,
+        ham_docs BIGINT NOT NULL, ham_total BIGINT NOT NULL, ham_rate_upper DOUBLE PRECISION NOT NULL, adds_docs BIGINT NOT NULL,
+        examples TEXT NOT NULL, source TEXT NOT NULL, status TEXT NOT NULL, proposed_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL, decided_by TEXT, decided_at BIGINT, reason TEXT);
+     CREATE INDEX keyword_proposals_status ON keyword_proposals (status, z);
+     CREATE TABLE rule_packs (
+        id BIGSERIAL PRIMARY KEY, version BIGINT NOT NULL, at BIGINT NOT NULL, origin TEXT NOT NULL,
+        pack TEXT NOT NULL);
+     ALTER TABLE list_changes ADD COLUMN rules TEXT",
 ];

@@ -1,12 +1,11 @@
 //! `chanrac keywords`: mine spam keywords against a ham baseline and measure what they add.
 
-use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use chanrac_core::keywords::{Miner, MinerConfig, Proposal};
+use chanrac_core::keywords::{self, KeywordRule, Miner, MinerConfig, Proposal};
 use chanrac_core::{Category, Engine, Label, Message, Scratch};
 use clap::Args;
 use serde_json::json;
@@ -338,69 +337,28 @@ pub fn run(args: KeywordsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The rule id of a proposal: `MINED_` and the phrase in upper case (stable across runs).
-fn rule_id(p: &Proposal) -> String {
-    let mut id = String::from("MINED_");
-    for b in p.phrase.bytes() {
-        id.push(if b == b' ' { '_' } else { b.to_ascii_uppercase() as char });
-    }
-    id
-}
-
-/// The proposals as a rule pack (TOML), one rule per phrase.
+/// The proposals as a rule pack (TOML), one rule per phrase (`MINED_` and the phrase).
 fn rule_pack(proposals: &[Proposal], unwanted: &[&Doc], weight: f32, n_unwanted: u32, n_ham: u32) -> String {
-    let mut s = String::from(
-        "# Keywords mined by `chanrac keywords` (docs/keywords.md). Review each rule before use:\n\
-         # the statistics say where a phrase occurs, not why.\n",
-    );
-    for p in proposals {
-        let topic = if p.label == Label::Scam {
-            "mined_scam"
-        } else {
-            "mined_spam"
-        };
-        let example: Option<String> = p.example.and_then(|i| unwanted.get(i as usize)).map(|d| {
-            d.msg
-                .text
-                .chars()
-                .take(120)
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect()
-        });
-        let _ = write!(
-            s,
-            "\n[[rule]]\nid = {id}\ncategory = {topic}\nweight = {weight:.1}\n\
-             description = \"mined: z {z:.1}, in {u} of {n_unwanted} unwanted ({missed} not caught before) and {h} of {n_ham} ham\"\n\
-             keywords = [{phrase}]\nfires = [{phrase}]\n",
-            id = toml_string(&rule_id(p)),
-            topic = toml_string(topic),
-            z = p.z,
-            u = p.unwanted_docs,
-            missed = p.missed_docs,
-            h = p.ham_docs,
-            phrase = toml_string(&p.phrase),
-        );
-        if let Some(e) = example {
-            let _ = writeln!(s, "# seen in: {e}");
-        }
-    }
-    s
-}
-
-/// A TOML basic string: quotes, backslashes and control characters escaped.
-fn toml_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    let rules: Vec<KeywordRule> = proposals
+        .iter()
+        .map(|p| KeywordRule {
+            id: keywords::rule_id("MINED_", &p.phrase),
+            phrase: p.phrase.clone(),
+            label: p.label,
+            weight,
+            description: format!(
+                "mined: z {:.1}, in {} of {n_unwanted} unwanted ({} not caught before) and {} of {n_ham} ham",
+                p.z, p.unwanted_docs, p.missed_docs, p.ham_docs
+            ),
+            example: p
+                .example
+                .and_then(|i| unwanted.get(i as usize))
+                .map(|d| d.msg.text.clone()),
+        })
+        .collect();
+    keywords::rule_pack(
+        "Keywords mined by `chanrac keywords` (docs/keywords.md). Review each rule before use:\n\
+         the statistics say where a phrase occurs, not why.",
+        &rules,
+    )
 }

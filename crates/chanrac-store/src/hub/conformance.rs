@@ -2,9 +2,9 @@
 //! documentation, checked. `tests/hub.rs` runs it against SQLite and a real PostgreSQL
 //! server. Each check takes a fresh, empty store.
 
-use super::{HubRecords, NewAdCopy, NewReport, OtpOutcome, ReportLimits, ReportQuery};
+use super::{HubRecords, NewAdCopy, NewProposal, NewReport, OtpOutcome, ProposalsMerged, ReportLimits, ReportQuery};
 use crate::StoreError;
-use crate::records::{Actor, Records};
+use crate::records::{Actor, ChangeOp, Records};
 
 const ANALYST: Actor<'static> = Actor {
     name: "analyst",
@@ -25,6 +25,222 @@ where
     dnc_is_idempotent_with_history(&fresh().await).await;
     one_time_passwords_are_used_once(&fresh().await).await;
     advertisers_brandnames_and_copies(&fresh().await).await;
+    keyword_proposals_are_one_per_phrase(&fresh().await).await;
+    approved_keywords_make_versioned_packs_in_the_feed(&fresh().await, &fresh().await).await;
+}
+
+fn proposal(phrase: &str, z: f64) -> NewProposal {
+    NewProposal {
+        phrase: phrase.into(),
+        label: "spam".into(),
+        z,
+        log_odds: z / 2.0,
+        unwanted_docs: 12,
+        unwanted_total: 400,
+        ham_docs: 0,
+        ham_total: 5000,
+        ham_rate_upper: 0.0006,
+        adds_docs: 7,
+        examples: vec![format!("Nhan {phrase} ngay hom nay"), "second \"example\"".into()],
+        source: "scheduled".into(),
+    }
+}
+
+/// Mining twice updates a pending proposal's figures and never brings back a decided one;
+/// bad proposals are refused whole.
+pub async fn keyword_proposals_are_one_per_phrase<R: HubRecords + Records>(s: &R) {
+    let m = s
+        .propose_keywords(&[proposal("zorbix coin", 6.0), proposal("nap the", 4.0)], 1_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        m,
+        ProposalsMerged {
+            added: 2,
+            updated: 0,
+            decided: 0
+        }
+    );
+    let all = s.keyword_proposals(None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|p| p.phrase.as_str()).collect::<Vec<_>>(),
+        ["zorbix coin", "nap the"]
+    );
+    let first = &all[0];
+    assert_eq!(
+        (first.status.as_str(), first.proposed_at, first.updated_at),
+        ("proposed", 1_000, 1_000)
+    );
+    assert_eq!(first.examples[1], "second \"example\"");
+    assert_eq!((first.unwanted_docs, first.ham_total, first.adds_docs), (12, 5000, 7));
+
+    let rejected = s
+        .decide_keyword(all[1].id, "rejected", ANALYST, 3.0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rejected.proposal.status, "rejected");
+    assert_eq!(rejected.proposal.decided_by.as_deref(), Some("analyst"));
+    assert!(rejected.pack.is_none(), "rejecting a pending keyword changes no pack");
+
+    let mut again = proposal("zorbix coin", 8.5);
+    again.unwanted_docs = 30;
+    let m = s
+        .propose_keywords(&[again, proposal("nap the", 9.0), proposal("vong quay", 5.0)], 2_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        m,
+        ProposalsMerged {
+            added: 1,
+            updated: 1,
+            decided: 1
+        }
+    );
+    let pending = s.keyword_proposals(Some("proposed"), 10).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|p| p.phrase.as_str()).collect::<Vec<_>>(),
+        ["zorbix coin", "vong quay"]
+    );
+    assert_eq!(
+        (
+            pending[0].z,
+            pending[0].unwanted_docs,
+            pending[0].proposed_at,
+            pending[0].updated_at
+        ),
+        (8.5, 30, 1_000, 2_000)
+    );
+    let gone = s.keyword_proposals(Some("rejected"), 10).await.unwrap();
+    assert_eq!(
+        (gone.len(), gone[0].z),
+        (1, 4.0),
+        "a rejected phrase keeps its figures and status"
+    );
+
+    for bad in ["", "Zorbix", " leading", "two  spaces", "line\nbreak"] {
+        let err = s
+            .propose_keywords(&[proposal("ok", 1.0), proposal(bad, 1.0)], 3_000)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)), "{bad:?}: {err}");
+    }
+    let mut nan = proposal("ok", 1.0);
+    nan.z = f64::NAN;
+    assert!(s.propose_keywords(&[nan], 3_000).await.is_err());
+    assert_eq!(
+        s.keyword_proposals(None, 10).await.unwrap().len(),
+        3,
+        "refused runs store nothing"
+    );
+    assert!(
+        s.decide_keyword(9_999, "approved", ANALYST, 3.0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        s.decide_keyword(all[0].id, "maybe", ANALYST, 3.0).await.unwrap_err(),
+        StoreError::Invalid(_)
+    ));
+}
+
+/// Each change of the approved set is a new pack version with every approved keyword, in
+/// the feed; another store applying the feed installs the same packs; a revoked keyword
+/// leaves the next version.
+pub async fn approved_keywords_make_versioned_packs_in_the_feed<R: HubRecords + Records>(hub: &R, op: &R) {
+    hub.propose_keywords(&[proposal("zorbix coin", 6.0), proposal("vong quay", 5.0)], 1_000)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = hub
+        .keyword_proposals(None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert!(hub.rule_pack().await.unwrap().is_none());
+    let before = hub.lists_version().await.unwrap();
+
+    let d = hub
+        .decide_keyword(ids[0], "approved", ANALYST, 3.0)
+        .await
+        .unwrap()
+        .unwrap();
+    let pack = d.pack.unwrap();
+    assert_eq!((pack.version, pack.weight), (1, 3.0));
+    assert_eq!(
+        pack.keywords.iter().map(|k| k.phrase.as_str()).collect::<Vec<_>>(),
+        ["zorbix coin"]
+    );
+    assert_eq!(pack.keywords[0].proposal, ids[0]);
+    assert_eq!(d.lists_version, Some(before + 1));
+    assert_eq!(hub.rule_pack().await.unwrap().unwrap(), pack);
+    let again = hub
+        .decide_keyword(ids[0], "approved", ANALYST, 3.0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(again.pack.is_none(), "the same decision twice makes no new pack");
+
+    let d2 = hub
+        .decide_keyword(ids[1], "approved", ANALYST, 3.0)
+        .await
+        .unwrap()
+        .unwrap();
+    let p2 = d2.pack.unwrap();
+    assert_eq!(p2.version, 2);
+    assert_eq!(
+        p2.keywords.iter().map(|k| k.phrase.as_str()).collect::<Vec<_>>(),
+        ["vong quay", "zorbix coin"]
+    );
+    // Revoking an approved keyword is a new version without it.
+    let d3 = hub
+        .decide_keyword(ids[0], "rejected", ANALYST, 3.0)
+        .await
+        .unwrap()
+        .unwrap();
+    let p3 = d3.pack.unwrap();
+    assert_eq!(p3.version, 3);
+    assert_eq!(
+        p3.keywords.iter().map(|k| k.phrase.as_str()).collect::<Vec<_>>(),
+        ["vong quay"]
+    );
+    assert_eq!(hub.lists_version().await.unwrap(), before + 3);
+
+    let log = hub.list_changes(before, 100).await.unwrap();
+    assert_eq!(log.len(), 3);
+    assert!(log.iter().all(|c| c.op == ChangeOp::Rules && c.entry.is_none()));
+    assert_eq!(log[2].pack().unwrap(), &p3);
+    let audit = hub.audit_log(0, 100).await.unwrap();
+    let actions: Vec<_> = audit.iter().map(|a| (a.action.as_str(), a.target.as_str())).collect();
+    assert!(
+        actions.contains(&("keyword.approve", format!("keyword/{}", ids[0]).as_str())),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("keyword.reject", format!("keyword/{}", ids[0]).as_str())),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&("rules.install", "rules/v3")), "{actions:?}");
+
+    // An operator's store following the feed installs each pack, versioned in its own log.
+    let all = hub.list_changes(0, 100).await.unwrap();
+    let to = all.last().unwrap().version;
+    op.apply_feed("hub", 0, 2, &all[..2]).await.unwrap();
+    assert_eq!(op.rule_pack().await.unwrap().unwrap().version, 2);
+    op.apply_feed("hub", 2, to, &all[2..]).await.unwrap();
+    assert_eq!(op.rule_pack().await.unwrap().unwrap(), p3);
+    let local = op.list_changes(0, 100).await.unwrap();
+    assert_eq!(local.iter().filter(|c| c.op == ChangeOp::Rules).count(), 3);
+    assert_eq!(local.last().unwrap().pack().unwrap(), &p3);
+    // A rule-pack change without its pack is refused, with nothing applied.
+    let mut broken = all[2].clone();
+    broken.rules = None;
+    broken.version = to + 1;
+    let err = op.apply_feed("hub", to, to + 1, &[broken]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert_eq!(op.sync_cursor("hub").await.unwrap(), to);
 }
 
 fn limits(now: i64) -> ReportLimits {

@@ -23,6 +23,11 @@
 //!   register holds only numbers with at least one flag.
 //! - **One-time passwords** are stored as hashes, used once, void after the expiry or too
 //!   many wrong tries; a confirmed password applies its DNC change in the same transaction.
+//! - **Keyword proposals** are one per phrase: mining again updates the figures of a
+//!   proposal still `proposed`, and leaves an `approved` or `rejected` one as the analyst
+//!   left it (a rejected phrase never comes back by itself). A decision that changes the
+//!   approved set makes a new [`RulePack`] version, installed and put in the feed as one
+//!   change, in the same transaction as the decision and its audit record.
 
 pub mod conformance;
 #[cfg(feature = "postgres")]
@@ -34,7 +39,7 @@ use std::future::Future;
 use serde::Serialize;
 
 use crate::StoreError;
-use crate::records::{Actor, AnyRecords};
+use crate::records::{Actor, AnyRecords, PackKeyword, RulePack};
 
 /// A report to store.
 #[derive(Debug, Clone, Default)]
@@ -261,6 +266,100 @@ pub struct AdCopy {
     pub recipients: Option<i64>,
 }
 
+/// A keyword proposal as a mining run makes it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewProposal {
+    /// The phrase in folded form (lower case, no diacritics, single spaces).
+    pub phrase: String,
+    /// `spam` or `scam`: the class it occurs in more.
+    pub label: String,
+    /// Its z-score (log-odds with an informative Dirichlet prior).
+    pub z: f64,
+    /// The log-odds ratio.
+    pub log_odds: f64,
+    /// Unwanted messages containing it.
+    pub unwanted_docs: u32,
+    /// Unwanted messages mined.
+    pub unwanted_total: u32,
+    /// Ham messages containing it.
+    pub ham_docs: u32,
+    /// Ham messages of the baseline.
+    pub ham_total: u32,
+    /// The 95 % upper confidence bound of its ham rate.
+    pub ham_rate_upper: f64,
+    /// Unwanted messages the engine missed that it catches and no better proposal does.
+    pub adds_docs: u32,
+    /// A few unwanted messages containing it.
+    pub examples: Vec<String>,
+    /// What mined it: `cli`, `api:KEYNAME`, `scheduled`.
+    pub source: String,
+}
+
+/// A stored keyword proposal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeywordProposal {
+    /// The store's id.
+    pub id: i64,
+    /// The phrase in folded form.
+    pub phrase: String,
+    /// `spam` or `scam`.
+    pub label: String,
+    /// Its z-score, as of the last mining run that updated it.
+    pub z: f64,
+    /// The log-odds ratio.
+    pub log_odds: f64,
+    /// Unwanted messages containing it.
+    pub unwanted_docs: u32,
+    /// Unwanted messages mined.
+    pub unwanted_total: u32,
+    /// Ham messages containing it.
+    pub ham_docs: u32,
+    /// Ham messages of the baseline.
+    pub ham_total: u32,
+    /// The 95 % upper confidence bound of its ham rate.
+    pub ham_rate_upper: f64,
+    /// The recall it adds (unwanted messages only it catches among the missed ones).
+    pub adds_docs: u32,
+    /// A few unwanted messages containing it.
+    pub examples: Vec<String>,
+    /// What mined it last.
+    pub source: String,
+    /// `proposed`, `approved` or `rejected`.
+    pub status: String,
+    /// First proposed, Unix ms.
+    pub proposed_at: i64,
+    /// Last updated by a mining run or a decision, Unix ms.
+    pub updated_at: i64,
+    /// The analyst who decided, if any.
+    pub decided_by: Option<String>,
+    /// When, Unix ms.
+    pub decided_at: Option<i64>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// What storing a mining run's proposals did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct ProposalsMerged {
+    /// New phrases, now `proposed`.
+    pub added: u32,
+    /// Phrases still `proposed` whose figures were updated.
+    pub updated: u32,
+    /// Phrases already approved or rejected, left as they were.
+    pub decided: u32,
+}
+
+/// What an analyst's decision on a keyword did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeywordDecision {
+    /// The proposal after the decision.
+    pub proposal: KeywordProposal,
+    /// The new rule pack, when the decision changed the approved set.
+    pub pack: Option<RulePack>,
+    /// The lists version the new pack made (its place in the feed), if any.
+    pub lists_version: Option<i64>,
+}
+
 /// The hub's durable records. See the module documentation for the semantics.
 pub trait HubRecords: Send + Sync + 'static {
     /// Stores a report, counts it against its reporter's allowance and its source's
@@ -385,6 +484,34 @@ pub trait HubRecords: Send + Sync + 'static {
 
     /// Ad copies received at or after `since` (Unix ms), oldest first, at most `limit`.
     fn ad_copies(&self, since: i64, limit: usize) -> impl Future<Output = Result<Vec<AdCopy>, StoreError>> + Send;
+
+    /// Stores a mining run's proposals at `at` (Unix ms), in one transaction: a new phrase
+    /// is `proposed`, a `proposed` one gets the new figures, a decided one is left alone.
+    fn propose_keywords(
+        &self,
+        proposals: &[NewProposal],
+        at: i64,
+    ) -> impl Future<Output = Result<ProposalsMerged, StoreError>> + Send;
+
+    /// Keyword proposals with a status (all when `None`), best z-score first.
+    fn keyword_proposals(
+        &self,
+        status: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<KeywordProposal>, StoreError>> + Send;
+
+    /// An analyst approves (`approved`) or rejects (`rejected`) a proposal, audited. When the
+    /// approved set changes (an approval, or the rejection of an approved keyword), a new
+    /// [`RulePack`] of every approved keyword, each with rule weight `weight`, is installed
+    /// and put in the feed in the same transaction. `None` when there is no such proposal;
+    /// the same decision twice changes nothing.
+    fn decide_keyword(
+        &self,
+        id: i64,
+        status: &str,
+        actor: Actor<'_>,
+        weight: f32,
+    ) -> impl Future<Output = Result<Option<KeywordDecision>, StoreError>> + Send;
 }
 
 /// Forwards a call to the chosen backend.
@@ -495,6 +622,69 @@ impl HubRecords for AnyRecords {
     async fn ad_copies(&self, since: i64, limit: usize) -> Result<Vec<AdCopy>, StoreError> {
         any!(self, r => r.ad_copies(since, limit).await)
     }
+    async fn propose_keywords(&self, proposals: &[NewProposal], at: i64) -> Result<ProposalsMerged, StoreError> {
+        any!(self, r => r.propose_keywords(proposals, at).await)
+    }
+    async fn keyword_proposals(&self, status: Option<&str>, limit: usize) -> Result<Vec<KeywordProposal>, StoreError> {
+        any!(self, r => r.keyword_proposals(status, limit).await)
+    }
+    async fn decide_keyword(
+        &self,
+        id: i64,
+        status: &str,
+        actor: Actor<'_>,
+        weight: f32,
+    ) -> Result<Option<KeywordDecision>, StoreError> {
+        any!(self, r => r.decide_keyword(id, status, actor, weight).await)
+    }
+}
+
+/// Statuses of keyword proposals.
+pub(crate) const PROPOSAL_STATUSES: &[&str] = &["proposed", "approved", "rejected"];
+
+/// Checks a mining run's proposal before it reaches the table.
+pub(crate) fn check_proposal(p: &NewProposal) -> Result<(), StoreError> {
+    crate::records::check_phrase(&p.phrase)?;
+    check_one_of("keyword label", &p.label, &["spam", "scam"])?;
+    if !(p.z.is_finite() && p.log_odds.is_finite() && p.ham_rate_upper.is_finite()) {
+        return Err(StoreError::Invalid(format!(
+            "proposal {:?} has figures that are not numbers",
+            p.phrase
+        )));
+    }
+    if p.source.is_empty() {
+        return Err(StoreError::Invalid("a proposal needs its source".into()));
+    }
+    Ok(())
+}
+
+/// The examples column (a JSON array of texts).
+pub(crate) fn examples_json(examples: &[String]) -> String {
+    serde_json::to_string(examples).unwrap_or_else(|_| "[]".into())
+}
+
+/// The rule pack of the approved proposals (sorted by phrase) after `last_version`.
+pub(crate) fn pack_of(approved: &[KeywordProposal], last_version: i64, weight: f32, at: i64) -> RulePack {
+    let mut keywords: Vec<PackKeyword> = approved
+        .iter()
+        .map(|p| PackKeyword {
+            phrase: p.phrase.clone(),
+            label: p.label.clone(),
+            proposal: p.id,
+        })
+        .collect();
+    keywords.sort_by(|a, b| a.phrase.cmp(&b.phrase));
+    RulePack {
+        version: last_version + 1,
+        at,
+        weight,
+        keywords,
+    }
+}
+
+/// The audit target of a proposal: `keyword/12`.
+pub(crate) fn proposal_target(id: i64) -> String {
+    format!("keyword/{id}")
 }
 
 /// Checks the closed vocabularies before they reach a table.
@@ -581,6 +771,14 @@ pub(crate) mod sql {
          ON CONFLICT (name) DO UPDATE SET advertiser = excluded.advertiser, operators = excluded.operators,
            status = excluded.status, updated_at = excluded.updated_at
          RETURNING name, advertiser, operators, status, updated_at";
+    pub const PROPOSAL_COLUMNS: &str = "id, phrase, label, z, log_odds, unwanted_docs, unwanted_total, ham_docs, ham_total, ham_rate_upper, adds_docs, examples, source, status, proposed_at, updated_at, decided_by, decided_at, reason";
+    /// A new phrase: $1 phrase … $12 source, $13 time.
+    pub const PROPOSAL_INSERT: &str = "INSERT INTO keyword_proposals (phrase, label, z, log_odds, unwanted_docs, unwanted_total, ham_docs, ham_total, ham_rate_upper, adds_docs, examples, source, status, proposed_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'proposed', $13, $13) ON CONFLICT (phrase) DO NOTHING";
+    /// New figures for a phrase still proposed (same parameters).
+    pub const PROPOSAL_UPDATE: &str = "UPDATE keyword_proposals SET label = $2, z = $3, log_odds = $4, unwanted_docs = $5, unwanted_total = $6, ham_docs = $7, ham_total = $8, ham_rate_upper = $9, adds_docs = $10, examples = $11, source = $12, updated_at = $13
+         WHERE phrase = $1 AND status = 'proposed'";
+    pub const PROPOSAL_DECIDE: &str = "UPDATE keyword_proposals SET status = $2, decided_by = $3, decided_at = $4, reason = $5, updated_at = $4 WHERE id = $1";
     pub const COPY_INSERT: &str =
         "INSERT INTO ad_copies (at, via, sender, brandname, text, window_from, window_to, recipients)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
@@ -596,6 +794,8 @@ pub(crate) trait Cols {
     fn text(&self, i: usize) -> Result<String, StoreError>;
     /// A text column that may be NULL.
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError>;
+    /// A floating-point column.
+    fn float(&self, i: usize) -> Result<f64, StoreError>;
 }
 
 pub(crate) fn report_from(r: &impl Cols) -> Result<Report, StoreError> {
@@ -673,6 +873,42 @@ pub(crate) fn copy_from(r: &impl Cols) -> Result<AdCopy, StoreError> {
         window_to: r.opt_int(7)?,
         recipients: r.opt_int(8)?,
     })
+}
+
+pub(crate) fn proposal_from(r: &impl Cols) -> Result<KeywordProposal, StoreError> {
+    let examples = r.text(11)?;
+    Ok(KeywordProposal {
+        id: r.int(0)?,
+        phrase: r.text(1)?,
+        label: r.text(2)?,
+        z: r.float(3)?,
+        log_odds: r.float(4)?,
+        unwanted_docs: r.int(5)?.clamp(0, u32::MAX as i64) as u32,
+        unwanted_total: r.int(6)?.clamp(0, u32::MAX as i64) as u32,
+        ham_docs: r.int(7)?.clamp(0, u32::MAX as i64) as u32,
+        ham_total: r.int(8)?.clamp(0, u32::MAX as i64) as u32,
+        ham_rate_upper: r.float(9)?,
+        adds_docs: r.int(10)?.clamp(0, u32::MAX as i64) as u32,
+        examples: serde_json::from_str(&examples)
+            .map_err(|e| StoreError::Corrupt(format!("examples of keyword proposal: {e}")))?,
+        source: r.text(12)?,
+        status: r.text(13)?,
+        proposed_at: r.int(14)?,
+        updated_at: r.int(15)?,
+        decided_by: r.opt_text(16)?,
+        decided_at: r.opt_int(17)?,
+        reason: r.opt_text(18)?,
+    })
+}
+
+/// The query of [`HubRecords::keyword_proposals`] (`$1`: the status, when given).
+pub(crate) fn proposals_query(with_status: bool, limit: usize) -> String {
+    format!(
+        "SELECT {} FROM keyword_proposals{} ORDER BY z DESC, id LIMIT {}",
+        sql::PROPOSAL_COLUMNS,
+        if with_status { " WHERE status = $1" } else { "" },
+        limit.min(10_000)
+    )
 }
 
 /// The WHERE clause and parameters of a report query (`$1`… numbered from 1).

@@ -3,10 +3,11 @@
 use tokio_postgres::types::ToSql;
 
 use super::{
-    AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, NewAdCopy, NewReport, OtpOutcome, REGISTER_STATUSES,
-    Report, ReportAdded, ReportLimits, ReportParam, ReportQuery, SourceRecord, advertiser_from, brandname_from,
-    check_one_of, check_report, copy_from, dnc_after, dnc_from, report_filter, report_from, source_from, source_target,
-    sql,
+    AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, KeywordDecision, KeywordProposal, NewAdCopy,
+    NewProposal, NewReport, OtpOutcome, PROPOSAL_STATUSES, ProposalsMerged, REGISTER_STATUSES, Report, ReportAdded,
+    ReportLimits, ReportParam, ReportQuery, SourceRecord, advertiser_from, brandname_from, check_one_of,
+    check_proposal, check_report, copy_from, dnc_after, dnc_from, examples_json, pack_of, proposal_from,
+    proposal_target, proposals_query, report_filter, report_from, source_from, source_target, sql,
 };
 use crate::StoreError;
 use crate::records::postgres::PgRecords;
@@ -28,6 +29,9 @@ impl Cols for tokio_postgres::Row {
         col(self, i)
     }
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        col(self, i)
+    }
+    fn float(&self, i: usize) -> Result<f64, StoreError> {
         col(self, i)
     }
 }
@@ -486,5 +490,114 @@ impl HubRecords for PgRecords {
             &client.query(&sql, &[&since, &(limit.min(1_000_000) as i64)]).await?,
             copy_from,
         )
+    }
+
+    async fn propose_keywords(&self, proposals: &[NewProposal], at: i64) -> Result<ProposalsMerged, StoreError> {
+        for p in proposals {
+            check_proposal(p)?;
+        }
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let mut merged = ProposalsMerged::default();
+        for p in proposals {
+            let examples = examples_json(&p.examples);
+            let counts = [p.unwanted_docs, p.unwanted_total, p.ham_docs, p.ham_total, p.adds_docs].map(i64::from);
+            let values: [&(dyn ToSql + Sync); 13] = [
+                &p.phrase,
+                &p.label,
+                &p.z,
+                &p.log_odds,
+                &counts[0],
+                &counts[1],
+                &counts[2],
+                &counts[3],
+                &p.ham_rate_upper,
+                &counts[4],
+                &examples,
+                &p.source,
+                &at,
+            ];
+            if tx.execute(sql::PROPOSAL_INSERT, &values).await? == 1 {
+                merged.added += 1;
+            } else if tx.execute(sql::PROPOSAL_UPDATE, &values).await? == 1 {
+                merged.updated += 1;
+            } else {
+                merged.decided += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(merged)
+    }
+
+    async fn keyword_proposals(&self, status: Option<&str>, limit: usize) -> Result<Vec<KeywordProposal>, StoreError> {
+        let client = self.pool.get().await?;
+        let found = match status {
+            Some(s) => client.query(&proposals_query(true, limit), &[&s]).await?,
+            None => client.query(&proposals_query(false, limit), &[]).await?,
+        };
+        rows(&found, proposal_from)
+    }
+
+    async fn decide_keyword(
+        &self,
+        id: i64,
+        status: &str,
+        actor: Actor<'_>,
+        weight: f32,
+    ) -> Result<Option<KeywordDecision>, StoreError> {
+        check_one_of("decision", status, &PROPOSAL_STATUSES[1..])?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // The lists version's row orders decisions on every node: the pack versions and the
+        // approved set each pack holds follow the order of the decisions.
+        tx.execute("SELECT version FROM lists_version WHERE id = 1 FOR UPDATE", &[])
+            .await?;
+        let one = format!("SELECT {} FROM keyword_proposals WHERE id = $1", sql::PROPOSAL_COLUMNS);
+        let Some(before) = tx
+            .query_opt(&one, &[&id])
+            .await?
+            .as_ref()
+            .map(proposal_from)
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        if before.status == status {
+            return Ok(Some(KeywordDecision {
+                proposal: before,
+                pack: None,
+                lists_version: None,
+            }));
+        }
+        let now = now_ms();
+        tx.execute(sql::PROPOSAL_DECIDE, &[&id, &status, &actor.name, &now, &actor.reason])
+            .await?;
+        let action = if status == "approved" {
+            "keyword.approve"
+        } else {
+            "keyword.reject"
+        };
+        audit(&tx, &actor, action, &proposal_target(id)).await?;
+        let (mut pack, mut version) = (None, None);
+        if before.status == "approved" || status == "approved" {
+            let approved = rows(
+                &tx.query(&proposals_query(true, 10_000), &[&"approved"]).await?,
+                proposal_from,
+            )?;
+            let last: i64 = tx.query_one(crate::records::sql::LAST_PACK_VERSION, &[]).await?.get(0);
+            let p = pack_of(&approved, last, weight, now);
+            version = Some(self.install_pack(&tx, &p, "local", actor.name, actor.reason).await?);
+            pack = Some(p);
+        }
+        let proposal = proposal_from(&tx.query_one(&one, &[&id]).await?)?;
+        tx.commit().await?;
+        if let Some(v) = version {
+            self.published(v);
+        }
+        Ok(Some(KeywordDecision {
+            proposal,
+            pack,
+            lists_version: version,
+        }))
     }
 }

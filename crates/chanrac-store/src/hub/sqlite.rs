@@ -3,10 +3,11 @@
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
 use super::{
-    AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, NewAdCopy, NewReport, OtpOutcome, REGISTER_STATUSES,
-    Report, ReportAdded, ReportLimits, ReportParam, ReportQuery, SourceRecord, advertiser_from, brandname_from,
-    check_one_of, check_report, copy_from, dnc_after, dnc_from, report_filter, report_from, source_from, source_target,
-    sql,
+    AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, KeywordDecision, KeywordProposal, NewAdCopy,
+    NewProposal, NewReport, OtpOutcome, PROPOSAL_STATUSES, ProposalsMerged, REGISTER_STATUSES, Report, ReportAdded,
+    ReportLimits, ReportParam, ReportQuery, SourceRecord, advertiser_from, brandname_from, check_one_of,
+    check_proposal, check_report, copy_from, dnc_after, dnc_from, examples_json, pack_of, proposal_from,
+    proposal_target, proposals_query, report_filter, report_from, source_from, source_target, sql,
 };
 use crate::StoreError;
 use crate::records::Actor;
@@ -24,6 +25,9 @@ impl Cols for rusqlite::Row<'_> {
         Ok(self.get(i)?)
     }
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        Ok(self.get(i)?)
+    }
+    fn float(&self, i: usize) -> Result<f64, StoreError> {
         Ok(self.get(i)?)
     }
 }
@@ -526,6 +530,112 @@ impl HubRecords for SqliteRecords {
                 sql::COPY_COLUMNS
             );
             all(c, &sql, params![since, limit.min(1_000_000) as i64], |r| copy_from(r))
+        })
+        .await
+    }
+
+    async fn propose_keywords(&self, proposals: &[NewProposal], at: i64) -> Result<ProposalsMerged, StoreError> {
+        for p in proposals {
+            check_proposal(p)?;
+        }
+        let proposals = proposals.to_vec();
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let mut merged = ProposalsMerged::default();
+            for p in &proposals {
+                let values = params![
+                    p.phrase,
+                    p.label,
+                    p.z,
+                    p.log_odds,
+                    p.unwanted_docs,
+                    p.unwanted_total,
+                    p.ham_docs,
+                    p.ham_total,
+                    p.ham_rate_upper,
+                    p.adds_docs,
+                    examples_json(&p.examples),
+                    p.source,
+                    at
+                ];
+                if tx.execute(&lite(sql::PROPOSAL_INSERT), values)? == 1 {
+                    merged.added += 1;
+                } else if tx.execute(&lite(sql::PROPOSAL_UPDATE), values)? == 1 {
+                    merged.updated += 1;
+                } else {
+                    merged.decided += 1;
+                }
+            }
+            tx.commit()?;
+            Ok(merged)
+        })
+        .await
+    }
+
+    async fn keyword_proposals(&self, status: Option<&str>, limit: usize) -> Result<Vec<KeywordProposal>, StoreError> {
+        let status = status.map(str::to_string);
+        self.with(move |c| match status {
+            Some(s) => all(c, &proposals_query(true, limit), [s], |r| proposal_from(r)),
+            None => all(c, &proposals_query(false, limit), [], |r| proposal_from(r)),
+        })
+        .await
+    }
+
+    async fn decide_keyword(
+        &self,
+        id: i64,
+        status: &str,
+        actor: Actor<'_>,
+        weight: f32,
+    ) -> Result<Option<KeywordDecision>, StoreError> {
+        check_one_of("decision", status, &PROPOSAL_STATUSES[1..])?;
+        let (status, who, why) = (status.to_string(), actor.name.to_string(), actor.reason.to_string());
+        let changes = self.changes.clone();
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let one = format!("SELECT {} FROM keyword_proposals WHERE id = $1", sql::PROPOSAL_COLUMNS);
+            let Some(before) = all(&tx, &one, [id], |r| proposal_from(r))?.pop() else {
+                return Ok(None);
+            };
+            if before.status == status {
+                return Ok(Some(KeywordDecision {
+                    proposal: before,
+                    pack: None,
+                    lists_version: None,
+                }));
+            }
+            let now = now_ms();
+            tx.execute(&lite(sql::PROPOSAL_DECIDE), params![id, status, who, now, why])?;
+            let action = if status == "approved" {
+                "keyword.approve"
+            } else {
+                "keyword.reject"
+            };
+            let actor = Actor {
+                name: &who,
+                reason: &why,
+            };
+            audit(&tx, &actor, action, &proposal_target(id))?;
+            let (mut pack, mut version) = (None, None);
+            if before.status == "approved" || status == "approved" {
+                let approved = all(&tx, &proposals_query(true, 10_000), ["approved"], |r| proposal_from(r))?;
+                let last: i64 = tx.query_row(crate::records::sql::LAST_PACK_VERSION, [], |r| r.get(0))?;
+                let p = pack_of(&approved, last, weight, now);
+                version = Some(crate::records::sqlite::install_pack(&tx, &p, "local", &who, &why)?);
+                pack = Some(p);
+            }
+            let proposal = all(&tx, &one, [id], |r| proposal_from(r))?
+                .pop()
+                .ok_or_else(|| StoreError::Corrupt("a proposal vanished inside a transaction".into()))?;
+            tx.commit()?;
+            if let Some(v) = version {
+                changes.send_replace(v);
+            }
+            Ok(Some(KeywordDecision {
+                proposal,
+                pack,
+                lists_version: version,
+            }))
         })
         .await
     }

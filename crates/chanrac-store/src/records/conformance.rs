@@ -126,7 +126,14 @@ pub async fn the_change_log_feeds_another_store<R: Records>(hub: &R, op: &R) {
     let all = hub.list_changes(0, 100).await.unwrap();
     let ops: Vec<_> = all
         .iter()
-        .map(|c| (c.version, c.op, c.entry.value.as_str(), c.entry.reason.as_str()))
+        .map(|c| {
+            (
+                c.version,
+                c.op,
+                c.entry().unwrap().value.as_str(),
+                c.entry().unwrap().reason.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         ops,

@@ -145,7 +145,7 @@ impl Provenance {
     }
 }
 
-/// Whether a change of the lists added or revoked an entry.
+/// Whether a change of the lists added or revoked an entry, or installed a rule pack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeOp {
@@ -153,6 +153,8 @@ pub enum ChangeOp {
     Add,
     /// The entry was revoked.
     Remove,
+    /// A new version of the hub's keyword rule pack ([`RulePack`]) replaced the previous one.
+    Rules,
 }
 
 impl ChangeOp {
@@ -160,6 +162,7 @@ impl ChangeOp {
         match self {
             ChangeOp::Add => "add",
             ChangeOp::Remove => "remove",
+            ChangeOp::Rules => "rules",
         }
     }
 
@@ -167,23 +170,112 @@ impl ChangeOp {
         match s {
             "add" => Ok(ChangeOp::Add),
             "remove" => Ok(ChangeOp::Remove),
+            "rules" => Ok(ChangeOp::Rules),
             _ => Err(StoreError::Corrupt(format!("unknown list change {s}"))),
         }
     }
 }
 
 /// One change of the lists, as the change log (and the hub's feed) keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ListChange {
     /// The lists version this change made (the feed's cursor).
     pub version: i64,
     /// When, in Unix milliseconds.
     pub at: i64,
-    /// Added or revoked.
+    /// Added, revoked, or a rule pack.
     pub op: ChangeOp,
-    /// The entry (for a revocation: its value, with the revocation's reason and actor in
-    /// `reason` and `added_by`, and the provenance it had).
-    pub entry: ListEntry,
+    /// The entry of an addition or a revocation (for a revocation: its value, with the
+    /// revocation's reason and actor in `reason` and `added_by`, and the provenance it had).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<ListEntry>,
+    /// The whole new rule pack of a [`ChangeOp::Rules`] change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<RulePack>,
+}
+
+impl ListChange {
+    /// The entry of an addition or revocation, or [`StoreError::Invalid`] when it has none.
+    pub fn entry(&self) -> Result<&ListEntry, StoreError> {
+        self.entry
+            .as_ref()
+            .ok_or_else(|| StoreError::Invalid(format!("list change {} has no entry", self.version)))
+    }
+
+    /// The pack of a rule-pack change, or [`StoreError::Invalid`] when it has none.
+    pub fn pack(&self) -> Result<&RulePack, StoreError> {
+        self.rules
+            .as_ref()
+            .ok_or_else(|| StoreError::Invalid(format!("rule-pack change {} has no pack", self.version)))
+    }
+}
+
+/// One keyword of a [`RulePack`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PackKeyword {
+    /// The phrase in folded form (lower case, no diacritics, single spaces), as rules match.
+    pub phrase: String,
+    /// `spam` or `scam`: which class it marks (its rule's topic is `mined_spam` or
+    /// `mined_scam`).
+    pub label: String,
+    /// The hub's proposal it was approved from.
+    pub proposal: i64,
+}
+
+/// The hub's rule pack of approved keywords: one version per change of the approved set
+/// (an approval, or the rejection of an approved keyword), each the whole set. It reaches
+/// operators' nodes through the feed as a [`ChangeOp::Rules`] change, and every node's engine
+/// compiles it on top of its own rule packs.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct RulePack {
+    /// The pack's version: grows by one with every new pack at the hub.
+    pub version: i64,
+    /// When it was made, Unix milliseconds.
+    pub at: i64,
+    /// The weight of each keyword's rule.
+    pub weight: f32,
+    /// The keywords, sorted by phrase.
+    pub keywords: Vec<PackKeyword>,
+}
+
+impl RulePack {
+    /// Refuses a pack that no engine should compile: an empty or unfolded phrase, an
+    /// unknown label, a weight that is not a finite number between -20 and 20.
+    pub fn check(&self) -> Result<(), StoreError> {
+        if !(self.weight.is_finite() && (-20.0..=20.0).contains(&self.weight)) {
+            return Err(StoreError::Invalid(format!(
+                "rule pack weight {} is out of range",
+                self.weight
+            )));
+        }
+        for k in &self.keywords {
+            check_phrase(&k.phrase)?;
+            if k.label != "spam" && k.label != "scam" {
+                return Err(StoreError::Invalid(format!(
+                    "keyword label {:?} is not spam or scam",
+                    k.label
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a keyword phrase that is not in folded form: empty, over 100 bytes, with upper
+/// case, control characters or runs of spaces.
+pub(crate) fn check_phrase(p: &str) -> Result<(), StoreError> {
+    let folded = !p.is_empty()
+        && p.len() <= 100
+        && p.trim() == p
+        && !p.contains("  ")
+        && !p.chars().any(|c| c.is_uppercase() || c.is_control());
+    if folded {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "keyword {p:?} is not a folded phrase (lower case, single spaces, at most 100 bytes)"
+        )))
+    }
 }
 
 fn kind_parse<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ListKind, D::Error> {
@@ -366,7 +458,8 @@ pub trait Records: Send + Sync + 'static {
     /// else [`StoreError::Conflict`] and nothing is applied; afterwards the cursor is `to`.
     /// An addition is stored with `added_by = sync:ORIGIN` and the upstream provenance
     /// (an entry this node listed itself stays as it is); a revocation removes only an entry
-    /// that came from `origin`. Each effective change is audited and versioned locally.
+    /// that came from `origin`; a rule pack replaces the one in effect ([`Records::rule_pack`]).
+    /// Each effective change is audited and versioned locally.
     /// Returns the local lists version after the page.
     fn apply_feed(
         &self,
@@ -375,6 +468,10 @@ pub trait Records: Send + Sync + 'static {
         to: i64,
         changes: &[ListChange],
     ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// The rule pack in effect on this node: the last one made here (at the hub) or
+    /// installed from a feed, `None` before any.
+    fn rule_pack(&self) -> impl Future<Output = Result<Option<RulePack>, StoreError>> + Send;
 
     /// The cursor of `origin`'s feed stored by [`Records::apply_feed`] (0 before any page).
     fn sync_cursor(&self, origin: &str) -> impl Future<Output = Result<i64, StoreError>> + Send;
@@ -497,6 +594,9 @@ impl Records for AnyRecords {
     async fn sync_cursor(&self, origin: &str) -> Result<i64, StoreError> {
         any!(self, r => r.sync_cursor(origin).await)
     }
+    async fn rule_pack(&self) -> Result<Option<RulePack>, StoreError> {
+        any!(self, r => r.rule_pack().await)
+    }
     async fn remove_list_entry(
         &self,
         side: Side,
@@ -606,14 +706,48 @@ pub(crate) fn entry_from(r: EntryRow) -> Result<ListEntry, StoreError> {
     })
 }
 
-/// Turns stored values into a change.
-pub(crate) fn change_from(version: i64, at: i64, op: &str, r: EntryRow) -> Result<ListChange, StoreError> {
+/// Turns stored values into a change (`rules`: the pack of a rule-pack change, as JSON).
+pub(crate) fn change_from(
+    version: i64,
+    at: i64,
+    op: &str,
+    r: EntryRow,
+    rules: Option<String>,
+) -> Result<ListChange, StoreError> {
+    let op = ChangeOp::parse(op)?;
+    if op == ChangeOp::Rules {
+        let pack = rules.ok_or_else(|| StoreError::Corrupt(format!("rule-pack change {version} has no pack")))?;
+        return Ok(ListChange {
+            version,
+            at,
+            op,
+            entry: None,
+            rules: Some(pack_from_json(&pack)?),
+        });
+    }
     Ok(ListChange {
         version,
         at,
-        op: ChangeOp::parse(op)?,
-        entry: entry_from(r)?,
+        op,
+        entry: Some(entry_from(r)?),
+        rules: None,
     })
+}
+
+/// A stored rule pack.
+pub(crate) fn pack_from_json(json: &str) -> Result<RulePack, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("stored rule pack: {e}")))
+}
+
+/// A rule pack to store.
+pub(crate) fn pack_json(pack: &RulePack) -> String {
+    // A pack is plain data (strings and numbers): it always serializes.
+    serde_json::to_string(pack).unwrap_or_default()
+}
+
+/// The audit target of a rule pack: `rules/v3`.
+pub(crate) fn pack_target(version: i64) -> String {
+    format!("rules/v{version}")
 }
 
 /// A new entry as stored.
@@ -674,8 +808,17 @@ pub(crate) mod sql {
     pub const INSERT_CHANGE: &str = "INSERT INTO list_changes (version, at, op, side, kind, value, reason, added_by, added_at, source, evidence, confidence, first_seen, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
     /// Inserts one entry.
     pub const INSERT_ENTRY: &str = "INSERT INTO list_entries (side, kind, value, reason, added_by, added_at, source, evidence, confidence, first_seen, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (side, kind, value) DO NOTHING";
-    /// The changes after a version.
-    pub const CHANGES: &str = "SELECT version, at, op, side, kind, value, reason, added_by, added_at, source, evidence, confidence, first_seen, last_seen, expires_at FROM list_changes WHERE version > $1 ORDER BY version LIMIT $2";
+    /// The changes after a version (the rule pack, if any, in column 15).
+    pub const CHANGES: &str = "SELECT version, at, op, side, kind, value, reason, added_by, added_at, source, evidence, confidence, first_seen, last_seen, expires_at, rules FROM list_changes WHERE version > $1 ORDER BY version LIMIT $2";
+    /// Appends a rule-pack change: $1 version, $2 time, $3 the pack's version, $4 reason,
+    /// $5 actor, $6 source, $7 the pack as JSON.
+    pub const INSERT_RULES_CHANGE: &str = "INSERT INTO list_changes (version, at, op, side, kind, value, reason, added_by, added_at, source, evidence, confidence, first_seen, last_seen, expires_at, rules) VALUES ($1, $2, 'rules', '', 'rules', $3, $4, $5, $2, $6, '', 100, $2, $2, NULL, $7)";
+    /// Stores a rule pack: $1 its version, $2 time, $3 origin (`local` or the feed's), $4 JSON.
+    pub const INSERT_PACK: &str = "INSERT INTO rule_packs (version, at, origin, pack) VALUES ($1, $2, $3, $4)";
+    /// The pack in effect: the last stored.
+    pub const CURRENT_PACK: &str = "SELECT pack FROM rule_packs ORDER BY id DESC LIMIT 1";
+    /// The highest pack version stored.
+    pub const LAST_PACK_VERSION: &str = "SELECT COALESCE(MAX(version), 0) FROM rule_packs";
     /// One origin's cursor.
     pub const CURSOR: &str = "SELECT cursor FROM sync_cursors WHERE origin = $1";
     /// Stores one origin's cursor.

@@ -16,9 +16,9 @@ use tokio::sync::watch;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::{
-    Actor, AuditRecord, ChangeOp, ENTRY_COLUMNS, EntryRow, ListChange, ListEntry, Provenance, Records, Side, StatsRow,
-    TopKind, TopRow, VerdictQuery, VerdictRecord, canonical, change_from, check_page, entry_from, list_target,
-    new_entry, now_ms, parse_stats, parse_top, sql, sync_actor,
+    Actor, AuditRecord, ChangeOp, ENTRY_COLUMNS, EntryRow, ListChange, ListEntry, Provenance, Records, RulePack, Side,
+    StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord, canonical, change_from, check_page, entry_from,
+    list_target, new_entry, now_ms, pack_from_json, pack_json, pack_target, parse_stats, parse_top, sql, sync_actor,
 };
 use crate::StoreError;
 use crate::migrations::POSTGRES;
@@ -209,7 +209,7 @@ async fn migrate(client: &mut deadpool_postgres::Object) -> Result<(), StoreErro
 
 impl PgRecords {
     /// Bumps the lists version and announces it on commit; returns the new version.
-    async fn bump(&self, tx: &deadpool_postgres::Transaction<'_>) -> Result<i64, StoreError> {
+    pub(crate) async fn bump(&self, tx: &deadpool_postgres::Transaction<'_>) -> Result<i64, StoreError> {
         let version: i64 = tx
             .query_one(
                 "UPDATE lists_version SET version = version + 1 WHERE id = 1 RETURNING version",
@@ -222,7 +222,7 @@ impl PgRecords {
         Ok(version)
     }
 
-    fn published(&self, version: i64) {
+    pub(crate) fn published(&self, version: i64) {
         self.changes.send_if_modified(|v| {
             let grew = version > *v;
             *v = (*v).max(version);
@@ -358,6 +358,43 @@ impl PgRecords {
     }
 }
 
+impl PgRecords {
+    /// Stores a rule pack as the one in effect, with its audit record, a version and its
+    /// change in the log (which the feed serves); returns the lists version it made.
+    pub(crate) async fn install_pack(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        pack: &RulePack,
+        origin: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<i64, StoreError> {
+        pack.check()?;
+        let json = pack_json(pack);
+        tx.execute(sql::INSERT_PACK, &[&pack.version, &pack.at, &origin, &json])
+            .await?;
+        let at = now_ms();
+        let target = pack_target(pack.version);
+        tx.execute(INSERT_AUDIT, &[&at, &actor, &"rules.install", &target, &reason])
+            .await?;
+        let version = self.bump(tx).await?;
+        tx.execute(
+            sql::INSERT_RULES_CHANGE,
+            &[
+                &version,
+                &at,
+                &pack.version.to_string(),
+                &reason,
+                &actor,
+                &origin,
+                &json,
+            ],
+        )
+        .await?;
+        Ok(version)
+    }
+}
+
 const INSERT_AUDIT: &str = "INSERT INTO audit_log (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)";
 
 impl Records for PgRecords {
@@ -421,7 +458,7 @@ impl Records for PgRecords {
         let client = self.pool.get().await?;
         let rows = client.query(sql::CHANGES, &[&since, &(limit as i64)]).await?;
         rows.iter()
-            .map(|r| change_from(r.get(0), r.get(1), r.get(2), entry_row(r, 3)))
+            .map(|r| change_from(r.get(0), r.get(1), r.get(2), entry_row(r, 3), r.get(15)))
             .collect()
     }
 
@@ -444,16 +481,20 @@ impl Records for PgRecords {
         let who = sync_actor(origin);
         let mut version = None;
         for ch in changes {
-            let e = &ch.entry;
             let applied = match ch.op {
+                ChangeOp::Rules => Some(
+                    self.install_pack(&tx, ch.pack()?, origin, &who, "rule pack from the feed")
+                        .await?,
+                ),
                 ChangeOp::Add => {
-                    let mut e = e.clone();
+                    let mut e = ch.entry()?.clone();
                     e.value = canonical(e.kind, &e.value)?;
                     e.added_by = who.clone();
                     e.added_at = now_ms();
                     self.add_in(&tx, &e).await?
                 }
                 ChangeOp::Remove => {
+                    let e = ch.entry()?;
                     let value = canonical(e.kind, &e.value)?;
                     let by: Option<String> = tx
                         .query_opt(sql::ADDED_BY, &[&e.side.as_str(), &e.kind.name(), &value])
@@ -483,6 +524,12 @@ impl Records for PgRecords {
     async fn sync_cursor(&self, origin: &str) -> Result<i64, StoreError> {
         let client = self.pool.get().await?;
         Ok(client.query_opt(sql::CURSOR, &[&origin]).await?.map_or(0, |r| r.get(0)))
+    }
+
+    async fn rule_pack(&self) -> Result<Option<RulePack>, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client.query_opt(sql::CURRENT_PACK, &[]).await?;
+        row.map(|r| pack_from_json(r.get(0))).transpose()
     }
 
     async fn lists_version(&self) -> Result<i64, StoreError> {

@@ -12,9 +12,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::watch;
 
 use super::{
-    Actor, AuditRecord, ChangeOp, ENTRY_COLUMNS, EntryRow, ListChange, ListEntry, Provenance, Records, Side, StatsRow,
-    TopKind, TopRow, VerdictQuery, VerdictRecord, canonical, change_from, check_page, entry_from, list_target,
-    new_entry, now_ms, parse_stats, parse_top, sql, sync_actor,
+    Actor, AuditRecord, ChangeOp, ENTRY_COLUMNS, EntryRow, ListChange, ListEntry, Provenance, Records, RulePack, Side,
+    StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord, canonical, change_from, check_page, entry_from,
+    list_target, new_entry, now_ms, pack_from_json, pack_json, pack_target, parse_stats, parse_top, sql, sync_actor,
 };
 use crate::StoreError;
 use crate::migrations::SQLITE;
@@ -24,7 +24,7 @@ use crate::migrations::SQLITE;
 pub struct SqliteRecords {
     conn: Arc<Mutex<Connection>>,
     path: Arc<PathBuf>,
-    changes: Arc<watch::Sender<i64>>,
+    pub(crate) changes: Arc<watch::Sender<i64>>,
 }
 
 impl std::fmt::Debug for SqliteRecords {
@@ -101,7 +101,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn bump_version(tx: &rusqlite::Transaction<'_>) -> Result<i64, StoreError> {
+pub(crate) fn bump_version(tx: &rusqlite::Transaction<'_>) -> Result<i64, StoreError> {
     Ok(tx.query_row(
         "UPDATE lists_version SET version = version + 1 WHERE id = 1 RETURNING version",
         [],
@@ -235,6 +235,28 @@ fn remove_in(
     Ok(Some(version))
 }
 
+/// Stores a rule pack as the one in effect, with its audit record, a version and its change
+/// in the log (which the feed serves); returns the lists version it made.
+pub(crate) fn install_pack(
+    tx: &rusqlite::Transaction<'_>,
+    pack: &RulePack,
+    origin: &str,
+    actor: &str,
+    reason: &str,
+) -> Result<i64, StoreError> {
+    pack.check()?;
+    let json = pack_json(pack);
+    tx.execute(&lite(sql::INSERT_PACK), params![pack.version, pack.at, origin, json])?;
+    let at = now_ms();
+    insert_audit(tx, at, actor, "rules.install", &pack_target(pack.version), reason)?;
+    let version = bump_version(tx)?;
+    tx.execute(
+        &lite(sql::INSERT_RULES_CHANGE),
+        params![version, at, pack.version.to_string(), reason, actor, origin, json],
+    )?;
+    Ok(version)
+}
+
 fn insert_audit(
     tx: &rusqlite::Transaction<'_>,
     at: i64,
@@ -324,12 +346,13 @@ impl Records for SqliteRecords {
                     r.get::<_, i64>(1)?,
                     r.get::<_, String>(2)?,
                     entry_row(r, 3)?,
+                    r.get::<_, Option<String>>(15)?,
                 ))
             })?;
             let mut out = Vec::new();
             for row in rows {
-                let (version, at, op, e) = row?;
-                out.push(change_from(version, at, &op, e)?);
+                let (version, at, op, e, rules) = row?;
+                out.push(change_from(version, at, &op, e, rules)?);
             }
             Ok(out)
         })
@@ -355,16 +378,17 @@ impl Records for SqliteRecords {
             let who = sync_actor(&origin);
             let mut version = None;
             for ch in &page {
-                let e = &ch.entry;
                 let applied = match ch.op {
+                    ChangeOp::Rules => Some(install_pack(&tx, ch.pack()?, &origin, &who, "rule pack from the feed")?),
                     ChangeOp::Add => {
-                        let mut e = e.clone();
+                        let mut e = ch.entry()?.clone();
                         e.value = canonical(e.kind, &e.value)?;
                         e.added_by = who.clone();
                         e.added_at = now_ms();
                         add_in(&tx, &e)?
                     }
                     ChangeOp::Remove => {
+                        let e = ch.entry()?;
                         let value = canonical(e.kind, &e.value)?;
                         let by: Option<String> = tx
                             .query_row(
@@ -399,6 +423,14 @@ impl Records for SqliteRecords {
             Ok(c.query_row(&lite(sql::CURSOR), params![origin], |r| r.get(0))
                 .optional()?
                 .unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn rule_pack(&self) -> Result<Option<RulePack>, StoreError> {
+        self.with(|c| {
+            let json: Option<String> = c.query_row(&lite(sql::CURRENT_PACK), [], |r| r.get(0)).optional()?;
+            json.as_deref().map(pack_from_json).transpose()
         })
         .await
     }
@@ -672,7 +704,10 @@ mod tests {
         }
         let s = SqliteRecords::open(&path).unwrap();
         let log = s.list_changes(0, 10).await.unwrap();
-        let got: Vec<_> = log.iter().map(|c| (c.version, c.op, c.entry.value.as_str())).collect();
+        let got: Vec<_> = log
+            .iter()
+            .map(|c| (c.version, c.op, c.entry().unwrap().value.as_str()))
+            .collect();
         assert_eq!(
             got,
             [(6, ChangeOp::Add, "evil.xyz"), (7, ChangeOp::Add, "+84912345678")]
