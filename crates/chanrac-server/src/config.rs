@@ -43,6 +43,9 @@ pub struct Config {
     /// Pull the shared lists from a hub's signed feed (docs/feed.md): off unless present.
     #[schema(value_type = Option<Object>)]
     pub sync: Option<crate::sync::SyncConfig>,
+    /// Keyword mining over the hub's confirmed reports, the proposal queue and the rule
+    /// pack of approved keywords (docs/keywords.md).
+    pub keywords: crate::keywords::KeywordsConfig,
 }
 
 /// The HTTP listener and its limits.
@@ -348,6 +351,9 @@ impl Config {
 
     fn validate(&self, name: &str) -> Result<(), ServerError> {
         self.hub
+            .validate()
+            .map_err(|e| ServerError::Config(format!("{name}: {e}")))?;
+        self.keywords
             .validate()
             .map_err(|e| ServerError::Config(format!("{name}: {e}")))?;
         let s = &self.server;

@@ -306,7 +306,7 @@ async fn load_ads(records: &AnyRecords) -> Result<AdRegister, String> {
     Ok(AdRegister { brands, copies })
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
 }
 

@@ -32,6 +32,7 @@ pub mod email;
 pub mod error;
 pub mod feed;
 pub mod hub;
+pub mod keywords;
 pub mod lookup;
 pub mod metrics;
 pub mod smpp;
@@ -69,7 +70,8 @@ pub use state::AppState;
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
         hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy, hub::take_outbox,
         calls::batch, calls::suspects, calls::stats,
-        feed::feed, feed::key, lookup::lookup, lookup::batch, lookup::import, hub::post_finding
+        feed::feed, feed::key, lookup::lookup, lookup::batch, lookup::import, hub::post_finding,
+        keywords::post_mine, keywords::get_proposals, keywords::decide, keywords::get_pack
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
     modifiers(&SecurityAddon),
@@ -84,6 +86,7 @@ pub use state::AppState;
         (name = "calls", description = "Spam and scam calls from call detail records"),
         (name = "feed", description = "The shared lists' signed change feed, for operators' nodes"),
         (name = "lookup", description = "Fraud lookup: phone numbers, links, bank accounts"),
+        (name = "keywords", description = "Keyword mining over confirmed reports, the proposal queue, the rule pack of approved keywords"),
         (name = "admin", description = "Health, metrics, reload")
     )
 )]
@@ -148,6 +151,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/feed/key", get(feed::key))
         .route("/v1/lookup", get(lookup::lookup))
         .route("/v1/lookup/batch", post(lookup::batch))
+        .route("/v1/keywords/mine", post(keywords::post_mine))
+        .route("/v1/keywords/proposals", get(keywords::get_proposals))
+        .route("/v1/keywords/proposals/{id}/{decision}", post(keywords::decide))
+        .route("/v1/keywords/pack", get(keywords::get_pack))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
@@ -213,6 +220,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     }
     let mut tasks = spawn_background(state.clone());
     tasks.extend(sync::spawn(&state).map_err(|e| ServerError::Config(format!("[sync]: {e}")))?);
+    tasks.extend(keywords::spawn(&state));
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

@@ -47,6 +47,8 @@ pub struct AppState {
     pub feed_key: Arc<crate::feed::FeedKey>,
     /// The fraud lookup's index and the public allowance.
     pub lookup: Arc<crate::lookup::LookupState>,
+    /// Keyword mining: the ham baseline, one run at a time.
+    pub keywords: Arc<crate::keywords::KeywordsState>,
     /// The SMPP firewall, when it runs.
     smpp: Arc<std::sync::Mutex<Option<chanrac_smpp::proxy::Firewall>>>,
 }
@@ -55,6 +57,9 @@ struct Inner {
     engine: ArcSwap<Engine>,
     /// The lists version the engine in effect was built with.
     lists_version: AtomicI64,
+    /// The version of the hub's keyword rule pack the engine in effect was built with (0:
+    /// none).
+    pack_version: AtomicI64,
     /// One reload or list refresh at a time.
     reloading: tokio::sync::Mutex<()>,
     /// Modification times of the engine's files at the last reload, for `engine.watch`.
@@ -113,6 +118,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 engine: ArcSwap::from_pointee(base),
                 lists_version: AtomicI64::new(-1),
+                pack_version: AtomicI64::new(0),
                 reloading: tokio::sync::Mutex::new(()),
                 files: std::sync::Mutex::new(Vec::new()),
             }),
@@ -127,6 +133,7 @@ impl AppState {
             calls: Arc::new(calls),
             feed_key: Arc::new(feed_key),
             lookup: Arc::default(),
+            keywords: Arc::default(),
             smpp: Arc::new(std::sync::Mutex::new(None)),
         };
         state.import_list_files().await.map_err(ServerError::Engine)?;
@@ -181,21 +188,44 @@ impl AppState {
         self.inner.lists_version.load(Ordering::Acquire)
     }
 
-    /// Rebuilds the engine from the files (rules, policy, list files) and the store's lists,
-    /// and swaps it in. On any error the engine in effect stays.
-    pub async fn reload(&self) -> Result<ReloadReport, String> {
-        let _one = self.inner.reloading.lock().await;
+    /// The version of the hub's keyword rule pack the engine in effect was built with (0:
+    /// none).
+    pub fn pack_version(&self) -> i64 {
+        self.inner.pack_version.load(Ordering::Acquire)
+    }
+
+    /// Builds an engine without lists from the files and the hub's keyword rule pack in the
+    /// store (blocking part on the blocking pool); returns it with the pack's version.
+    async fn build_with_pack(&self) -> Result<(Engine, i64), String> {
+        let pack = self.records.rule_pack().await.map_err(|e| e.to_string())?;
+        let version = pack.as_ref().map_or(0, |p| p.version);
+        let source = pack
+            .as_ref()
+            .map(|p| (crate::keywords::pack_name(p), crate::keywords::pack_toml(p)));
         let engine_config = self.config.engine.clone();
         let velocity = self.counters.enabled();
-        let base = tokio::task::spawn_blocking(move || build_engine(&engine_config, velocity))
-            .await
-            .map_err(|e| e.to_string())??;
+        let engine = tokio::task::spawn_blocking(move || {
+            let extra = source.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
+            build_engine_with(&engine_config, velocity, extra)
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        Ok((engine, version))
+    }
+
+    /// Rebuilds the engine from the files (rules, policy, list files), the hub's keyword
+    /// rule pack and the store's lists, and swaps it in. On any error the engine in effect
+    /// stays.
+    pub async fn reload(&self) -> Result<ReloadReport, String> {
+        let _one = self.inner.reloading.lock().await;
+        let (base, pack_version) = self.build_with_pack().await?;
         let imported = self.import_list_files().await?;
         let (lists, version, entries) = self.store_lists().await?;
         let engine = base.with_lists(lists);
         let rules = engine.rules().rules().len();
         self.inner.engine.store(Arc::new(engine));
         self.inner.lists_version.store(version, Ordering::Release);
+        self.inner.pack_version.store(pack_version, Ordering::Release);
         Metrics::lists(version, entries);
         self.remember_files();
         Ok(ReloadReport {
@@ -221,7 +251,10 @@ impl AppState {
     }
 
     /// Rebuilds the engine's lists from the store when its version moved (or always with
-    /// `force`), keeping the compiled rules.
+    /// `force`), keeping the compiled rules — unless the hub's keyword rule pack changed
+    /// too (a `rules` change of the feed moves the lists version), in which case the rules
+    /// are compiled again with the new pack. A pack that does not compile leaves the rules
+    /// in effect (logged as an `ALARM`); the lists are refreshed anyway.
     pub async fn refresh_lists(&self, force: bool) -> Result<bool, String> {
         let _one = self.inner.reloading.lock().await;
         let current = self.records.lists_version().await.map_err(|e| e.to_string())?;
@@ -229,7 +262,30 @@ impl AppState {
             return Ok(false);
         }
         let (lists, version, entries) = self.store_lists().await?;
-        let engine = self.engine().with_lists(lists);
+        let stored_pack = self
+            .records
+            .rule_pack()
+            .await
+            .map_err(|e| e.to_string())?
+            .map_or(0, |p| p.version);
+        let base = if stored_pack == self.pack_version() {
+            self.engine()
+        } else {
+            match self.build_with_pack().await {
+                Ok((engine, pack)) => {
+                    self.inner.pack_version.store(pack, Ordering::Release);
+                    tracing::info!(pack, "keyword rule pack in effect");
+                    Arc::new(engine)
+                }
+                Err(e) => {
+                    // Not retried until the next pack: the same pack fails the same way.
+                    self.inner.pack_version.store(stored_pack, Ordering::Release);
+                    tracing::error!(pack = stored_pack, error = %e, "ALARM: the keyword rule pack does not compile; the rules in effect stay");
+                    self.engine()
+                }
+            }
+        };
+        let engine = base.with_lists(lists);
         self.inner.engine.store(Arc::new(engine));
         self.inner.lists_version.store(version, Ordering::Release);
         Metrics::lists(version, entries);
@@ -336,10 +392,15 @@ fn engine_files(c: &EngineSection) -> Vec<(PathBuf, Option<SystemTime>)> {
 /// With `velocity`, the engine also runs the frequency, fan-out and campaign detectors
 /// (the server has counters to feed them).
 pub fn build_engine(c: &EngineSection, velocity: bool) -> Result<Engine, String> {
+    build_engine_with(c, velocity, None)
+}
+
+/// [`build_engine`] with one more rule pack (a name and its TOML text): the hub's keywords.
+pub fn build_engine_with(c: &EngineSection, velocity: bool, extra: Option<(&str, &str)>) -> Result<Engine, String> {
     if !c.default_rules && c.rules.is_empty() {
         return Err("engine.default_rules = false needs at least one file in engine.rules".into());
     }
-    let rules = RuleSet::load(&c.rules, c.default_rules).map_err(|e| e.to_string())?;
+    let rules = RuleSet::load_with(&c.rules, c.default_rules, extra.as_slice()).map_err(|e| e.to_string())?;
     let policy = match &c.policy {
         Some(p) => Policy::load(p).map_err(|e| e.to_string())?,
         None => Policy::default(),
