@@ -149,3 +149,96 @@ fn an_operator_node_follows_the_hub_feed() {
     assert!(err.contains("ALARM"), "the alarm is in the log: {err}");
     drop(hub);
 }
+
+/// Made-up brand texts the engine lets through (the same as the server's router test).
+const ZORBIX: [&str; 12] = [
+    "Chao anh, zorbix mo cua hang moi o quan 3",
+    "Ban oi zorbix tang qua cho thanh vien",
+    "Tin vui: zorbix dang cap nhat phien ban",
+    "Nho ghe zorbix cuoi tuan nay",
+    "Da co zorbix tren dien thoai chua",
+    "Zorbix hen gap ban toi nay",
+    "Cung zorbix kham pha the gioi",
+    "Ung dung zorbix da san sang",
+    "Lien he zorbix de biet them",
+    "Zorbix chuc ban mot ngay vui",
+    "Thu zorbix ngay hom nay",
+    "Hay chia se zorbix voi ban be",
+];
+
+/// Issue 8's loop between two processes: reports confirmed at the hub are mined, an analyst
+/// approves a keyword, and the operator's running firewall fires on it through the feed —
+/// then forgets it when the hub revokes it — without a restart.
+#[test]
+fn an_approved_keyword_reaches_the_operator_firewall_through_the_feed() {
+    let hub_dir = temp("kw-hub");
+    let key_out = common::bin()
+        .args(["feed-key", "--data-dir", hub_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let public = String::from_utf8(key_out.stdout).unwrap().trim().to_string();
+    let ham = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/uci_sms_spam_collection_en.tsv");
+    let hub_config = config(&hub_dir, &format!("[keywords]\nham = [{ham:?}]\n"));
+    let hub = Node::start(&[], &["--config", &hub_config]);
+    let post = |path: &str, body: &str| {
+        let (status, b) = http(hub.addr, "POST", path, Some(body)).unwrap();
+        assert!((200..300).contains(&status), "{path}: {status} {b}");
+        serde_json::from_str::<serde_json::Value>(&b).unwrap()
+    };
+    for i in 0..20 {
+        let text = format!("{}{}", ZORBIX[i % ZORBIX.len()], if i < 12 { "" } else { " nhe" });
+        let body = serde_json::json!({"reporter": format!("09000000{i:02}"), "kind": "spam",
+                                      "source": "0912000111", "content": text});
+        post("/v1/reports", &body.to_string());
+    }
+    post(
+        "/v1/watchlist/0912000111/confirm",
+        r#"{"reason":"zorbix spam, 20 reporters"}"#,
+    );
+    let mined = post("/v1/keywords/mine", "{}");
+    assert!(mined["merged"]["added"].as_u64().unwrap() >= 1, "{mined}");
+    let (_, q) = http(hub.addr, "GET", "/v1/keywords/proposals?status=proposed", None).unwrap();
+    let q: serde_json::Value = serde_json::from_str(&q).unwrap();
+    let id = q["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["phrase"] == "zorbix")
+        .unwrap_or_else(|| panic!("zorbix is proposed: {q}"))["id"]
+        .as_i64()
+        .unwrap();
+
+    let op_dir = temp("kw-op");
+    let sync = format!(
+        "[sync]\nhub = \"http://{}\"\nkey = \"dev\"\nhub_public_key = \"{public}\"\nwait_secs = 2\n",
+        hub.addr
+    );
+    let op_config = config(&op_dir, &sync);
+    let op = Node::start(&[], &["--config", &op_config]);
+    let probe = "Moi ban tai zorbix ve may";
+    let fires = |node: &Node| node.check("0987000001", probe).contains("HUB_KW_ZORBIX");
+    assert!(!fires(&op) && !fires(&hub));
+
+    let d = post(
+        &format!("/v1/keywords/proposals/{id}/approve"),
+        r#"{"reason":"made-up brand in 20 reports"}"#,
+    );
+    assert_eq!(d["pack"]["version"], 1, "{d}");
+    assert!(fires(&hub), "in effect at the hub at once");
+    wait_until("the approved keyword fires at the operator", || fires(&op));
+    let (_, pack) = http(op.addr, "GET", "/v1/keywords/pack", None).unwrap();
+    assert!(pack.contains("\"in_effect\":1"), "{pack}");
+
+    post(
+        &format!("/v1/keywords/proposals/{id}/reject"),
+        r#"{"reason":"the brand is real"}"#,
+    );
+    wait_until("the revoked keyword leaves the operator", || !fires(&op));
+    let (_, pack) = http(op.addr, "GET", "/v1/keywords/pack", None).unwrap();
+    assert!(pack.contains("\"in_effect\":2"), "{pack}");
+    // The operator's process was never restarted: its audit log shows both installs.
+    let (_, audit) = http(op.addr, "GET", "/v1/audit", None).unwrap();
+    assert_eq!(audit.matches("rules.install").count(), 2, "{audit}");
+    drop(op);
+    drop(hub);
+}
