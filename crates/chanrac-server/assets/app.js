@@ -20,6 +20,7 @@ const CAPS = {
   'lists.edit': OPERATORS,
   'quarantine.decide': OPERATORS,
   reload: OPERATORS,
+  'keywords.decide': ['regulator'],
 };
 
 /** The pages, in the navigation's order. `roles`: who sees it (any role when absent). */

@@ -1,12 +1,14 @@
-// The regulator's hub (issues 7 and 8) and calls (issue 9) are being built. Each of their
-// pages is one entry below: the dashboard asks its endpoint and shows "not available yet"
-// only when the server answers 404 (no such endpoint). When an endpoint exists, its answer
-// is shown as a plain table until the page written for it replaces this generic view.
+// The regulator's hub (issues 7 and 8) and calls (issue 9). Each feature is one entry below:
+// the dashboard asks its endpoint and shows "not available yet" only when the server
+// answers 404 (no such endpoint). When an endpoint exists, its answer is shown as a plain
+// table until a view written for it replaces the generic one (the keyword proposals have
+// theirs, with the approve and reject actions: page-keywords.js).
 // Nothing here is made up: every figure shown is what the endpoint answered.
 
 import { probe } from './api.js';
 import { h, fill, note, section } from './dom.js';
 import { t } from './i18n.js';
+import { keywordsView } from './page-keywords.js';
 
 /** Calls monitoring (issue 9). */
 export const CALLS = { id: 'calls', path: '/v1/calls/stats', roles: ['operator', 'regulator'] };
@@ -20,7 +22,7 @@ export const HUB = [
   { id: 'watchlist', path: '/v1/watchlist', roles: ['regulator', 'operator'] },
   { id: 'dnc', path: '/v1/dnc/stats', roles: ['regulator', 'operator'] },
   { id: 'advertisers', path: '/v1/advertisers', roles: ['regulator', 'operator', 'advertiser'] },
-  { id: 'keywords', path: '/v1/keywords/proposals', roles: ['regulator'] },
+  { id: 'keywords', path: '/v1/keywords/proposals', roles: ['regulator', 'operator'] },
   { id: 'feed', path: '/v1/feed', roles: ['regulator', 'operator'] },
   { id: 'lookup', path: '/v1/lookup', roles: ['bank', 'public', 'regulator'] },
   CALLS,
@@ -83,7 +85,7 @@ export async function render(main, ctx) {
   fill(main, h('div', { class: 'page-head' }, h('h1', {}, t('nav.hub'))), h('p', { class: 'muted' }, t('hub.intro')),
     mine.length ? h('div', { class: 'grid2' }, cards.map((c) => c.card)) : note('info', t('hub.nothing_for_roles')));
   await Promise.all(cards.map(async (c) => {
-    const view = await featureView(c.f);
+    const view = c.f.id === 'keywords' ? await keywordsView(c.f, ctx, featureView) : await featureView(c.f);
     if (ctx.current()) fill(c.body, view);
   }));
 }

@@ -97,6 +97,7 @@ const ASSETS: &[Asset] = assets![
     ("page-try.js", JS),
     ("page-system.js", JS),
     ("page-hub.js", JS),
+    ("page-keywords.js", JS),
 ];
 
 /// What the pages may load and do.

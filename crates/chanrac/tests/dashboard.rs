@@ -188,9 +188,16 @@ fn the_dashboard_in_a_real_browser() {
         &server_log,
     );
     let dev_log = dir.join("dev.log");
+    // The development server (every role) is the hub where the keyword queue is decided:
+    // its ham baseline is the repository's English SMS.
+    let dev_config = dir.join("dev.toml");
+    let ham = root().join("data/uci_sms_spam_collection_en.tsv");
+    std::fs::write(&dev_config, format!("[keywords]\nham = [{:?}]\n", ham.display().to_string())).unwrap();
     let dev = spawn(
         &[
             "serve",
+            "--config",
+            dev_config.to_str().unwrap(),
             "--http",
             &dev_addr.to_string(),
             "--data-dir",

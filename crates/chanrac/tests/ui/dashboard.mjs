@@ -139,6 +139,13 @@ async function traffic() {
 
 const errors = [];
 
+/** A screenshot of one element (a card of a long page), readable at full size. */
+async function shotOf(page, selector, name) {
+  await page.mouse.move(0, 0);
+  await page.locator(selector).screenshot({ path: join(SHOTS, `${name}.png`) });
+  log(`screenshot ${name}.png`);
+}
+
 async function shot(page, name) {
   // The pointer away from the charts, so that no hover effect shows.
   await page.mouse.move(0, 0);
@@ -157,7 +164,7 @@ async function noRawKeys(page) {
     while (walker.nextNode()) {
       if (walker.currentNode.parentElement.closest('code')) continue;
       const s = walker.currentNode.textContent.trim();
-      if (/^(app|login|nav|role|action|category|side|kind|period|err|overview|health|why|verdict|sources|quarantine|lists|audit|try|system|smpp|hub|rules)\.[a-z0-9_.]+$/.test(s)) found.push(s);
+      if (/^(app|login|nav|role|action|category|side|kind|period|err|overview|health|why|verdict|sources|quarantine|lists|audit|try|system|smpp|hub|rules|kw)\.[a-z0-9_.]+$/.test(s)) found.push(s);
     }
     return found;
   });
@@ -531,6 +538,78 @@ async function devMode(browser) {
   await page.close();
 }
 
+// Made-up brand texts the engine lets through, reported by 20 subscribers and confirmed.
+const ZORBIX = ['Chao anh, zorbix mo cua hang moi o quan 3', 'Ban oi zorbix tang qua cho thanh vien',
+  'Tin vui: zorbix dang cap nhat phien ban', 'Nho ghe zorbix cuoi tuan nay', 'Da co zorbix tren dien thoai chua',
+  'Zorbix hen gap ban toi nay', 'Cung zorbix kham pha the gioi', 'Ung dung zorbix da san sang',
+  'Lien he zorbix de biet them', 'Zorbix chuc ban mot ngay vui', 'Thu zorbix ngay hom nay', 'Hay chia se zorbix voi ban be'];
+const ZORBIX_PROBE = 'Moi ban tai zorbix ve may';
+
+/** The keyword queue at the development server (every role, so a regulator): mine, approve, see it fire in Try it. */
+async function keywords(browser) {
+  step = 'keywords';
+  const dev = (method, path, body) => call(method, path, { key: null, base: DEV, body });
+  for (let i = 0; i < 20; i++) {
+    const content = `${ZORBIX[i % ZORBIX.length]}${i < 12 ? '' : ' nhe'}`;
+    const r = await dev('POST', '/v1/reports', { reporter: `09000000${String(i).padStart(2, '0')}`, kind: 'spam', source: '0912000111', content });
+    check(r.status === 201, 'a report is stored', r.data);
+  }
+  equal((await dev('POST', '/v1/watchlist/0912000111/confirm', { reason: 'e2e: zorbix spam' })).status, 200, 'the source is confirmed');
+  const before = await dev('POST', '/v1/check', { text: ZORBIX_PROBE });
+  check(!before.data.reasons.some((r) => r.signal.startsWith('HUB_KW_')), 'no hub keyword fires before', before.data);
+
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  watch(page);
+  await page.goto(`${DEV}/#/hub`);
+  await page.waitForSelector('[data-testid=hub-keywords] [data-testid=kw-mine]');
+  check(await page.$('[data-testid=kw-pack][data-version="0"]'), 'no pack before any approval');
+  await page.click('[data-testid=kw-mine]');
+  await page.waitForSelector('[data-testid=kw-table] tr[data-phrase=zorbix][data-status=proposed]');
+  const queued = (await dev('GET', '/v1/keywords/proposals?status=proposed')).data.proposals;
+  const shown = await page.$$eval('[data-testid=kw-table] tbody tr', (rs) => rs.map((r) => r.dataset.phrase));
+  equal(shown, queued.map((p) => p.phrase), 'the queue shown is the API\'s');
+  const zorbix = queued.find((p) => p.phrase === 'zorbix');
+  const row = '[data-testid=kw-table] tr[data-phrase=zorbix]';
+  check((await page.textContent(row)).includes(`${zorbix.unwanted_docs} / ${zorbix.unwanted_total}`), 'the report counts shown', zorbix);
+  await shotOf(page, '[data-testid=hub-keywords]', '13-hub-keywords');
+
+  // Approve with a reason (a reason is required: the empty form does not submit).
+  await page.click(`${row} [data-testid=kw-approve]`);
+  await page.fill(`${row} input[name=kw-reason]`, 'e2e: made-up brand in 20 reports');
+  await page.click(`${row} [data-testid=kw-confirm]`);
+  await page.waitForSelector('[data-testid=kw-pack][data-version="1"]');
+  check((await page.textContent('[data-testid=kw-message]')).includes('1'), 'the new pack version is announced');
+  const approved = (await dev('GET', '/v1/keywords/proposals?status=approved')).data;
+  equal(approved.proposals.map((p) => [p.phrase, p.decided_by, p.reason]), [['zorbix', 'dev', 'e2e: made-up brand in 20 reports']], 'the API has the decision');
+  equal(approved.pack.keywords.map((k) => k.phrase), ['zorbix'], 'the pack holds the keyword');
+  await page.selectOption('select[name=kw-status]', 'approved');
+  await page.waitForSelector('[data-testid=kw-table] tr[data-phrase=zorbix][data-status=approved] [data-testid=kw-revoke]');
+  await shotOf(page, '[data-testid=hub-keywords]', '13b-hub-keyword-approved');
+  const audit = (await dev('GET', '/v1/audit')).data.records.map((r) => r.action);
+  check(audit.includes('keyword.approve') && audit.includes('rules.install'), 'the decision is in the audit log', audit);
+
+  // The keyword now fires in Try it.
+  await page.goto(`${DEV}/#/try`);
+  await page.waitForSelector('#try-form');
+  await page.fill('#try-form textarea', ZORBIX_PROBE);
+  await page.click('#try-form button[type=submit]');
+  await page.waitForSelector('[data-testid=try-result] tr[data-signal=HUB_KW_ZORBIX]');
+  await shot(page, '13c-try-hub-keyword');
+
+  // The Vietnamese panel.
+  await page.click('#lang-switch button[data-lang=vi]');
+  await page.waitForSelector('html[lang=vi]');
+  await page.goto(`${DEV}/#/hub`);
+  await page.waitForSelector('[data-testid=kw-pack][data-version="1"]');
+  await page.selectOption('select[name=kw-status]', '');
+  await page.waitForSelector('[data-testid=kw-table] tr[data-phrase=zorbix]');
+  check((await page.textContent('[data-testid=hub-keywords]')).includes('Gói luật từ khóa đang áp dụng: phiên bản 1'), 'the panel in Vietnamese');
+  await noRawKeys(page);
+  await shotOf(page, '[data-testid=hub-keywords]', '13d-hub-keywords-vi');
+  await page.click('#lang-switch button[data-lang=en]');
+  await page.close();
+}
+
 function watch(page) {
   page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
   page.on('console', (m) => {
@@ -569,11 +648,13 @@ async function main() {
     await rules(page);
     await tryIt(page);
     await system(page);
-    await hub(page, OPERATOR, ['reports', 'watchlist', 'dnc', 'advertisers', 'feed', 'calls']);
+    await hub(page, OPERATOR, ['reports', 'watchlist', 'dnc', 'advertisers', 'keywords', 'feed', 'calls']);
+    check(await page.$('[data-testid=kw-mine]') === null, 'an operator key reads the keyword queue but may not decide');
     await shot(page, '09-hub');
     await languages(page);
     await bankKey(page);
     if (DEV) await devMode(browser);
+    if (DEV) await keywords(browser);
     step = 'console';
     equal(errors, [], 'errors in the browser console');
   } catch (e) {
