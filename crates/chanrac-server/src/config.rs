@@ -446,7 +446,10 @@ pub fn reference() -> String {
             "hub" => chanrac_hub::HubConfig::schema(),
             "calls" => CallsSection::schema(),
             "sync" => crate::sync::SyncConfig::schema(),
-            _ => ApiKey::schema(),
+            "keywords" => crate::keywords::KeywordsConfig::schema(),
+            "api_keys" => ApiKey::schema(),
+            // `[smpp]` is described below, from its own reference.
+            _ => continue,
         };
         let RefOr::T(Schema::Object(obj)) = fields else {
             continue;

@@ -192,7 +192,11 @@ fn the_dashboard_in_a_real_browser() {
     // its ham baseline is the repository's English SMS.
     let dev_config = dir.join("dev.toml");
     let ham = root().join("data/uci_sms_spam_collection_en.tsv");
-    std::fs::write(&dev_config, format!("[keywords]\nham = [{:?}]\n", ham.display().to_string())).unwrap();
+    std::fs::write(
+        &dev_config,
+        format!("[keywords]\nham = [{:?}]\n", ham.display().to_string()),
+    )
+    .unwrap();
     let dev = spawn(
         &[
             "serve",
