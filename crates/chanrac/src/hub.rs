@@ -23,6 +23,10 @@ Examples:
   chanrac hub dnc scrub campaign.txt                       # the numbers of the file that must not get ads
   chanrac hub advertiser add QC-0001 \"FPT Retail\" --reason \"licence 12/2026\"
   chanrac hub brandname add QC-0001 FPTSHOP --operators viettel,vinaphone --reason declared
+  chanrac hub keywords mine                                # mine the confirmed reports into the queue
+  chanrac hub keywords list [--status approved]            # the proposals (pending by default)
+  chanrac hub keywords approve 12 --reason \"campaign word, 0 ham\"   # joins the rule pack, through the feed
+  chanrac hub keywords reject 12 --reason \"brand name\"      # an approved one is revoked
 
 The server is --server (default http://127.0.0.1:8080, or CHANRAC_SERVER); the API key is
 CHANRAC_API_KEY (none in development mode). See docs/hub.md.")]
@@ -96,6 +100,39 @@ enum HubCommand {
     Brandname {
         #[command(subcommand)]
         command: BrandnameCommand,
+    },
+    /// Keyword proposals mined from the confirmed reports, and the rule pack of approved ones.
+    Keywords {
+        #[command(subcommand)]
+        command: KeywordsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeywordsCommand {
+    /// Mine the confirmed reports against the server's ham baseline into the queue.
+    Mine,
+    /// List proposals, best z-score first.
+    List {
+        /// proposed (the default), approved, rejected, or all.
+        #[arg(long, default_value = "proposed")]
+        status: String,
+    },
+    /// Approve a proposal: a new rule-pack version, in effect at once and sent through the feed.
+    Approve {
+        /// The proposal's id.
+        id: i64,
+        /// Why (the audit log).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reject a proposal (an approved one is revoked: a new version without it).
+    Reject {
+        /// The proposal's id.
+        id: i64,
+        /// Why (the audit log).
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -318,6 +355,7 @@ async fn run_async(args: HubArgs) -> Result<ExitCode> {
                 &["key", "status", "reporters", "reports", "last_at", "decided_by"],
             );
         }
+        HubCommand::Keywords { command } => keywords(&c, command, args.json).await?,
         HubCommand::Confirm { source, reason } => decide(&c, &source, "confirm", &reason, args.json).await?,
         HubCommand::Reject { source, reason } => decide(&c, &source, "reject", &reason, args.json).await?,
         HubCommand::Training { out } => {
@@ -450,6 +488,89 @@ async fn decide(c: &Client, source: &str, decision: &str, reason: &str, as_json:
         println!("{} {}", cell(&v["source"]["key"]), cell(&v["source"]["status"]));
         if let Some(list) = v["blocked"].as_str() {
             println!("added to the block list ({list})");
+        }
+    }
+    Ok(())
+}
+
+async fn keywords(c: &Client, command: KeywordsCommand, json_out: bool) -> Result<()> {
+    let text = match &command {
+        KeywordsCommand::Mine => c.post("/v1/keywords/mine", json!({})).await?,
+        KeywordsCommand::List { status } => {
+            let q = if status == "all" {
+                String::new()
+            } else {
+                format!("&status={}", enc(status))
+            };
+            c.get(&format!("/v1/keywords/proposals?limit=1000{q}")).await?
+        }
+        KeywordsCommand::Approve { id, reason } | KeywordsCommand::Reject { id, reason } => {
+            let decision = if matches!(command, KeywordsCommand::Approve { .. }) {
+                "approve"
+            } else {
+                "reject"
+            };
+            c.post(
+                &format!("/v1/keywords/proposals/{id}/{decision}"),
+                json!({"reason": reason}),
+            )
+            .await?
+        }
+    };
+    if json_out {
+        println!("{text}");
+        return Ok(());
+    }
+    let v = c.json(text).await?;
+    match command {
+        KeywordsCommand::Mine => println!(
+            "{} proposals from {} confirmed reports against {} ham: {} new, {} updated, {} already decided",
+            v["proposals"],
+            v["spam"].as_u64().unwrap_or(0) + v["scam"].as_u64().unwrap_or(0),
+            v["ham"],
+            v["merged"]["added"],
+            v["merged"]["updated"],
+            v["merged"]["decided"]
+        ),
+        KeywordsCommand::List { .. } => {
+            match v["pack"]["version"].as_i64() {
+                Some(n) => eprintln!(
+                    "rule pack v{n}: {} keywords",
+                    v["pack"]["keywords"].as_array().map_or(0, Vec::len)
+                ),
+                None => eprintln!("no rule pack yet"),
+            }
+            table(
+                &v["proposals"],
+                &[
+                    "id",
+                    "phrase",
+                    "label",
+                    "z",
+                    "unwanted_docs",
+                    "ham_docs",
+                    "ham_rate_upper",
+                    "adds_docs",
+                    "status",
+                    "decided_by",
+                    "reason",
+                ],
+            );
+        }
+        KeywordsCommand::Approve { .. } | KeywordsCommand::Reject { .. } => {
+            let p = &v["proposal"];
+            match v["pack"]["version"].as_i64() {
+                Some(n) => println!(
+                    "{} is {}; rule pack v{n} is in effect and in the feed",
+                    cell(&p["phrase"]),
+                    cell(&p["status"])
+                ),
+                None => println!(
+                    "{} is {} (no change to the rule pack)",
+                    cell(&p["phrase"]),
+                    cell(&p["status"])
+                ),
+            }
         }
     }
     Ok(())

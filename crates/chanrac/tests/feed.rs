@@ -219,11 +219,26 @@ fn an_approved_keyword_reaches_the_operator_firewall_through_the_feed() {
     let fires = |node: &Node| node.check("0987000001", probe).contains("HUB_KW_ZORBIX");
     assert!(!fires(&op) && !fires(&hub));
 
-    let d = post(
-        &format!("/v1/keywords/proposals/{id}/approve"),
-        r#"{"reason":"made-up brand in 20 reports"}"#,
+    // The analyst's command line: the queue, then the approval.
+    let hub_cli = |args: &[&str]| {
+        let out = common::bin()
+            .args(["hub", "--server", &format!("http://{}", hub.addr), "keywords"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listed = hub_cli(&["list"]);
+    assert!(
+        listed.lines().any(|l| l.starts_with(&format!("{id}\tzorbix\tspam\t"))),
+        "{listed}"
     );
-    assert_eq!(d["pack"]["version"], 1, "{d}");
+    let approved = hub_cli(&["approve", &id.to_string(), "--reason", "made-up brand in 20 reports"]);
+    assert_eq!(
+        approved.trim(),
+        "zorbix is approved; rule pack v1 is in effect and in the feed"
+    );
     assert!(fires(&hub), "in effect at the hub at once");
     wait_until("the approved keyword fires at the operator", || fires(&op));
     let (_, pack) = http(op.addr, "GET", "/v1/keywords/pack", None).unwrap();
