@@ -46,7 +46,8 @@ const MAX_REPORTS: usize = 200_000;
 pub struct KeywordsConfig {
     /// How often `serve` mines the confirmed reports by itself: `"off"` (the default: only
     /// the hub has confirmed reports, so set it there, for example `"24h"`), or a duration
-    /// such as `"30m"`, `"24h"`, `"7d"`. `POST /v1/keywords/mine` runs a mining at any time.
+    /// such as `"30m"`, `"24h"`, `"7d"` (`s`, `m`, `h`, `d`; one run at a time, so a short
+    /// period only keeps the miner busy). `POST /v1/keywords/mine` runs a mining at any time.
     pub mine_every: String,
     /// The ham baseline: TSV files with a header naming a `text` column; with a `label`
     /// column, only rows labeled `ham` are read. A proposal must fire on at most
@@ -138,8 +139,8 @@ impl KeywordsConfig {
             'd' => n * 86_400,
             _ => return Err(bad()),
         };
-        if secs < 60 {
-            return Err(format!("keywords.mine_every = {s:?}: at least one minute"));
+        if secs == 0 {
+            return Err(format!("keywords.mine_every = {s:?}: at least one second"));
         }
         Ok(Some(Duration::from_secs(secs)))
     }
@@ -593,7 +594,8 @@ mod tests {
         assert_eq!(every("24h"), Ok(Some(Duration::from_secs(86_400))));
         assert_eq!(every("30m"), Ok(Some(Duration::from_secs(1_800))));
         assert_eq!(every("7d"), Ok(Some(Duration::from_secs(604_800))));
-        for bad in ["", "24", "h", "1.5h", "10s", "-1h", "24 hours"] {
+        assert_eq!(every("10s"), Ok(Some(Duration::from_secs(10))));
+        for bad in ["", "24", "h", "1.5h", "0s", "-1h", "24 hours"] {
             assert!(every(bad).is_err(), "{bad:?}");
         }
     }

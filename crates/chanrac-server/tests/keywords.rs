@@ -175,6 +175,32 @@ async fn mined_keywords_are_approved_into_the_engine_and_revoked_out_of_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_mining_fills_the_queue_by_itself() {
+    let (app, state, _) = server(&format!("{}mine_every = \"1s\"\n", config())).await;
+    confirmed_reports(&app).await;
+    let job = chanrac_server::keywords::spawn(&state).expect("mine_every is set");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let q = loop {
+        let (_, q) = call(&app, "GET", "/v1/keywords/proposals", None, None).await;
+        if !q["proposals"].as_array().unwrap().is_empty() {
+            break q;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scheduled mining within a minute"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    job.abort();
+    assert_eq!(proposal(&q, "zorbix")["source"], "scheduled", "{q}");
+    let (_, a) = call(&app, "GET", "/v1/audit", None, None).await;
+    assert!(a.to_string().contains("keywords.mine"), "{a}");
+    let (app, state, _) = server(&config()).await;
+    drop(app);
+    assert!(chanrac_server::keywords::spawn(&state).is_none(), "off by default");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_and_roles() {
     let keys = "[[api_keys]]\nname = \"ana\"\nkey = \"regulator-key-0001\"\nroles = [\"regulator\"]\n\
                 [[api_keys]]\nname = \"op\"\nkey = \"operator-key-00001\"\nroles = [\"operator\"]\n";
