@@ -124,7 +124,13 @@ pub struct CallsSection {
     /// spoofed): one per line.
     #[schema(value_type = Option<String>)]
     pub roaming: Option<PathBuf>,
-    /// The most records in one `POST /v1/calls/batch`.
+    /// SMS sent per number over the period (CSV `number,sms_sent`, as the SMSC's statistics
+    /// give them), read at start for `SMS_MANY_CALLS_FEW`; `POST /v1/calls/sms-counts`
+    /// replaces or adds to them while running.
+    #[schema(value_type = Option<String>)]
+    pub sms_counts: Option<PathBuf>,
+    /// The most records in one `POST /v1/calls/batch` (and counts in one
+    /// `POST /v1/calls/sms-counts`).
     pub max_batch: usize,
     /// Add suspects to the block list (senders), with an audit record naming the evidence,
     /// so that the SMS filter and every node sharing the lists block them.
@@ -140,6 +146,7 @@ impl Default for CallsSection {
             dnc: None,
             advertisers: None,
             roaming: None,
+            sms_counts: None,
             max_batch: 10_000,
             block_suspects: false,
             block_min_score: 10.0,

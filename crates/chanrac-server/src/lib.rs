@@ -68,7 +68,7 @@ pub use state::AppState;
         hub::post_mo, hub::post_report, hub::get_reports, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
         hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy, hub::take_outbox,
-        calls::batch, calls::suspects, calls::stats,
+        calls::batch, calls::suspects, calls::stats, calls::sms_counts,
         feed::feed, feed::key, lookup::lookup, lookup::batch, lookup::import, hub::post_finding
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
@@ -142,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ads/copies", post(hub::post_ad_copy))
         .route("/v1/outbox/take", post(hub::take_outbox))
         .route("/v1/calls/batch", post(calls::batch))
+        .route("/v1/calls/sms-counts", post(calls::sms_counts))
         .route("/v1/calls/suspects", get(calls::suspects))
         .route("/v1/calls/stats", get(calls::stats))
         .route("/v1/feed", get(feed::feed))
