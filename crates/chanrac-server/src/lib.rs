@@ -34,6 +34,7 @@ pub mod feed;
 pub mod hub;
 pub mod lookup;
 pub mod metrics;
+pub mod push;
 pub mod smpp;
 pub mod state;
 pub mod stats;
@@ -214,6 +215,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     }
     let mut tasks = spawn_background(state.clone());
     tasks.extend(sync::spawn(&state).map_err(|e| ServerError::Config(format!("[sync]: {e}")))?);
+    tasks.extend(push::spawn(&state).map_err(|e| ServerError::Config(format!("[sync]: {e}")))?);
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
