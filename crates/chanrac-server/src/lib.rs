@@ -337,10 +337,15 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
         let mut poll = tokio::time::interval(Duration::from_secs(2));
         let mut last_lookup = std::time::Instant::now();
         loop {
-            tokio::select! {
-                r = changes.changed() => if r.is_err() { changes = st.records.changes(); },
-                _ = poll.tick() => {},
-            }
+            let notified = tokio::select! {
+                r = changes.changed() => {
+                    if r.is_err() {
+                        changes = st.records.changes();
+                    }
+                    true
+                }
+                _ = poll.tick() => false,
+            };
             let changed = match st.refresh_lists(false).await {
                 Ok(changed) => changed,
                 Err(e) => {
@@ -349,8 +354,10 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
                     false
                 }
             };
-            // The lookup index follows the lists at once and the reports every few seconds.
-            if changed || last_lookup.elapsed() >= Duration::from_secs(lookup::REFRESH_SECS) {
+            // The lookup index follows the lists at once (a change notified here may already
+            // be in effect: the endpoint that made it refreshed the lists itself) and the
+            // reports every few seconds.
+            if changed || notified || last_lookup.elapsed() >= Duration::from_secs(lookup::REFRESH_SECS) {
                 last_lookup = std::time::Instant::now();
                 if let Err(e) = st.lookup.rebuild(&st.records).await {
                     tracing::warn!(error = %e, "lookup index not rebuilt");
