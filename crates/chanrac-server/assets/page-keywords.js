@@ -1,6 +1,7 @@
 // The hub's keyword proposals (issue 8): phrases mined from confirmed reports against a ham
 // baseline, each with its figures, for an analyst to approve (it joins the rule pack that
-// every firewall following the feed uses) or reject, with a reason for the audit log.
+// every firewall following the feed uses) or reject, with a reason for the audit log. The
+// view of the hub page's `keywords` card (page-hub.js).
 
 import { api, probe, qs } from './api.js';
 import { h, fill, num, when, note, errorNote, table, select } from './dom.js';
@@ -16,6 +17,12 @@ const OFFERS = {
 /** The API's decision behind each button. */
 const DECISION = { approve: 'approve', reject: 'reject', revoke: 'reject' };
 
+/** The pill of each status (the hub page's colours: pending, accepted, set aside). */
+const PILL = { proposed: 'pill-watch', approved: 'pill-confirmed', rejected: 'pill-rejected' };
+
+/** The queue's endpoint. */
+const PATH = '/v1/keywords/proposals';
+
 function packLine(pack) {
   if (!pack) return h('p', { class: 'muted', data: { testid: 'kw-pack', version: 0 } }, t('kw.no_pack'));
   return h('p', { data: { testid: 'kw-pack', version: pack.version } },
@@ -25,13 +32,14 @@ function packLine(pack) {
 
 function statusCell(p) {
   const who = p.decided_by ? h('div', { class: 'muted small' }, `${p.decided_by}: ${p.reason || ''}`) : null;
-  return h('td', {}, h('span', { class: ['badge', `kw-${p.status}`] }, t(`kw.status.${p.status}`)), who);
+  return h('td', {}, h('span', { class: ['pill', PILL[p.status]] }, t(`kw.status.${p.status}`)), who);
 }
 
-/** The keyword proposals card: the pack in effect, the queue by status, and the decisions. */
-export async function keywordsView(feature, ctx, fallback) {
-  const first = await probe(`${feature.path}?status=proposed`);
-  if (!first.ok) return fallback(feature);
+/**
+ * The keyword proposals card: the pack in effect, the queue by status, and the decisions.
+ * `data` is the queue's first answer (every status); `refresh` asks the feed card again.
+ */
+export async function keywordsView(data, ctx, refresh) {
   const canDecide = ctx.can('keywords.decide');
   const message = h('div', { data: { testid: 'kw-message' } });
   const head = h('div', {});
@@ -68,6 +76,7 @@ export async function keywordsView(feature, ctx, fallback) {
         const done = r.pack ? t('kw.decided_pack', { phrase: p.phrase, version: r.pack.version }) : t('kw.decided', { phrase: p.phrase });
         fill(message, note('ok', done));
         await load();
+        if (r.pack && refresh) await refresh();
       } catch (err) {
         fill(message, errorNote(err));
         for (const b of form.querySelectorAll('button')) b.disabled = false;
@@ -102,7 +111,7 @@ export async function keywordsView(feature, ctx, fallback) {
   }
 
   async function load(answer) {
-    const r = answer || await probe(`${feature.path}${qs({ status: status.value })}`);
+    const r = answer || await probe(`${PATH}${qs({ status: status.value })}`);
     if (!r.ok) {
       fill(body, errorNote({ status: r.status, message: (r.data && r.data.message) || `HTTP ${r.status}` }));
       return;
@@ -116,7 +125,7 @@ export async function keywordsView(feature, ctx, fallback) {
   }
 
   status.addEventListener('change', () => load());
-  await load(first);
-  return h('div', { class: 'feature', data: { state: 'available', path: feature.path } },
-    head, h('div', { class: 'inline-form' }, status, mine), message, body);
+  // The first answer has every status: the pending ones are shown first.
+  await load({ ok: true, data: { pack: data.pack, proposals: data.proposals.filter((p) => p.status === 'proposed') } });
+  return h('div', {}, head, h('div', { class: 'inline-form' }, status, mine), message, body);
 }
