@@ -669,6 +669,10 @@ async function keywords(browser) {
   check((await page.textContent('[data-testid=hub-keywords]')).includes('Gói luật từ khóa đang áp dụng: phiên bản 1'), 'the panel in Vietnamese');
   await noRawKeys(page);
   await shotOf(page, '[data-testid=hub-keywords]', '13d-hub-keywords-vi');
+  // The feed card shows the new pack as a change of its own.
+  await page.waitForSelector('[data-testid=feed-changes] tr[data-op=rules]');
+  check((await page.textContent('[data-testid=feed-changes] tr[data-op=rules]')).includes('zorbix'), 'the pack change names its keywords');
+  await shotOf(page, '[data-testid=hub-feed]', '13e-hub-feed-rules-vi');
   await page.click('#lang-switch button[data-lang=en]');
   await page.close();
 }
