@@ -253,8 +253,9 @@ impl AppState {
     /// Rebuilds the engine's lists from the store when its version moved (or always with
     /// `force`), keeping the compiled rules — unless the hub's keyword rule pack changed
     /// too (a `rules` change of the feed moves the lists version), in which case the rules
-    /// are compiled again with the new pack. A pack that does not compile leaves the rules
-    /// in effect (logged as an `ALARM`); the lists are refreshed anyway.
+    /// are compiled again (from the configured rule files, like a reload) with the new pack.
+    /// Rules that do not compile with it leave the rules in effect (logged as an `ALARM`);
+    /// the lists are refreshed anyway.
     pub async fn refresh_lists(&self, force: bool) -> Result<bool, String> {
         let _one = self.inner.reloading.lock().await;
         let current = self.records.lists_version().await.map_err(|e| e.to_string())?;
@@ -280,7 +281,7 @@ impl AppState {
                 Err(e) => {
                     // Not retried until the next pack: the same pack fails the same way.
                     self.inner.pack_version.store(stored_pack, Ordering::Release);
-                    tracing::error!(pack = stored_pack, error = %e, "ALARM: the keyword rule pack does not compile; the rules in effect stay");
+                    tracing::error!(pack = stored_pack, error = %e, "ALARM: the rules do not compile with the new keyword rule pack (the error names the pack or file); the rules in effect stay");
                     self.engine()
                 }
             }
