@@ -79,6 +79,16 @@ pub(crate) const SQLITE: &[&str] = &[
                confidence, first_seen, last_seen, expires_at
         FROM list_entries;
      CREATE TABLE sync_cursors (origin TEXT PRIMARY KEY, cursor INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+    // 5: reserved for another branch's migration (the lead renumbers at merge).
+    "SELECT 1",
+    // 6: the hub's outbox (SMS to subscribers: one-time passwords) and its secrets (the
+    // key of the one-time password hashes, shared by every node of the store).
+    "CREATE TABLE hub_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at INTEGER NOT NULL);
+     CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
+        text TEXT NOT NULL, kind TEXT NOT NULL, expires_at INTEGER, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+        lease_until INTEGER NOT NULL, claimed_by TEXT, done_at INTEGER, message_id TEXT, error TEXT);
+     CREATE INDEX outbox_state ON outbox (state, id)",
 ];
 
 /// PostgreSQL migrations, version 1 first (the same tables as [`SQLITE`]).
@@ -159,4 +169,14 @@ pub(crate) const POSTGRES: &[&str] = &[
                confidence, first_seen, last_seen, expires_at
         FROM list_entries;
      CREATE TABLE sync_cursors (origin TEXT PRIMARY KEY, cursor BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+    // 5: reserved for another branch's migration (the lead renumbers at merge).
+    "SELECT 1",
+    // 6: the hub's outbox (SMS to subscribers: one-time passwords) and its secrets (the
+    // key of the one-time password hashes, shared by every node of the store).
+    "CREATE TABLE hub_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at BIGINT NOT NULL);
+     CREATE TABLE outbox (
+        id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
+        text TEXT NOT NULL, kind TEXT NOT NULL, expires_at BIGINT, state TEXT NOT NULL, attempts BIGINT NOT NULL,
+        lease_until BIGINT NOT NULL, claimed_by TEXT, done_at BIGINT, message_id TEXT, error TEXT);
+     CREATE INDEX outbox_state ON outbox (state, id)",
 ];

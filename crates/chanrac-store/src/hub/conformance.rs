@@ -2,7 +2,7 @@
 //! documentation, checked. `tests/hub.rs` runs it against SQLite and a real PostgreSQL
 //! server. Each check takes a fresh, empty store.
 
-use super::{HubRecords, NewAdCopy, NewReport, OtpOutcome, ReportLimits, ReportQuery};
+use super::{HubRecords, NewAdCopy, NewOutgoing, NewReport, OtpOutcome, OutboxOutcome, ReportLimits, ReportQuery};
 use crate::StoreError;
 use crate::records::{Actor, Records};
 
@@ -25,6 +25,8 @@ where
     dnc_is_idempotent_with_history(&fresh().await).await;
     one_time_passwords_are_used_once(&fresh().await).await;
     advertisers_brandnames_and_copies(&fresh().await).await;
+    the_outbox_hands_each_message_to_one_sender(&fresh().await).await;
+    secrets_are_kept_once(&fresh().await).await;
 }
 
 fn limits(now: i64) -> ReportLimits {
@@ -402,4 +404,123 @@ pub async fn advertisers_brandnames_and_copies<R: Records + HubRecords>(s: &R) {
         .map(|r| r.action)
         .collect();
     assert_eq!(actions, ["advertiser.put", "advertiser.put", "brandname.put"]);
+}
+
+fn sms(at: i64, to: &str, expires_at: Option<i64>) -> NewOutgoing {
+    NewOutgoing {
+        at,
+        sender: "5656".into(),
+        recipient: to.into(),
+        text: format!("Ma xac nhan cho {to}"),
+        kind: "otp".into(),
+        expires_at,
+    }
+}
+
+/// Outbox messages are claimed oldest first, by one claimer at a time; a lease that ends
+/// lets a message go back; a retry makes it claimable again, `sent` and `failed` end it; a
+/// pull takes it for good; an expired message is never handed out.
+pub async fn the_outbox_hands_each_message_to_one_sender<R: HubRecords>(s: &R) {
+    let now = 1_800_000_000_000;
+    let a = s
+        .outbox_add(&sms(now, "+84912000001", Some(now + 300_000)))
+        .await
+        .unwrap();
+    let b = s.outbox_add(&sms(now + 1, "+84912000002", None)).await.unwrap();
+    let c = s
+        .outbox_add(&sms(now + 2, "+84912000003", Some(now + 10)))
+        .await
+        .unwrap();
+    assert_eq!((a.state.as_str(), a.attempts), ("pending", 0));
+    assert!(a.id < b.id && b.id < c.id);
+
+    let first = s.outbox_claim("smpp:a", now, Some(now + 60_000), 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        (first[0].id, first[0].state.as_str(), first[0].attempts),
+        (a.id, "claimed", 1)
+    );
+    assert_eq!(first[0].claimed_by.as_deref(), Some("smpp:a"));
+    // Another claimer gets the others, not the one under lease; the expired one never.
+    let other = s
+        .outbox_claim("smpp:b", now + 20, Some(now + 100_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(other.iter().map(|m| m.id).collect::<Vec<_>>(), [b.id]);
+    assert!(
+        s.outbox_claim("smpp:b", now + 30, Some(now + 60_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The first claimer dies: after its lease the message goes to another.
+    let again = s
+        .outbox_claim("smpp:b", now + 60_000, Some(now + 120_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|m| (m.id, m.attempts)).collect::<Vec<_>>(),
+        [(a.id, 2)]
+    );
+    // A finish from a claimer whose lease was taken over still lands on the claimed row;
+    // here the new claimer reports a retry, then the send.
+    s.outbox_finish(a.id, &OutboxOutcome::Retry("throttled".into()), now + 60_001)
+        .await
+        .unwrap();
+    let retry = s
+        .outbox_claim("smpp:b", now + 60_002, Some(now + 100_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        retry.iter().map(|m| (m.id, m.attempts)).collect::<Vec<_>>(),
+        [(a.id, 3)]
+    );
+    assert_eq!(retry[0].error.as_deref(), Some("throttled"));
+    s.outbox_finish(a.id, &OutboxOutcome::Sent("smsc-9".into()), now + 60_003)
+        .await
+        .unwrap();
+    s.outbox_finish(b.id, &OutboxOutcome::Failed("refused 0x45".into()), now + 60_003)
+        .await
+        .unwrap();
+    // Finishing twice changes nothing.
+    s.outbox_finish(a.id, &OutboxOutcome::Retry("late".into()), now + 60_004)
+        .await
+        .unwrap();
+    assert!(
+        s.outbox_claim("smpp:b", now + 200_000, Some(now + 300_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A gateway's pull takes messages for good.
+    let d = s.outbox_add(&sms(now + 3, "+84912000004", None)).await.unwrap();
+    let pulled = s.outbox_claim("gateway:g", now + 200_000, None, 10).await.unwrap();
+    assert_eq!(
+        pulled.iter().map(|m| (m.id, m.state.as_str())).collect::<Vec<_>>(),
+        [(d.id, "taken")]
+    );
+    assert!(
+        s.outbox_claim("gateway:g", i64::MAX / 2, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let recent = s.outbox_recent(10).await.unwrap();
+    let states: Vec<(i64, &str)> = recent.iter().map(|m| (m.id, m.state.as_str())).collect();
+    assert_eq!(
+        states,
+        [(d.id, "taken"), (c.id, "pending"), (b.id, "failed"), (a.id, "sent")]
+    );
+    assert_eq!(recent[3].message_id.as_deref(), Some("smsc-9"));
+    assert_eq!(recent[2].error.as_deref(), Some("refused 0x45"));
+}
+
+/// A secret is stored by the first caller; every later one gets the same value.
+pub async fn secrets_are_kept_once<R: HubRecords>(s: &R) {
+    assert_eq!(s.hub_secret("otp", "first").await.unwrap(), "first");
+    assert_eq!(s.hub_secret("otp", "second").await.unwrap(), "first");
+    assert_eq!(s.hub_secret("other", "x").await.unwrap(), "x");
 }

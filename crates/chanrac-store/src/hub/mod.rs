@@ -23,6 +23,12 @@
 //!   register holds only numbers with at least one flag.
 //! - **One-time passwords** are stored as hashes, used once, void after the expiry or too
 //!   many wrong tries; a confirmed password applies its DNC change in the same transaction.
+//!   The key of the hashes is a secret kept in the store ([`HubRecords::hub_secret`]), so a
+//!   request survives a restart and is confirmed on any node.
+//! - **The outbox** (SMS to subscribers) is durable: a message added is committed; a claim
+//!   hands each message to one sender at a time (a lease: a sender that dies lets it go
+//!   back after the lease), oldest first, never after its expiry; a message ends `sent`,
+//!   `taken` (handed to a gateway for good) or `failed`.
 
 pub mod conformance;
 #[cfg(feature = "postgres")]
@@ -261,6 +267,64 @@ pub struct AdCopy {
     pub recipients: Option<i64>,
 }
 
+/// An SMS the hub sends to a subscriber, to store.
+#[derive(Debug, Clone, Default)]
+pub struct NewOutgoing {
+    /// When it was queued, Unix ms.
+    pub at: i64,
+    /// The address it is sent from (the short code).
+    pub sender: String,
+    /// The subscriber's canonical number.
+    pub recipient: String,
+    /// The text.
+    pub text: String,
+    /// What it is: `otp`.
+    pub kind: String,
+    /// Not sent after this time (Unix ms), if any: a one-time password past its expiry is
+    /// worthless.
+    pub expires_at: Option<i64>,
+}
+
+/// A stored outbox message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outgoing {
+    /// The store's id.
+    pub id: i64,
+    /// When it was queued, Unix ms.
+    pub at: i64,
+    /// The address it is sent from.
+    pub sender: String,
+    /// The subscriber's canonical number.
+    pub recipient: String,
+    /// The text.
+    pub text: String,
+    /// What it is.
+    pub kind: String,
+    /// Not sent after this time, Unix ms.
+    pub expires_at: Option<i64>,
+    /// `pending`, `claimed`, `sent`, `taken` or `failed`.
+    pub state: String,
+    /// How many times it was claimed.
+    pub attempts: i64,
+    /// Who claimed it last (`smpp:NODE`, `gateway:KEY`).
+    pub claimed_by: Option<String>,
+    /// The SMSC's message id once sent.
+    pub message_id: Option<String>,
+    /// The last failure.
+    pub error: Option<String>,
+}
+
+/// How a claimed outbox message ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxOutcome {
+    /// The SMSC accepted it with this message id.
+    Sent(String),
+    /// Not sent this time (the reason): claimable again.
+    Retry(String),
+    /// Given up (the reason).
+    Failed(String),
+}
+
 /// The hub's durable records. See the module documentation for the semantics.
 pub trait HubRecords: Send + Sync + 'static {
     /// Stores a report, counts it against its reporter's allowance and its source's
@@ -385,6 +449,37 @@ pub trait HubRecords: Send + Sync + 'static {
 
     /// Ad copies received at or after `since` (Unix ms), oldest first, at most `limit`.
     fn ad_copies(&self, since: i64, limit: usize) -> impl Future<Output = Result<Vec<AdCopy>, StoreError>> + Send;
+
+    /// The secret called `name`: the one stored, or `fresh` when none was (then stored).
+    /// Every caller gets the same value, however many race.
+    fn hub_secret(&self, name: &str, fresh: &str) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// Queues an SMS to a subscriber (committed on return).
+    fn outbox_add(&self, message: &NewOutgoing) -> impl Future<Output = Result<Outgoing, StoreError>> + Send;
+
+    /// Claims at most `limit` messages for `by`, oldest first: those pending, and those
+    /// claimed whose lease ended (`lease_until` ≤ `now`), never one past its expiry. With a
+    /// `lease_until` they become `claimed` until then (the claimer reports with
+    /// [`HubRecords::outbox_finish`]); without, they are `taken` for good (a gateway that
+    /// pulls them sends them itself).
+    fn outbox_claim(
+        &self,
+        by: &str,
+        now: i64,
+        lease_until: Option<i64>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Outgoing>, StoreError>> + Send;
+
+    /// Records how a claimed message ended, at `now` (Unix ms).
+    fn outbox_finish(
+        &self,
+        id: i64,
+        outcome: &OutboxOutcome,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The last `limit` outbox messages, newest first.
+    fn outbox_recent(&self, limit: usize) -> impl Future<Output = Result<Vec<Outgoing>, StoreError>> + Send;
 }
 
 /// Forwards a call to the chosen backend.
@@ -495,6 +590,53 @@ impl HubRecords for AnyRecords {
     async fn ad_copies(&self, since: i64, limit: usize) -> Result<Vec<AdCopy>, StoreError> {
         any!(self, r => r.ad_copies(since, limit).await)
     }
+    async fn hub_secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
+        any!(self, r => r.hub_secret(name, fresh).await)
+    }
+    async fn outbox_add(&self, message: &NewOutgoing) -> Result<Outgoing, StoreError> {
+        any!(self, r => r.outbox_add(message).await)
+    }
+    async fn outbox_claim(
+        &self,
+        by: &str,
+        now: i64,
+        lease_until: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Outgoing>, StoreError> {
+        any!(self, r => r.outbox_claim(by, now, lease_until, limit).await)
+    }
+    async fn outbox_finish(&self, id: i64, outcome: &OutboxOutcome, now: i64) -> Result<(), StoreError> {
+        any!(self, r => r.outbox_finish(id, outcome, now).await)
+    }
+    async fn outbox_recent(&self, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
+        any!(self, r => r.outbox_recent(limit).await)
+    }
+}
+
+/// The state and columns an [`OutboxOutcome`] writes: (state, message_id, error).
+pub(crate) fn outbox_outcome(o: &OutboxOutcome) -> (&'static str, Option<&str>, Option<&str>) {
+    match o {
+        OutboxOutcome::Sent(id) => ("sent", Some(id), None),
+        OutboxOutcome::Retry(e) => ("pending", None, Some(e)),
+        OutboxOutcome::Failed(e) => ("failed", None, Some(e)),
+    }
+}
+
+pub(crate) fn outgoing_from(r: &impl Cols) -> Result<Outgoing, StoreError> {
+    Ok(Outgoing {
+        id: r.int(0)?,
+        at: r.int(1)?,
+        sender: r.text(2)?,
+        recipient: r.text(3)?,
+        text: r.text(4)?,
+        kind: r.text(5)?,
+        expires_at: r.opt_int(6)?,
+        state: r.text(7)?,
+        attempts: r.int(8)?,
+        claimed_by: r.opt_text(9)?,
+        message_id: r.opt_text(10)?,
+        error: r.opt_text(11)?,
+    })
 }
 
 /// Checks the closed vocabularies before they reach a table.
@@ -581,6 +723,28 @@ pub(crate) mod sql {
          ON CONFLICT (name) DO UPDATE SET advertiser = excluded.advertiser, operators = excluded.operators,
            status = excluded.status, updated_at = excluded.updated_at
          RETURNING name, advertiser, operators, status, updated_at";
+    pub const OUTBOX_COLUMNS: &str =
+        "id, at, sender, recipient, text, kind, expires_at, state, attempts, claimed_by, message_id, error";
+    pub const SECRET_INSERT: &str =
+        "INSERT INTO hub_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING";
+    pub const SECRET_GET: &str = "SELECT value FROM hub_secrets WHERE name = $1";
+    pub const OUTBOX_INSERT: &str =
+        "INSERT INTO outbox (at, sender, recipient, text, kind, expires_at, state, attempts, lease_until)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, 0)
+         RETURNING id, at, sender, recipient, text, kind, expires_at, state, attempts, claimed_by, message_id, error";
+    /// The messages a claim may take ($1 now, $2 limit).
+    pub const OUTBOX_CLAIMABLE: &str = "SELECT id FROM outbox
+         WHERE (state = 'pending' OR (state = 'claimed' AND lease_until <= $1))
+           AND (expires_at IS NULL OR expires_at > $1)
+         ORDER BY id LIMIT $2";
+    /// Claims one message ($1 id, $2 state, $3 lease, $4 by, $5 now), if still claimable.
+    pub const OUTBOX_CLAIM_ONE: &str = "UPDATE outbox SET state = $2, lease_until = $3, claimed_by = $4,
+           attempts = attempts + 1, done_at = CASE WHEN $2 = 'taken' THEN $5 ELSE done_at END
+         WHERE id = $1 AND (state = 'pending' OR (state = 'claimed' AND lease_until <= $5))
+         RETURNING id, at, sender, recipient, text, kind, expires_at, state, attempts, claimed_by, message_id, error";
+    pub const OUTBOX_FINISH: &str = "UPDATE outbox SET state = $2, message_id = COALESCE($3, message_id),
+           error = COALESCE($4, error), done_at = $5, lease_until = 0
+         WHERE id = $1 AND state = 'claimed'";
     pub const COPY_INSERT: &str =
         "INSERT INTO ad_copies (at, via, sender, brandname, text, window_from, window_to, recipients)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";

@@ -3,10 +3,10 @@
 use tokio_postgres::types::ToSql;
 
 use super::{
-    AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, NewAdCopy, NewReport, OtpOutcome, REGISTER_STATUSES,
-    Report, ReportAdded, ReportLimits, ReportParam, ReportQuery, SourceRecord, advertiser_from, brandname_from,
-    check_one_of, check_report, copy_from, dnc_after, dnc_from, report_filter, report_from, source_from, source_target,
-    sql,
+    AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, NewAdCopy, NewOutgoing, NewReport, OtpOutcome,
+    OutboxOutcome, Outgoing, REGISTER_STATUSES, Report, ReportAdded, ReportLimits, ReportParam, ReportQuery,
+    SourceRecord, advertiser_from, brandname_from, check_one_of, check_report, copy_from, dnc_after, dnc_from,
+    outbox_outcome, outgoing_from, report_filter, report_from, source_from, source_target, sql,
 };
 use crate::StoreError;
 use crate::records::postgres::PgRecords;
@@ -486,5 +486,70 @@ impl HubRecords for PgRecords {
             &client.query(&sql, &[&since, &(limit.min(1_000_000) as i64)]).await?,
             copy_from,
         )
+    }
+
+    async fn hub_secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
+        let client = self.pool.get().await?;
+        client.execute(sql::SECRET_INSERT, &[&name, &fresh, &now_ms()]).await?;
+        Ok(client.query_one(sql::SECRET_GET, &[&name]).await?.get(0))
+    }
+
+    async fn outbox_add(&self, m: &NewOutgoing) -> Result<Outgoing, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                sql::OUTBOX_INSERT,
+                &[&m.at, &m.sender, &m.recipient, &m.text, &m.kind, &m.expires_at],
+            )
+            .await?;
+        outgoing_from(&row)
+    }
+
+    async fn outbox_claim(
+        &self,
+        by: &str,
+        now: i64,
+        lease_until: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Outgoing>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let ids = tx
+            .query(sql::OUTBOX_CLAIMABLE, &[&now, &(limit.min(10_000) as i64)])
+            .await?;
+        let (state, lease) = match lease_until {
+            Some(t) => ("claimed", t),
+            None => ("taken", 0),
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for r in ids {
+            let id: i64 = r.get(0);
+            // The update checks again under the row lock: of two nodes racing for a message,
+            // one gets it.
+            if let Some(row) = tx
+                .query_opt(sql::OUTBOX_CLAIM_ONE, &[&id, &state, &lease, &by, &now])
+                .await?
+            {
+                out.push(outgoing_from(&row)?);
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn outbox_finish(&self, id: i64, outcome: &OutboxOutcome, now: i64) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        let (state, message_id, error) = outbox_outcome(outcome);
+        client
+            .execute(sql::OUTBOX_FINISH, &[&id, &state, &message_id, &error, &now])
+            .await?;
+        Ok(())
+    }
+
+    async fn outbox_recent(&self, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
+        let client = self.pool.get().await?;
+        let sql = format!("SELECT {} FROM outbox ORDER BY id DESC LIMIT $1", sql::OUTBOX_COLUMNS);
+        let r = client.query(&sql, &[&(limit.min(10_000) as i64)]).await?;
+        rows(&r, outgoing_from)
     }
 }

@@ -3,10 +3,10 @@
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
 use super::{
-    AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, NewAdCopy, NewReport, OtpOutcome, REGISTER_STATUSES,
-    Report, ReportAdded, ReportLimits, ReportParam, ReportQuery, SourceRecord, advertiser_from, brandname_from,
-    check_one_of, check_report, copy_from, dnc_after, dnc_from, report_filter, report_from, source_from, source_target,
-    sql,
+    AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, NewAdCopy, NewOutgoing, NewReport, OtpOutcome,
+    OutboxOutcome, Outgoing, REGISTER_STATUSES, Report, ReportAdded, ReportLimits, ReportParam, ReportQuery,
+    SourceRecord, advertiser_from, brandname_from, check_one_of, check_report, copy_from, dnc_after, dnc_from,
+    outbox_outcome, outgoing_from, report_filter, report_from, source_from, source_target, sql,
 };
 use crate::StoreError;
 use crate::records::Actor;
@@ -526,6 +526,83 @@ impl HubRecords for SqliteRecords {
                 sql::COPY_COLUMNS
             );
             all(c, &sql, params![since, limit.min(1_000_000) as i64], |r| copy_from(r))
+        })
+        .await
+    }
+
+    async fn hub_secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
+        let (name, fresh) = (name.to_string(), fresh.to_string());
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(&lite(sql::SECRET_INSERT), params![name, fresh, now_ms()])?;
+            let v: String = tx.query_row(&lite(sql::SECRET_GET), [&name], |r| r.get(0))?;
+            tx.commit()?;
+            Ok(v)
+        })
+        .await
+    }
+
+    async fn outbox_add(&self, m: &NewOutgoing) -> Result<Outgoing, StoreError> {
+        let m = m.clone();
+        self.with(move |c| {
+            let mut st = c.prepare_cached(&lite(sql::OUTBOX_INSERT))?;
+            let mut rows = st.query(params![m.at, m.sender, m.recipient, m.text, m.kind, m.expires_at])?;
+            let row = rows
+                .next()?
+                .ok_or_else(|| StoreError::Corrupt("insert returned nothing".into()))?;
+            outgoing_from(row)
+        })
+        .await
+    }
+
+    async fn outbox_claim(
+        &self,
+        by: &str,
+        now: i64,
+        lease_until: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Outgoing>, StoreError> {
+        let by = by.to_string();
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let ids = all(
+                &tx,
+                sql::OUTBOX_CLAIMABLE,
+                params![now, limit.min(10_000) as i64],
+                |r| r.int(0),
+            )?;
+            let (state, lease) = match lease_until {
+                Some(t) => ("claimed", t),
+                None => ("taken", 0),
+            };
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let mut st = tx.prepare_cached(&lite(sql::OUTBOX_CLAIM_ONE))?;
+                let mut rows = st.query(params![id, state, lease, by, now])?;
+                if let Some(r) = rows.next()? {
+                    out.push(outgoing_from(r)?);
+                }
+            }
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn outbox_finish(&self, id: i64, outcome: &OutboxOutcome, now: i64) -> Result<(), StoreError> {
+        let outcome = outcome.clone();
+        self.with(move |c| {
+            let (state, message_id, error) = outbox_outcome(&outcome);
+            c.execute(&lite(sql::OUTBOX_FINISH), params![id, state, message_id, error, now])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outbox_recent(&self, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
+        self.with(move |c| {
+            let sql = format!("SELECT {} FROM outbox ORDER BY id DESC LIMIT $1", sql::OUTBOX_COLUMNS);
+            all(c, &sql, [limit.min(10_000) as i64], |r| outgoing_from(r))
         })
         .await
     }
