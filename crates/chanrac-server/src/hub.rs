@@ -25,8 +25,8 @@ use chanrac_hub::dnc::{self, DncIndex, format_key, msisdn};
 use chanrac_hub::mo::{self, DncScope, Mo, ReportKind};
 use chanrac_hub::report::{SourceStatus, content_key, mask_reporter};
 use chanrac_store::hub::{
-    AdCopy, Advertiser, Brandname, DncEvent, HubRecords, NewAdCopy, NewReport, OtpOutcome, Report, ReportLimits,
-    ReportQuery, SourceRecord,
+    AdCopy, Advertiser, Brandname, DncEvent, HubRecords, NewAdCopy, NewOutgoing, NewReport, OtpOutcome, OutboxOutcome,
+    Report, ReportLimits, ReportQuery, SourceRecord,
 };
 use chanrac_store::records::{Actor, AnyRecords, Records, Side};
 use serde::{Deserialize, Serialize};
@@ -51,18 +51,24 @@ const ANYONE: &[Role] = &[Role::Public, Role::Regulator, Role::Operator];
 /// Who may submit ad copies.
 const ADVERTISERS: &[Role] = &[Role::Advertiser, Role::Regulator];
 
-/// The most SMS kept for sending to subscribers (replies and one-time passwords) when no
-/// SMPP link takes them.
-const OUTBOX_MAX: usize = 10_000;
-
-/// An SMS the hub sends to a subscriber.
+/// An SMS the hub sends to a subscriber, as a gateway takes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Outgoing {
+    /// The outbox id.
+    pub id: i64,
     /// The number (canonical).
     pub to: String,
+    /// The address to send it from (the short code).
+    pub from: String,
     /// The text.
     pub text: String,
 }
+
+/// How long the SMPP sender holds a claimed outbox message before another node may take it
+/// over (a node killed while sending).
+const OUTBOX_LEASE_MS: i64 = 60_000;
+/// Tries of one outbox message over SMPP before it is given up.
+const OUTBOX_MAX_ATTEMPTS: i64 = 5;
 
 /// What the firewall needs of the advertiser register: active brandnames and the copies
 /// submitted for them.
@@ -97,10 +103,11 @@ pub struct HubState {
     dnc_writes: tokio::sync::Mutex<()>,
     /// The last DNC history id this node's index follows.
     dnc_seen: std::sync::atomic::AtomicI64,
-    /// SMS waiting to be sent to subscribers (oldest dropped beyond [`OUTBOX_MAX`]).
-    outbox: Mutex<VecDeque<Outgoing>>,
-    /// Keys the one-time password hashes.
-    otp_seed: u64,
+    /// Wakes the SMPP sender when a message enters the outbox.
+    outbox_added: tokio::sync::Notify,
+    /// Keys the one-time password hashes; kept in the store (`hub_secrets`), so that a
+    /// request is confirmed after a restart and on any node.
+    otp_key: [u8; 32],
 }
 
 impl std::fmt::Debug for HubState {
@@ -125,8 +132,7 @@ impl HubState {
             tracing::warn!(bad, "DNC numbers in the store that do not parse were skipped");
         }
         tracing::info!(numbers = index.len(), "Do-Not-Call register loaded");
-        let mut seed = [0u8; 8];
-        getrandom::fill(&mut seed).map_err(|e| format!("no randomness for one-time passwords: {e}"))?;
+        let otp_key = otp_key(records).await?;
         let ads = load_ads(records).await?;
         Ok(HubState {
             ads: ArcSwap::from_pointee(ads),
@@ -134,8 +140,8 @@ impl HubState {
             dnc: ArcSwap::from_pointee(index),
             dnc_writes: tokio::sync::Mutex::new(()),
             dnc_seen: std::sync::atomic::AtomicI64::new(seen),
-            outbox: Mutex::new(VecDeque::new()),
-            otp_seed: u64::from_le_bytes(seed),
+            outbox_added: tokio::sync::Notify::new(),
+            otp_key,
         })
     }
 
@@ -244,36 +250,118 @@ impl HubState {
         self.dnc.load_full()
     }
 
-    /// Queues an SMS to a subscriber.
-    pub fn send(&self, to: &str, text: String) {
-        if let Ok(mut q) = self.outbox.lock() {
-            if q.len() >= OUTBOX_MAX {
-                q.pop_front();
-                tracing::warn!("hub outbox full: the oldest SMS was dropped");
-            }
-            q.push_back(Outgoing {
-                to: to.to_string(),
+    /// Queues an SMS to a subscriber in the store's outbox (committed on return); the SMPP
+    /// sender, if any, is woken.
+    pub async fn send(
+        &self,
+        records: &AnyRecords,
+        from: &str,
+        to: &str,
+        text: String,
+        expires_at: Option<i64>,
+    ) -> Result<i64, chanrac_store::StoreError> {
+        let m = records
+            .outbox_add(&NewOutgoing {
+                at: now_ms(),
+                sender: from.to_string(),
+                recipient: to.to_string(),
                 text,
-            });
-        }
+                kind: "otp".into(),
+                expires_at,
+            })
+            .await?;
+        self.outbox_added.notify_one();
+        Ok(m.id)
     }
 
-    /// Takes the queued SMS (for the SMPP link, and tests).
-    pub fn take_outbox(&self) -> Vec<Outgoing> {
-        self.outbox
-            .lock()
-            .map(|mut q| q.drain(..).collect())
-            .unwrap_or_default()
+    /// Takes the queued SMS for good, for a gateway (`by`) that sends them itself; each is
+    /// handed out once.
+    pub async fn take_outbox(
+        &self,
+        records: &AnyRecords,
+        by: &str,
+    ) -> Result<Vec<Outgoing>, chanrac_store::StoreError> {
+        let taken = records.outbox_claim(by, now_ms(), None, 1000).await?;
+        Ok(taken
+            .into_iter()
+            .map(|m| Outgoing {
+                id: m.id,
+                to: m.recipient,
+                from: m.sender,
+                text: m.text,
+            })
+            .collect())
     }
 
-    /// The stored form of a one-time password: a keyed hash, so that the store never holds
-    /// the code. The key is this process's: a restart voids pending requests (they last
-    /// minutes), and a request is confirmed on the node that made it.
+    /// The stored form of a one-time password: SHA-256 of the key and the code, so that the
+    /// store never holds the code itself.
     fn otp_hash(&self, code: &str) -> String {
-        format!(
-            "{:016x}",
-            xxhash_rust::xxh3::xxh3_64_with_seed(code.trim().as_bytes(), self.otp_seed)
-        )
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(self.otp_key);
+        h.update(code.trim().as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The key of the one-time password hashes: the store's, made by the first node that
+/// needed one.
+async fn otp_key(records: &AnyRecords) -> Result<[u8; 32], String> {
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh).map_err(|e| format!("no randomness for one-time passwords: {e}"))?;
+    let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+    let stored = records.hub_secret("otp_key", &fresh).await.map_err(|e| e.to_string())?;
+    let mut key = [0u8; 32];
+    if stored.len() != 64 || !stored.is_ascii() {
+        return Err("the stored one-time password key is damaged (hub_secrets.otp_key)".into());
+    }
+    for (i, k) in key.iter_mut().enumerate() {
+        *k = u8::from_str_radix(&stored[2 * i..2 * i + 2], 16)
+            .map_err(|_| "the stored one-time password key is damaged (hub_secrets.otp_key)".to_string())?;
+    }
+    Ok(key)
+}
+
+/// Sends the outbox over the SMPP firewall's upstream binds (submit_sm from the short code),
+/// for as long as the server runs: messages are claimed with a lease, so a node killed while
+/// sending leaves them to another node (or to itself after a restart), and recorded as sent
+/// with the SMSC's message id, retried, or given up after a few tries.
+pub async fn deliver_outbox(state: AppState, sender: chanrac_smpp::proxy::LocalSender) {
+    let me = format!("smpp:{}", std::process::id());
+    loop {
+        let now = now_ms();
+        match state
+            .records
+            .outbox_claim(&me, now, Some(now + OUTBOX_LEASE_MS), 50)
+            .await
+        {
+            Ok(batch) if !batch.is_empty() => {
+                for m in batch {
+                    let outcome = match sender.submit(&m.sender, &m.recipient, &m.text).await {
+                        Ok(id) => OutboxOutcome::Sent(id),
+                        Err(st) if m.attempts >= OUTBOX_MAX_ATTEMPTS => {
+                            OutboxOutcome::Failed(format!("SMSC status {st:#x} after {} tries", m.attempts))
+                        }
+                        Err(st) => OutboxOutcome::Retry(format!("SMSC status {st:#x}")),
+                    };
+                    if let OutboxOutcome::Failed(e) | OutboxOutcome::Retry(e) = &outcome {
+                        tracing::warn!(id = m.id, to = %m.recipient, error = %e, "an outbox SMS was not sent");
+                    }
+                    if let Err(e) = state.records.outbox_finish(m.id, &outcome, now_ms()).await {
+                        Metrics::store_error("outbox_finish");
+                        tracing::warn!(id = m.id, error = %e, "an outbox SMS's outcome was not recorded; it will be sent again after its lease");
+                    }
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                Metrics::store_error("outbox_claim");
+                tracing::warn!(error = %e, "the outbox could not be read; retrying");
+            }
+        }
+        // Woken at once by this node's new messages; other nodes' (and retries) within a second.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), state.hub.outbox_added.notified()).await;
     }
 }
 
@@ -926,14 +1014,22 @@ pub async fn dnc_request(
         .records
         .otp_create(&number, register, scope.flags(), &hash, expires)
         .await?;
-    state.hub.send(
-        &number,
-        format!(
-            "Ma xac nhan {} tu choi quang cao: {code}. Hieu luc {} phut. Khong chia se ma nay.",
-            if register { "dang ky" } else { "huy" },
-            ttl.div_ceil(60)
-        ),
+    let text = format!(
+        "Ma xac nhan {} tu choi quang cao: {code}. Hieu luc {} phut. Khong chia se ma nay.",
+        if register { "dang ky" } else { "huy" },
+        ttl.div_ceil(60)
     );
+    state
+        .hub
+        .send(
+            &state.records,
+            &state.config.hub.reply_code,
+            &number,
+            text,
+            Some(expires),
+        )
+        .await
+        .inspect_err(|_| Metrics::store_error("outbox_add"))?;
     Ok((
         StatusCode::ACCEPTED,
         Json(DncRequestOut {
@@ -1338,13 +1434,15 @@ pub struct OutboxOut {
 }
 
 /// Take the SMS the hub queued for subscribers (one-time passwords of DNC requests), for
-/// the operator's SMS gateway to send from the short code. Each message is handed out once;
-/// the queue is in memory (a password lost with a restart is asked for again).
+/// an operator's SMS gateway to send from the short code. The outbox is in the store; each
+/// message is handed out once (to this gateway or to the SMPP firewall of a node, whichever
+/// claims it first), never after its password expired.
 #[utoipa::path(post, path = "/v1/outbox/take", tag = "hub",
     responses((status = 200, body = OutboxOut)), security(("api_key" = [])))]
 pub async fn take_outbox(State(state): State<AppState>, caller: Caller) -> Result<Json<OutboxOut>, ApiError> {
     caller.require(LINE)?;
+    let by = format!("gateway:{}", caller.name);
     Ok(Json(OutboxOut {
-        messages: state.hub.take_outbox(),
+        messages: state.hub.take_outbox(&state.records, &by).await?,
     }))
 }

@@ -205,11 +205,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         lists_version = state.lists_version(),
         "chanrac serve is ready"
     );
+    let mut outbox_task = None;
     if let Some(smpp_config) = state.config.smpp.clone() {
         let fw = smpp::start(state.clone(), smpp_config)
             .await
             .map_err(ServerError::Config)?;
+        // The hub's outbox (one-time passwords) goes out over the firewall's upstream binds.
+        let sender = fw.sender();
         state.set_smpp(fw);
+        outbox_task = Some(tokio::spawn(hub::deliver_outbox(state.clone(), sender)));
     }
     let mut tasks = spawn_background(state.clone());
     tasks.extend(sync::spawn(&state).map_err(|e| ServerError::Config(format!("[sync]: {e}")))?);
@@ -235,7 +239,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             Ok(())
         }
     };
-    for t in tasks {
+    for t in tasks.into_iter().chain(outbox_task) {
         t.abort();
     }
     if let Some(fw) = state.take_smpp() {

@@ -3,6 +3,7 @@
 //! bad input and roles. (`crates/chanrac/tests/hub.rs` kills a real server mid-stream.)
 
 use axum::http::StatusCode;
+use chanrac_store::hub::HubRecords;
 use serde_json::{Value, json};
 
 mod common;
@@ -273,7 +274,7 @@ async fn an_api_registration_needs_the_password_sent_to_the_number() {
     .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     let id = v["request_id"].as_i64().unwrap();
-    let sent = state.hub.take_outbox();
+    let sent = state.hub.take_outbox(&state.records, "test").await.unwrap();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to, "+84912345678");
     let code: String = sent[0].text.split(": ").nth(1).unwrap().chars().take(6).collect();
@@ -305,7 +306,7 @@ async fn an_api_registration_needs_the_password_sent_to_the_number() {
     )
     .await;
     let uri = format!("/v1/dnc/requests/{}/confirm", v["request_id"]);
-    let code: String = state.hub.take_outbox()[0]
+    let code: String = state.hub.take_outbox(&state.records, "test").await.unwrap()[0]
         .text
         .split(": ")
         .nth(1)
@@ -707,4 +708,63 @@ async fn a_dnc_change_on_one_node_reaches_the_other() {
     // Catching up again re-reads the margin and changes nothing.
     b_state.hub.catch_up(&b_state.records).await.unwrap();
     assert_eq!(b_state.hub.dnc().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_sent_before_a_restart_confirms_after_it() {
+    let (app, state, dir) = server("").await;
+    let (s, v) = post(
+        &app,
+        "/v1/dnc/requests",
+        json!({"number": "0912 777 888", "action": "register", "scope": "all"}),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let id = v["request_id"].as_i64().unwrap();
+    // The message waits in the store's outbox, not in the process.
+    let queued = state.records.outbox_recent(10).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        (queued[0].recipient.as_str(), queued[0].state.as_str()),
+        ("+84912777888", "pending")
+    );
+    assert!(queued[0].expires_at.is_some());
+    drop((app, state));
+
+    // A new process on the same data: the gateway takes the password, the subscriber
+    // confirms with it.
+    let text = format!("[server]\ndata_dir = {:?}\n", dir.display().to_string());
+    let config = chanrac_server::Config::from_toml("test.toml", &text, std::iter::empty()).unwrap();
+    let state = chanrac_server::AppState::new(config).await.unwrap();
+    let app = chanrac_server::router(state.clone());
+    let (s, v) = post(&app, "/v1/outbox/take", json!({}), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let messages = v["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{v}");
+    assert_eq!(
+        (messages[0]["to"].as_str(), messages[0]["from"].as_str()),
+        (Some("+84912777888"), Some("5656"))
+    );
+    let code: String = messages[0]["text"]
+        .as_str()
+        .unwrap()
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect();
+    let (s, v) = post(
+        &app,
+        &format!("/v1/dnc/requests/{id}/confirm"),
+        json!({"code": code}),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["after"].as_u64(), Some(3));
+    assert_eq!(scrub(&app, &["0912777888"], "calls").await, ["0912777888"]);
+    let recent = state.records.outbox_recent(10).await.unwrap();
+    assert_eq!(recent[0].state, "taken");
 }
