@@ -23,7 +23,7 @@ use chanrac_core::{AdFacts, Engine, ListKind, Message};
 use chanrac_hub::ads::AdCopies;
 use chanrac_hub::dnc::{self, DncIndex, format_key, msisdn};
 use chanrac_hub::mo::{self, DncScope, Mo, ReportKind};
-use chanrac_hub::report::{SourceStatus, content_key, mask_reporter};
+use chanrac_hub::report::{SourceStatus, content_bands, content_key, mask_reporter};
 use chanrac_store::hub::{
     AdCopy, Advertiser, Brandname, DncEvent, HubRecords, NewAdCopy, NewOutgoing, NewReport, OtpOutcome, OutboxOutcome,
     Report, ReportLimits, ReportQuery, SourceRecord,
@@ -445,6 +445,7 @@ async fn store_report(
     raw: &str,
 ) -> Result<chanrac_store::hub::ReportAdded, ApiError> {
     let at = now_ms();
+    let mut fp = Fingerprinter::new(true);
     let r = NewReport {
         at,
         via: via.into(),
@@ -453,7 +454,8 @@ async fn store_report(
         source: source.map(|s| s.0.to_string()),
         source_key: source.map(|s| s.1.to_string()),
         content: keep(content),
-        content_key: content_key(content, &mut Fingerprinter::new(true)),
+        content_key: content_key(content, &mut fp),
+        content_bands: content_bands(content, &mut fp),
         raw: keep(raw),
     };
     let added = state
@@ -748,6 +750,9 @@ pub struct ReportsQuery {
     pub kind: Option<String>,
     /// Ids below this (paging backwards).
     pub before: Option<i64>,
+    /// Reports whose content is the same as report `like`'s or a near-duplicate of it
+    /// (same exact key, or a shared LSH band): the group of a campaign.
+    pub like: Option<i64>,
     /// At most this many (default 100, at most 1,000).
     pub limit: Option<usize>,
 }
@@ -774,6 +779,21 @@ pub async fn get_reports(
         .source
         .as_deref()
         .map(|s| mo::source_key(s).unwrap_or_else(|| s.to_string()));
+    let similar = match q.like {
+        None => None,
+        Some(id) => {
+            let r = state
+                .records
+                .report(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no report {id}")))?;
+            // A report without content has no group: nothing is like it.
+            let Some(key) = r.content_key else {
+                return Ok(Json(ReportsOut { reports: Vec::new() }));
+            };
+            Some((key, r.content_bands))
+        }
+    };
     let mut reports = state
         .records
         .reports(&ReportQuery {
@@ -781,6 +801,7 @@ pub async fn get_reports(
             status: q.status,
             kind: q.kind,
             before_id: q.before,
+            similar,
             limit: q.limit.unwrap_or(100).min(1000),
         })
         .await?;

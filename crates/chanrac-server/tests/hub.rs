@@ -768,3 +768,34 @@ async fn a_password_sent_before_a_restart_confirms_after_it() {
     let recent = state.records.outbox_recent(10).await.unwrap();
     assert_eq!(recent[0].state, "taken");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_duplicate_reports_are_grouped_by_their_lsh_bands() {
+    let (app, _state, _) = server("").await;
+    let base = "Chuc mung quy khach da trung thuong xe may SH tu chuong trinh tri an khach hang, \
+                vui long truy cap ngay de nhan giai truoc 17h hom nay";
+    let near = "Chuc mung quy khach da trung thuong xe may SH tu chuong trinh tri an khach hang, \
+                vui long truy cap ngay de nhan giai thuong truoc 17h hom nay nhe";
+    let other = "Lich hop phong ky thuat chuyen sang 9h sang thu hai tai phong 302, moi cac ban \
+                 chuan bi bao cao tien do du an va ke hoach quy toi";
+    // Three subscribers, three sources: two report the campaign in two wordings.
+    let a = mo(&app, "0900000001", &format!("S 0911111111 {base}")).await;
+    let b = mo(&app, "0900000002", &format!("S 0922222222 {near}")).await;
+    mo(&app, "0900000003", &format!("S 0933333333 {other}")).await;
+    let id = |v: &Value| v["ref"].as_str().unwrap()[2..].parse::<i64>().unwrap();
+    let (s, v) = call(&app, "GET", &format!("/v1/reports?like={}", id(&b)), None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let ids: Vec<i64> = v["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [id(&b), id(&a)], "{v}");
+    assert_ne!(
+        v["reports"][0]["content_key"], v["reports"][1]["content_key"],
+        "not the exact key"
+    );
+    let (s, _) = call(&app, "GET", "/v1/reports?like=999999", None, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

@@ -82,13 +82,20 @@ pub(crate) const SQLITE: &[&str] = &[
     // 5: reserved for another branch's migration (the lead renumbers at merge).
     "SELECT 1",
     // 6: the hub's outbox (SMS to subscribers: one-time passwords) and its secrets (the
-    // key of the one-time password hashes, shared by every node of the store).
+    // key of the one-time password hashes, shared by every node of the store); reports'
+    // content LSH bands, for grouping near-duplicates.
     "CREATE TABLE hub_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at INTEGER NOT NULL);
      CREATE TABLE outbox (
         id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
         text TEXT NOT NULL, kind TEXT NOT NULL, expires_at INTEGER, state TEXT NOT NULL, attempts INTEGER NOT NULL,
         lease_until INTEGER NOT NULL, claimed_by TEXT, done_at INTEGER, message_id TEXT, error TEXT);
-     CREATE INDEX outbox_state ON outbox (state, id)",
+     CREATE INDEX outbox_state ON outbox (state, id);
+     ALTER TABLE reports ADD COLUMN content_band0 TEXT;
+     ALTER TABLE reports ADD COLUMN content_band1 TEXT;
+     ALTER TABLE reports ADD COLUMN content_band2 TEXT;
+     CREATE INDEX reports_band0 ON reports (content_band0, at);
+     CREATE INDEX reports_band1 ON reports (content_band1, at);
+     CREATE INDEX reports_band2 ON reports (content_band2, at)",
 ];
 
 /// PostgreSQL migrations, version 1 first (the same tables as [`SQLITE`]).
@@ -172,11 +179,18 @@ pub(crate) const POSTGRES: &[&str] = &[
     // 5: reserved for another branch's migration (the lead renumbers at merge).
     "SELECT 1",
     // 6: the hub's outbox (SMS to subscribers: one-time passwords) and its secrets (the
-    // key of the one-time password hashes, shared by every node of the store).
+    // key of the one-time password hashes, shared by every node of the store); reports'
+    // content LSH bands, for grouping near-duplicates.
     "CREATE TABLE hub_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at BIGINT NOT NULL);
      CREATE TABLE outbox (
         id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
         text TEXT NOT NULL, kind TEXT NOT NULL, expires_at BIGINT, state TEXT NOT NULL, attempts BIGINT NOT NULL,
         lease_until BIGINT NOT NULL, claimed_by TEXT, done_at BIGINT, message_id TEXT, error TEXT);
-     CREATE INDEX outbox_state ON outbox (state, id)",
+     CREATE INDEX outbox_state ON outbox (state, id);
+     ALTER TABLE reports ADD COLUMN content_band0 TEXT;
+     ALTER TABLE reports ADD COLUMN content_band1 TEXT;
+     ALTER TABLE reports ADD COLUMN content_band2 TEXT;
+     CREATE INDEX reports_band0 ON reports (content_band0, at);
+     CREATE INDEX reports_band1 ON reports (content_band1, at);
+     CREATE INDEX reports_band2 ON reports (content_band2, at)",
 ];

@@ -19,6 +19,7 @@ where
     Fut: std::future::Future<Output = R>,
 {
     reports_group_and_escalate(&fresh().await).await;
+    near_duplicate_contents_group_by_band(&fresh().await).await;
     reporters_have_an_allowance_and_old_reports_expire(&fresh().await).await;
     decisions_stand_and_are_audited(&fresh().await).await;
     concurrent_reports_lose_nothing(&fresh().await).await;
@@ -49,6 +50,7 @@ fn report(at: i64, reporter: &str, source: &str, content: &str) -> NewReport {
         source_key: Some(source.into()),
         content: content.into(),
         content_key: Some(format!("k-{content}")),
+        content_bands: Vec::new(),
         raw: format!("S {source} {content}"),
     }
 }
@@ -523,4 +525,58 @@ pub async fn secrets_are_kept_once<R: HubRecords>(s: &R) {
     assert_eq!(s.hub_secret("otp", "first").await.unwrap(), "first");
     assert_eq!(s.hub_secret("otp", "second").await.unwrap(), "first");
     assert_eq!(s.hub_secret("other", "x").await.unwrap(), "x");
+}
+
+/// Reports whose contents differ (another exact key) but share an LSH band count as one
+/// content's reporters, and are listed together; a report sharing nothing stays apart.
+pub async fn near_duplicate_contents_group_by_band<R: HubRecords>(s: &R) {
+    let now = 1_800_000_000_000;
+    let with_bands = |at, reporter: &str, content: &str, bands: [&str; 3]| NewReport {
+        content_bands: bands.iter().map(|b| b.to_string()).collect(),
+        ..report(at, reporter, "+84912345678", content)
+    };
+    let a = s
+        .add_report(&with_bands(now, "+84900000001", "a", ["a0", "a1", "a2"]), limits(now))
+        .await
+        .unwrap();
+    assert_eq!(a.content_reporters, 1);
+    assert_eq!(a.report.content_bands, ["a0", "a1", "a2"]);
+    // Another exact key, one band in common: the same campaign.
+    let b = s
+        .add_report(
+            &with_bands(now + 1, "+84900000002", "b", ["b0", "a1", "b2"]),
+            limits(now),
+        )
+        .await
+        .unwrap();
+    assert_eq!(b.content_reporters, 2);
+    // A band value in another position is another band: not grouped.
+    let c = s
+        .add_report(
+            &with_bands(now + 2, "+84900000003", "c", ["a2", "c1", "c2"]),
+            limits(now),
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.content_reporters, 1);
+    // A short text without bands groups by its exact key only.
+    let d = s
+        .add_report(&report(now + 3, "+84900000004", "a", "a"), limits(now))
+        .await
+        .unwrap();
+    assert_eq!(d.content_reporters, 2, "exact key k-a, shared with the first");
+    let like = s
+        .reports(&ReportQuery {
+            similar: Some(("k-b".into(), vec!["b0".into(), "a1".into(), "b2".into()])),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<i64> = like.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [b.report.id, a.report.id]);
+    assert_eq!(
+        s.report(b.report.id).await.unwrap().unwrap().content_bands,
+        ["b0", "a1", "b2"]
+    );
 }

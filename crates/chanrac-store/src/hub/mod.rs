@@ -61,6 +61,9 @@ pub struct NewReport {
     pub content: String,
     /// The content's fingerprint key, for grouping.
     pub content_key: Option<String>,
+    /// The content's LSH band keys (three, or none for a text too short to have reliable
+    /// ones): reports sharing one are near-duplicates and group together.
+    pub content_bands: Vec<String>,
     /// The whole text as received (for an SMS report), or empty.
     pub raw: String,
 }
@@ -101,6 +104,8 @@ pub struct Report {
     pub content: String,
     /// The content's fingerprint key.
     pub content_key: Option<String>,
+    /// The content's LSH band keys (none for a short text).
+    pub content_bands: Vec<String>,
     /// The text as received.
     pub raw: String,
     /// False when the reporter had used up its allowance: kept, but not counted.
@@ -116,7 +121,8 @@ pub struct ReportAdded {
     pub report: Report,
     /// Its source after the report, if it named one.
     pub source: Option<SourceRecord>,
-    /// Distinct counted reporters of the same content in the window (0 without content).
+    /// Distinct counted reporters of the same or a near-duplicate content (same exact key,
+    /// or a shared LSH band) in the window (0 without content).
     pub content_reporters: u32,
 }
 
@@ -152,6 +158,8 @@ pub struct ReportQuery {
     pub kind: Option<String>,
     /// With an id below this (paging backwards).
     pub before_id: Option<i64>,
+    /// Whose content is the same or a near-duplicate of this: (exact key, band keys).
+    pub similar: Option<(String, Vec<String>)>,
     /// At most this many, newest first.
     pub limit: usize,
 }
@@ -663,7 +671,8 @@ pub(crate) fn dnc_after(before: u8, register: bool, scope: u8) -> u8 {
 /// reads them as `?1`).
 pub(crate) mod sql {
     pub const REPORT_COLUMNS: &str =
-        "id, at, via, reporter, kind, source, source_key, content, content_key, raw, counted, status";
+        "id, at, via, reporter, kind, source, source_key, content, content_key, raw, counted, status,
+         content_band0, content_band1, content_band2";
     pub const SOURCE_COLUMNS: &str = "key, status, reporters, reports, first_at, last_at, decided_by, reason";
     pub const DNC_COLUMNS: &str = "id, at, number, action, scope, before_flags, after_flags, via, actor";
     pub const ADVERTISER_COLUMNS: &str = "code, name, status, updated_at";
@@ -672,12 +681,14 @@ pub(crate) mod sql {
 
     pub const REPORTER_COUNT: &str = "SELECT COUNT(*) FROM reports WHERE reporter = $1 AND at >= $2 AND counted = 1";
     pub const INSERT_REPORT: &str =
-        "INSERT INTO reports (at, via, reporter, kind, source, source_key, content, content_key, raw, counted, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open') RETURNING id";
+        "INSERT INTO reports (at, via, reporter, kind, source, source_key, content, content_key, raw, counted, status,
+                              content_band0, content_band1, content_band2)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $13) RETURNING id";
     pub const DISTINCT_BY_SOURCE: &str =
         "SELECT COUNT(DISTINCT reporter) FROM reports WHERE source_key = $1 AND at >= $2 AND counted = 1";
-    pub const DISTINCT_BY_CONTENT: &str =
-        "SELECT COUNT(DISTINCT reporter) FROM reports WHERE content_key = $1 AND at >= $2 AND counted = 1";
+    pub const DISTINCT_BY_CONTENT: &str = "SELECT COUNT(DISTINCT reporter) FROM reports
+         WHERE (content_key = $1 OR content_band0 = $3 OR content_band1 = $4 OR content_band2 = $5)
+           AND at >= $2 AND counted = 1";
     /// Upserts a source with its new count and raises its status by the thresholds ($4
     /// watch, $5 proposed); a decided source keeps its status.
     pub const UPSERT_SOURCE: &str = "INSERT INTO sources (key, status, reporters, reports, first_at, last_at)
@@ -776,6 +787,10 @@ pub(crate) fn report_from(r: &impl Cols) -> Result<Report, StoreError> {
         raw: r.text(9)?,
         counted: r.int(10)? != 0,
         status: r.text(11)?,
+        content_bands: [r.opt_text(12)?, r.opt_text(13)?, r.opt_text(14)?]
+            .into_iter()
+            .flatten()
+            .collect(),
     })
 }
 
@@ -859,6 +874,15 @@ pub(crate) fn report_filter(q: &ReportQuery) -> (String, Vec<ReportParam>) {
     if let Some(b) = q.before_id {
         add("id <", ReportParam::Int(b));
     }
+    if let Some((key, bands)) = &q.similar {
+        let mut any = vec![format!("content_key = ${}", params.len() + 1)];
+        params.push(ReportParam::Text(key.clone()));
+        for (i, b) in bands.iter().take(3).enumerate() {
+            params.push(ReportParam::Text(b.clone()));
+            any.push(format!("content_band{i} = ${}", params.len()));
+        }
+        clauses.push(format!("({})", any.join(" OR ")));
+    }
     let mut sql = format!("SELECT {} FROM reports", sql::REPORT_COLUMNS);
     if !clauses.is_empty() {
         sql.push_str(" WHERE ");
@@ -872,6 +896,11 @@ pub(crate) fn report_filter(q: &ReportQuery) -> (String, Vec<ReportParam>) {
 pub(crate) enum ReportParam {
     Text(String),
     Int(i64),
+}
+
+/// A report's band keys as the three optional columns.
+pub(crate) fn band_columns(bands: &[String]) -> [Option<String>; 3] {
+    [bands.first().cloned(), bands.get(1).cloned(), bands.get(2).cloned()]
 }
 
 /// Checks what a report may hold.

@@ -5,8 +5,8 @@ use tokio_postgres::types::ToSql;
 use super::{
     AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, NewAdCopy, NewOutgoing, NewReport, OtpOutcome,
     OutboxOutcome, Outgoing, REGISTER_STATUSES, Report, ReportAdded, ReportLimits, ReportParam, ReportQuery,
-    SourceRecord, advertiser_from, brandname_from, check_one_of, check_report, copy_from, dnc_after, dnc_from,
-    outbox_outcome, outgoing_from, report_filter, report_from, source_from, source_target, sql,
+    SourceRecord, advertiser_from, band_columns, brandname_from, check_one_of, check_report, copy_from, dnc_after,
+    dnc_from, outbox_outcome, outgoing_from, report_filter, report_from, source_from, source_target, sql,
 };
 use crate::StoreError;
 use crate::records::postgres::PgRecords;
@@ -121,6 +121,7 @@ impl HubRecords for PgRecords {
             .await?
             .get(0);
         let counted = used < limits.reporter_max as i64;
+        let bands = band_columns(&r.content_bands);
         let id: i64 = tx
             .query_one(
                 sql::INSERT_REPORT,
@@ -135,6 +136,9 @@ impl HubRecords for PgRecords {
                     &r.content_key,
                     &r.raw,
                     &(counted as i64),
+                    &bands[0],
+                    &bands[1],
+                    &bands[2],
                 ],
             )
             .await?
@@ -162,7 +166,10 @@ impl HubRecords for PgRecords {
         };
         let content_reporters: i64 = match &r.content_key {
             Some(key) => tx
-                .query_one(sql::DISTINCT_BY_CONTENT, &[key, &limits.group_since])
+                .query_one(
+                    sql::DISTINCT_BY_CONTENT,
+                    &[key, &limits.group_since, &bands[0], &bands[1], &bands[2]],
+                )
                 .await?
                 .get(0),
             None => 0,
@@ -179,6 +186,7 @@ impl HubRecords for PgRecords {
                 source_key: r.source_key.clone(),
                 content: r.content.clone(),
                 content_key: r.content_key.clone(),
+                content_bands: r.content_bands.clone(),
                 raw: r.raw.clone(),
                 counted,
                 status: "open".into(),

@@ -5,8 +5,8 @@ use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use super::{
     AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, NewAdCopy, NewOutgoing, NewReport, OtpOutcome,
     OutboxOutcome, Outgoing, REGISTER_STATUSES, Report, ReportAdded, ReportLimits, ReportParam, ReportQuery,
-    SourceRecord, advertiser_from, brandname_from, check_one_of, check_report, copy_from, dnc_after, dnc_from,
-    outbox_outcome, outgoing_from, report_filter, report_from, source_from, source_target, sql,
+    SourceRecord, advertiser_from, band_columns, brandname_from, check_one_of, check_report, copy_from, dnc_after,
+    dnc_from, outbox_outcome, outgoing_from, report_filter, report_from, source_from, source_target, sql,
 };
 use crate::StoreError;
 use crate::records::Actor;
@@ -118,6 +118,7 @@ impl HubRecords for SqliteRecords {
                 |x| x.get(0),
             )?;
             let counted = used < limits.reporter_max as i64;
+            let bands = band_columns(&r.content_bands);
             let id: i64 = tx.query_row(
                 &lite(sql::INSERT_REPORT),
                 params![
@@ -130,7 +131,10 @@ impl HubRecords for SqliteRecords {
                     r.content,
                     r.content_key,
                     r.raw,
-                    counted as i64
+                    counted as i64,
+                    bands[0],
+                    bands[1],
+                    bands[2]
                 ],
                 |x| x.get(0),
             )?;
@@ -150,9 +154,11 @@ impl HubRecords for SqliteRecords {
                 None => None,
             };
             let content_reporters = match &r.content_key {
-                Some(key) => tx.query_row(&lite(sql::DISTINCT_BY_CONTENT), params![key, limits.group_since], |x| {
-                    x.get::<_, i64>(0)
-                })?,
+                Some(key) => tx.query_row(
+                    &lite(sql::DISTINCT_BY_CONTENT),
+                    params![key, limits.group_since, bands[0], bands[1], bands[2]],
+                    |x| x.get::<_, i64>(0),
+                )?,
                 None => 0,
             };
             tx.commit()?;
@@ -167,6 +173,7 @@ impl HubRecords for SqliteRecords {
                     source_key: r.source_key,
                     content: r.content,
                     content_key: r.content_key,
+                    content_bands: r.content_bands,
                     raw: r.raw,
                     counted,
                     status: "open".into(),
