@@ -25,8 +25,8 @@ use chanrac_hub::dnc::{self, DncIndex, format_key, msisdn};
 use chanrac_hub::mo::{self, DncScope, Mo, ReportKind};
 use chanrac_hub::report::{SourceStatus, content_bands, content_key, mask_reporter};
 use chanrac_store::hub::{
-    AdCopy, Advertiser, Brandname, DncEvent, HubRecords, NewAdCopy, NewOutgoing, NewReport, OtpOutcome, OutboxOutcome,
-    Report, ReportLimits, ReportQuery, SourceRecord,
+    AdCopy, Advertiser, Brandname, DncEvent, Evidence, HubRecords, NewAdCopy, NewEvidence, NewOutgoing, NewReport,
+    OtpOutcome, OutboxOutcome, Report, ReportLimits, ReportQuery, SourceRecord,
 };
 use chanrac_store::records::{Actor, AnyRecords, Records, Side};
 use serde::{Deserialize, Serialize};
@@ -443,6 +443,7 @@ async fn store_report(
     source: Option<(&str, &str)>,
     content: &str,
     raw: &str,
+    evidence: Vec<NewEvidence>,
 ) -> Result<chanrac_store::hub::ReportAdded, ApiError> {
     let at = now_ms();
     let mut fp = Fingerprinter::new(true);
@@ -457,6 +458,7 @@ async fn store_report(
         content_key: content_key(content, &mut fp),
         content_bands: content_bands(content, &mut fp),
         raw: keep(raw),
+        evidence,
     };
     let added = state
         .records
@@ -543,12 +545,13 @@ pub async fn handle_mo(state: &AppState, from: &str, text: &str, via: &str) -> R
                 Some((source, source_key)),
                 content,
                 text,
+                Vec::new(),
             )
             .await?;
             report_ref(added.report.id)
         }
         Mo::Unknown(_) => {
-            let added = store_report(state, from, via, "unparsed", None, "", text).await?;
+            let added = store_report(state, from, via, "unparsed", None, "", text, Vec::new()).await?;
             report_ref(added.report.id)
         }
         Mo::DncRegister(scope) | Mo::DncCancel(scope) => {
@@ -619,6 +622,103 @@ pub struct ReportIn {
     /// The message, or what the call said.
     #[serde(default)]
     pub content: String,
+    /// Files backing the report (screenshots, call recordings): at most
+    /// `hub.evidence_max_files`, each at most `hub.evidence_max_bytes` once decoded, of a
+    /// type in `hub.evidence_types` (read from the bytes). Served to analysts only.
+    #[serde(default)]
+    pub evidence: Vec<EvidenceIn>,
+}
+
+/// An evidence file, in a JSON report.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceIn {
+    /// The file's name (`screenshot.png`).
+    #[serde(default)]
+    pub name: String,
+    /// The bytes, in standard base64.
+    pub data: String,
+}
+
+/// Checks and decodes a report's evidence files: the error names the file and says what
+/// is allowed; nothing is stored when one file is refused.
+fn evidence_files(cfg: &chanrac_hub::HubConfig, files: &[EvidenceIn]) -> Result<Vec<NewEvidence>, ApiError> {
+    use base64::Engine as _;
+    use sha2::Digest;
+    if files.len() > cfg.evidence_max_files {
+        return Err(ApiError::bad_request(
+            "too_many_files",
+            format!(
+                "{} evidence files: at most {} (hub.evidence_max_files)",
+                files.len(),
+                cfg.evidence_max_files
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(files.len());
+    for (i, f) in files.iter().enumerate() {
+        // A name is for the analyst's download: no path, printable, at most 100 characters.
+        let name: String = f
+            .name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(100)
+            .collect();
+        let name = if name.trim().is_empty() {
+            format!("evidence-{}", i + 1)
+        } else {
+            name
+        };
+        let what = format!("evidence[{i}] ({name:?})");
+        // Refuse an oversized file before decoding it: base64 is 4 characters per 3 bytes.
+        if f.data.len() / 4 * 3 > cfg.evidence_max_bytes + 3 {
+            return Err(evidence_too_large(&what, cfg));
+        }
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(f.data.trim())
+            .map_err(|e| ApiError::bad_request("invalid_evidence", format!("{what}: data is not base64: {e}")))?;
+        if data.len() > cfg.evidence_max_bytes {
+            return Err(evidence_too_large(&what, cfg));
+        }
+        if data.is_empty() {
+            return Err(ApiError::bad_request("invalid_evidence", format!("{what} is empty")));
+        }
+        let content_type = infer::get(&data)
+            .map(|t| t.mime_type())
+            .filter(|t| cfg.evidence_types.iter().any(|a| a == t))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "evidence_type",
+                    format!(
+                        "{what} is {}: accepted types are {} (hub.evidence_types)",
+                        infer::get(&data).map_or("of an unknown type".into(), |t| format!("{}", t.mime_type())),
+                        cfg.evidence_types.join(", ")
+                    ),
+                )
+            })?;
+        let sha256 = sha2::Sha256::digest(&data).iter().map(|b| format!("{b:02x}")).collect();
+        out.push(NewEvidence {
+            name,
+            content_type: content_type.to_string(),
+            data,
+            sha256,
+        });
+    }
+    Ok(out)
+}
+
+fn evidence_too_large(what: &str, cfg: &chanrac_hub::HubConfig) -> ApiError {
+    ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "evidence_too_large",
+        message: format!(
+            "{what} is larger than {} bytes (hub.evidence_max_bytes)",
+            cfg.evidence_max_bytes
+        ),
+    }
 }
 
 /// A stored report's reference.
@@ -631,6 +731,9 @@ pub struct ReportOut {
     pub id: i64,
     /// False when the reporter had used up its allowance: kept, not counted.
     pub counted: bool,
+    /// The evidence files stored with it.
+    #[schema(value_type = Vec<Object>)]
+    pub evidence: Vec<Evidence>,
 }
 
 /// A structured report's kind and its source's canonical key, or the 400 saying why not.
@@ -654,6 +757,7 @@ fn created(added: &chanrac_store::hub::ReportAdded) -> Response {
             reference: report_ref(added.report.id),
             id: added.report.id,
             counted: added.report.counted,
+            evidence: added.evidence.clone(),
         }),
     )
         .into_response()
@@ -677,6 +781,7 @@ pub async fn post_report(
             "content is longer than hub.max_text_chars",
         ));
     }
+    let evidence = evidence_files(&state.config.hub, &r.evidence)?;
     let source = r.source.trim();
     let added = store_report(
         &state,
@@ -686,6 +791,7 @@ pub async fn post_report(
         Some((source, &key)),
         &r.content,
         "",
+        evidence,
     )
     .await?;
     Ok(created(&added))
@@ -733,6 +839,7 @@ pub async fn post_finding(
         Some((f.source.trim(), &key)),
         &f.evidence,
         "",
+        Vec::new(),
     )
     .await?;
     Ok(created(&added))
@@ -1466,4 +1573,72 @@ pub async fn take_outbox(State(state): State<AppState>, caller: Caller) -> Resul
     Ok(Json(OutboxOut {
         messages: state.hub.take_outbox(&state.records, &by).await?,
     }))
+}
+
+/// A report's evidence files.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvidenceOut {
+    /// In the order they were given (without their bytes).
+    #[schema(value_type = Vec<Object>)]
+    pub evidence: Vec<Evidence>,
+}
+
+/// The evidence files of a report (analysts only).
+#[utoipa::path(get, path = "/v1/reports/{id}/evidence", tag = "hub",
+    params(("id" = i64, Path, description = "the report's id")),
+    responses((status = 200, body = EvidenceOut), (status = 404, body = ErrorBody)), security(("api_key" = [])))]
+pub async fn report_evidence(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<EvidenceOut>, ApiError> {
+    caller.require(ANALYSTS)?;
+    if state.records.report(id).await?.is_none() {
+        return Err(ApiError::not_found(format!("no report {id}")));
+    }
+    Ok(Json(EvidenceOut {
+        evidence: state.records.evidence(id).await?,
+    }))
+}
+
+/// One evidence file of a report, as it was given (analysts only). Sent as an attachment
+/// with its checked type, never to be rendered by the browser in the API's origin.
+#[utoipa::path(get, path = "/v1/reports/{id}/evidence/{file}", tag = "hub",
+    params(("id" = i64, Path, description = "the report's id"), ("file" = i64, Path, description = "the file's id")),
+    responses((status = 200, description = "the file's bytes"), (status = 404, body = ErrorBody)), security(("api_key" = [])))]
+pub async fn report_evidence_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, file)): Path<(i64, i64)>,
+) -> Result<Response, ApiError> {
+    caller.require(ANALYSTS)?;
+    let (meta, bytes) = state
+        .records
+        .evidence_file(id, file)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("report {id} has no evidence file {file}")))?;
+    let ascii_name: String = meta
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, meta.content_type),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{ascii_name}\""),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CONTENT_SECURITY_POLICY, "sandbox".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -65,7 +65,7 @@ pub use state::AppState;
         api::check, api::check_batch, api::lists, api::add_entry, api::remove_entry, api::audit,
         api::reload, api::stats, api::verdicts, api::healthz, api::readyz, api::metrics,
         smpp::list, smpp::decide, smpp::status,
-        hub::post_mo, hub::post_report, hub::get_reports, hub::get_watchlist, hub::decide,
+        hub::post_mo, hub::post_report, hub::get_reports, hub::report_evidence, hub::report_evidence_file, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
         hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy, hub::take_outbox,
         calls::batch, calls::suspects, calls::stats,
@@ -127,6 +127,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/smpp", get(smpp::status))
         .route("/v1/mo", post(hub::post_mo))
         .route("/v1/reports", post(hub::post_report).get(hub::get_reports))
+        .route("/v1/reports/{id}/evidence", get(hub::report_evidence))
+        .route("/v1/reports/{id}/evidence/{file}", get(hub::report_evidence_file))
         .route("/v1/findings", post(hub::post_finding))
         .route("/v1/watchlist", get(hub::get_watchlist))
         .route("/v1/watchlist/{source}/{decision}", post(hub::decide))

@@ -799,3 +799,153 @@ async fn near_duplicate_reports_are_grouped_by_their_lsh_bands() {
     let (s, _) = call(&app, "GET", "/v1/reports?like=999999", None, None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+/// Standard base64, written here so that the test does not share the server's decoder.
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            out.push(if i <= c.len() {
+                A[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_reports_carry_checked_evidence_files_that_only_analysts_read() {
+    let keys = r#"
+[hub]
+evidence_max_bytes = 2000
+evidence_max_files = 2
+[[api_keys]]
+name = "regulator"
+key = "rrrrrrrrrrrrrrrrrrrr"
+roles = ["regulator"]
+[[api_keys]]
+name = "web"
+key = "pppppppppppppppppppp"
+roles = ["public"]
+"#;
+    let (app, _, _) = server(keys).await;
+    let (r, p) = (Some("rrrrrrrrrrrrrrrrrrrr"), Some("pppppppppppppppppppp"));
+    let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..], &[7u8; 40][..]].concat();
+    let pdf = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n".to_vec();
+    let report = |evidence: Value| {
+        json!({"reporter": "0900000002", "kind": "fraud", "source": "0912345678",
+               "content": "goi dien gia danh cong an", "evidence": evidence})
+    };
+    let (s, v) = post(
+        &app,
+        "/v1/reports",
+        report(
+            json!([{"name": "C:\\Users\\me\\screen.png", "data": b64(&png)}, {"name": "bill.pdf", "data": b64(&pdf)}]),
+        ),
+        p,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let files = v["evidence"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(
+        (files[0]["name"].as_str(), files[0]["content_type"].as_str()),
+        (Some("screen.png"), Some("image/png"))
+    );
+    assert_eq!(files[1]["content_type"], "application/pdf");
+
+    // Bad files get a clear refusal and nothing is stored.
+    let before = call(&app, "GET", "/v1/reports", None, r).await.1["reports"]
+        .as_array()
+        .unwrap()
+        .len();
+    let cases = [
+        (
+            json!([{"data": b64(b"MZ\x90\0 an executable")}]),
+            StatusCode::BAD_REQUEST,
+            "evidence_type",
+        ),
+        (
+            json!([{"data": b64(b"just some text, not a picture")}]),
+            StatusCode::BAD_REQUEST,
+            "evidence_type",
+        ),
+        (
+            json!([{"data": "not base64 !!"}]),
+            StatusCode::BAD_REQUEST,
+            "invalid_evidence",
+        ),
+        (json!([{"data": ""}]), StatusCode::BAD_REQUEST, "invalid_evidence"),
+        (
+            json!([{"data": b64(&[&png[..], &[0u8; 2000][..]].concat())}]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "evidence_too_large",
+        ),
+        (
+            json!([{"data": b64(&png)}, {"data": b64(&png)}, {"data": b64(&png)}]),
+            StatusCode::BAD_REQUEST,
+            "too_many_files",
+        ),
+        (
+            json!([{"data": b64(&png), "type": "image/png"}]),
+            StatusCode::BAD_REQUEST,
+            "invalid_message",
+        ),
+    ];
+    for (evidence, status, code) in cases {
+        let (s, v) = post(&app, "/v1/reports", report(evidence.clone()), p).await;
+        assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{evidence}: {v}");
+        assert!(!v["message"].as_str().unwrap().is_empty());
+    }
+    let after = call(&app, "GET", "/v1/reports", None, r).await.1["reports"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "a refused report stores nothing");
+
+    // Analysts list and download the files, byte for byte; the public cannot.
+    let (s, v) = call(&app, "GET", &format!("/v1/reports/{id}/evidence"), None, r).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let file_id = v["evidence"][0]["id"].as_i64().unwrap();
+    let uri = format!("/v1/reports/{id}/evidence/{file_id}");
+    let req = axum::http::Request::get(&uri)
+        .header("authorization", "Bearer rrrrrrrrrrrrrrrrrrrr")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "image/png");
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "attachment; filename=\"screen.png\""
+    );
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(&body[..], &png[..]);
+    assert_eq!(call(&app, "GET", &uri, None, p).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(&app, "GET", &format!("/v1/reports/{id}/evidence"), None, p)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            &format!("/v1/reports/{}/evidence/{file_id}", id + 1000),
+            None,
+            r
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -2,7 +2,9 @@
 //! documentation, checked. `tests/hub.rs` runs it against SQLite and a real PostgreSQL
 //! server. Each check takes a fresh, empty store.
 
-use super::{HubRecords, NewAdCopy, NewOutgoing, NewReport, OtpOutcome, OutboxOutcome, ReportLimits, ReportQuery};
+use super::{
+    HubRecords, NewAdCopy, NewEvidence, NewOutgoing, NewReport, OtpOutcome, OutboxOutcome, ReportLimits, ReportQuery,
+};
 use crate::StoreError;
 use crate::records::{Actor, Records};
 
@@ -20,6 +22,7 @@ where
 {
     reports_group_and_escalate(&fresh().await).await;
     near_duplicate_contents_group_by_band(&fresh().await).await;
+    evidence_is_stored_with_its_report(&fresh().await).await;
     reporters_have_an_allowance_and_old_reports_expire(&fresh().await).await;
     decisions_stand_and_are_audited(&fresh().await).await;
     concurrent_reports_lose_nothing(&fresh().await).await;
@@ -52,6 +55,7 @@ fn report(at: i64, reporter: &str, source: &str, content: &str) -> NewReport {
         content_key: Some(format!("k-{content}")),
         content_bands: Vec::new(),
         raw: format!("S {source} {content}"),
+        evidence: Vec::new(),
     }
 }
 
@@ -579,4 +583,46 @@ pub async fn near_duplicate_contents_group_by_band<R: HubRecords>(s: &R) {
         s.report(b.report.id).await.unwrap().unwrap().content_bands,
         ["b0", "a1", "b2"]
     );
+}
+
+/// A report's evidence files are stored with it (bytes kept exactly) and read back by
+/// report; another report's file is not found through this one.
+pub async fn evidence_is_stored_with_its_report<R: HubRecords>(s: &R) {
+    let now = 1_800_000_000_000;
+    let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n"[..], &[0u8, 255, 7, 0, 1][..]].concat();
+    let file = |name: &str, data: &[u8]| NewEvidence {
+        name: name.into(),
+        content_type: "image/png".into(),
+        data: data.to_vec(),
+        sha256: format!("sha-{name}"),
+    };
+    let a = s
+        .add_report(
+            &NewReport {
+                evidence: vec![file("screen.png", &png), file("second.png", b"\x89PNG\r\n\x1a\nxyz")],
+                ..report(now, "+84900000001", "+84912345678", "vay tien")
+            },
+            limits(now),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.evidence.len(), 2);
+    assert_eq!(
+        (a.evidence[0].size, a.evidence[0].report_id),
+        (png.len() as i64, a.report.id)
+    );
+    let b = s
+        .add_report(&report(now + 1, "+84900000002", "+84912345678", "x"), limits(now))
+        .await
+        .unwrap();
+    assert!(b.evidence.is_empty());
+    let listed = s.evidence(a.report.id).await.unwrap();
+    assert_eq!(listed, a.evidence);
+    assert!(s.evidence(b.report.id).await.unwrap().is_empty());
+    let (meta, bytes) = s.evidence_file(a.report.id, a.evidence[0].id).await.unwrap().unwrap();
+    assert_eq!(
+        (meta.name.as_str(), meta.sha256.as_str(), bytes),
+        ("screen.png", "sha-screen.png", png)
+    );
+    assert!(s.evidence_file(b.report.id, a.evidence[0].id).await.unwrap().is_none());
 }

@@ -66,6 +66,38 @@ pub struct NewReport {
     pub content_bands: Vec<String>,
     /// The whole text as received (for an SMS report), or empty.
     pub raw: String,
+    /// Files attached to it (screenshots, recordings), stored with it in its transaction.
+    pub evidence: Vec<NewEvidence>,
+}
+
+/// A file attached to a report, to store. The caller checks its size and type.
+#[derive(Debug, Clone, Default)]
+pub struct NewEvidence {
+    /// The file name the reporter gave (for the analyst's download).
+    pub name: String,
+    /// Its MIME type, as read from its bytes.
+    pub content_type: String,
+    /// The bytes.
+    pub data: Vec<u8>,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
+}
+
+/// A stored evidence file, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// The store's id.
+    pub id: i64,
+    /// The report it belongs to.
+    pub report_id: i64,
+    /// The file name.
+    pub name: String,
+    /// Its MIME type.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: i64,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
 }
 
 /// The limits and thresholds a report is counted with.
@@ -121,6 +153,8 @@ pub struct ReportAdded {
     pub report: Report,
     /// Its source after the report, if it named one.
     pub source: Option<SourceRecord>,
+    /// The evidence files stored with it.
+    pub evidence: Vec<Evidence>,
     /// Distinct counted reporters of the same or a near-duplicate content (same exact key,
     /// or a shared LSH band) in the window (0 without content).
     pub content_reporters: u32,
@@ -488,6 +522,16 @@ pub trait HubRecords: Send + Sync + 'static {
 
     /// The last `limit` outbox messages, newest first.
     fn outbox_recent(&self, limit: usize) -> impl Future<Output = Result<Vec<Outgoing>, StoreError>> + Send;
+
+    /// The evidence files of a report, in the order they were given.
+    fn evidence(&self, report_id: i64) -> impl Future<Output = Result<Vec<Evidence>, StoreError>> + Send;
+
+    /// One evidence file of a report with its bytes.
+    fn evidence_file(
+        &self,
+        report_id: i64,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<(Evidence, Vec<u8>)>, StoreError>> + Send;
 }
 
 /// Forwards a call to the chosen backend.
@@ -618,6 +662,35 @@ impl HubRecords for AnyRecords {
     }
     async fn outbox_recent(&self, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
         any!(self, r => r.outbox_recent(limit).await)
+    }
+    async fn evidence(&self, report_id: i64) -> Result<Vec<Evidence>, StoreError> {
+        any!(self, r => r.evidence(report_id).await)
+    }
+    async fn evidence_file(&self, report_id: i64, id: i64) -> Result<Option<(Evidence, Vec<u8>)>, StoreError> {
+        any!(self, r => r.evidence_file(report_id, id).await)
+    }
+}
+
+pub(crate) fn evidence_from(r: &impl Cols) -> Result<Evidence, StoreError> {
+    Ok(Evidence {
+        id: r.int(0)?,
+        report_id: r.int(1)?,
+        name: r.text(2)?,
+        content_type: r.text(3)?,
+        size: r.int(4)?,
+        sha256: r.text(5)?,
+    })
+}
+
+/// What a stored evidence file is, from what was stored.
+pub(crate) fn evidence_stored(id: i64, report_id: i64, e: &NewEvidence) -> Evidence {
+    Evidence {
+        id,
+        report_id,
+        name: e.name.clone(),
+        content_type: e.content_type.clone(),
+        size: e.data.len() as i64,
+        sha256: e.sha256.clone(),
     }
 }
 
@@ -756,6 +829,10 @@ pub(crate) mod sql {
     pub const OUTBOX_FINISH: &str = "UPDATE outbox SET state = $2, message_id = COALESCE($3, message_id),
            error = COALESCE($4, error), done_at = $5, lease_until = 0
          WHERE id = $1 AND state = 'claimed'";
+    pub const EVIDENCE_COLUMNS: &str = "id, report_id, name, content_type, size, sha256";
+    pub const EVIDENCE_INSERT: &str =
+        "INSERT INTO report_evidence (report_id, name, content_type, size, sha256, data) VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING id";
     pub const COPY_INSERT: &str =
         "INSERT INTO ad_copies (at, via, sender, brandname, text, window_from, window_to, recipients)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";

@@ -3,10 +3,11 @@
 use tokio_postgres::types::ToSql;
 
 use super::{
-    AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, NewAdCopy, NewOutgoing, NewReport, OtpOutcome,
+    AdCopy, Advertiser, Brandname, Cols, DncEvent, Evidence, HubRecords, NewAdCopy, NewOutgoing, NewReport, OtpOutcome,
     OutboxOutcome, Outgoing, REGISTER_STATUSES, Report, ReportAdded, ReportLimits, ReportParam, ReportQuery,
     SourceRecord, advertiser_from, band_columns, brandname_from, check_one_of, check_report, copy_from, dnc_after,
-    dnc_from, outbox_outcome, outgoing_from, report_filter, report_from, source_from, source_target, sql,
+    dnc_from, evidence_from, evidence_stored, outbox_outcome, outgoing_from, report_filter, report_from, source_from,
+    source_target, sql,
 };
 use crate::StoreError;
 use crate::records::postgres::PgRecords;
@@ -143,6 +144,24 @@ impl HubRecords for PgRecords {
             )
             .await?
             .get(0);
+        let mut evidence = Vec::with_capacity(r.evidence.len());
+        for e in &r.evidence {
+            let eid: i64 = tx
+                .query_one(
+                    sql::EVIDENCE_INSERT,
+                    &[
+                        &id,
+                        &e.name,
+                        &e.content_type,
+                        &(e.data.len() as i64),
+                        &e.sha256,
+                        &e.data,
+                    ],
+                )
+                .await?
+                .get(0);
+            evidence.push(evidence_stored(eid, id, e));
+        }
         let source = match &r.source_key {
             Some(key) => {
                 tx.execute(
@@ -192,6 +211,7 @@ impl HubRecords for PgRecords {
                 status: "open".into(),
             },
             source,
+            evidence,
             content_reporters: content_reporters as u32,
         })
     }
@@ -559,5 +579,26 @@ impl HubRecords for PgRecords {
         let sql = format!("SELECT {} FROM outbox ORDER BY id DESC LIMIT $1", sql::OUTBOX_COLUMNS);
         let r = client.query(&sql, &[&(limit.min(10_000) as i64)]).await?;
         rows(&r, outgoing_from)
+    }
+
+    async fn evidence(&self, report_id: i64) -> Result<Vec<Evidence>, StoreError> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {} FROM report_evidence WHERE report_id = $1 ORDER BY id",
+            sql::EVIDENCE_COLUMNS
+        );
+        rows(&client.query(&sql, &[&report_id]).await?, evidence_from)
+    }
+
+    async fn evidence_file(&self, report_id: i64, id: i64) -> Result<Option<(Evidence, Vec<u8>)>, StoreError> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {}, data FROM report_evidence WHERE report_id = $1 AND id = $2",
+            sql::EVIDENCE_COLUMNS
+        );
+        match client.query_opt(&sql, &[&report_id, &id]).await? {
+            Some(r) => Ok(Some((evidence_from(&r)?, col(&r, 6)?))),
+            None => Ok(None),
+        }
     }
 }

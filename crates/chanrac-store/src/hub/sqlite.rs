@@ -3,10 +3,11 @@
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
 use super::{
-    AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, NewAdCopy, NewOutgoing, NewReport, OtpOutcome,
+    AdCopy, Advertiser, Brandname, Cols, DncEvent, Evidence, HubRecords, NewAdCopy, NewOutgoing, NewReport, OtpOutcome,
     OutboxOutcome, Outgoing, REGISTER_STATUSES, Report, ReportAdded, ReportLimits, ReportParam, ReportQuery,
     SourceRecord, advertiser_from, band_columns, brandname_from, check_one_of, check_report, copy_from, dnc_after,
-    dnc_from, outbox_outcome, outgoing_from, report_filter, report_from, source_from, source_target, sql,
+    dnc_from, evidence_from, evidence_stored, outbox_outcome, outgoing_from, report_filter, report_from, source_from,
+    source_target, sql,
 };
 use crate::StoreError;
 use crate::records::Actor;
@@ -138,6 +139,15 @@ impl HubRecords for SqliteRecords {
                 ],
                 |x| x.get(0),
             )?;
+            let mut evidence = Vec::with_capacity(r.evidence.len());
+            for e in &r.evidence {
+                let eid: i64 = tx.query_row(
+                    &lite(sql::EVIDENCE_INSERT),
+                    params![id, e.name, e.content_type, e.data.len() as i64, e.sha256, e.data],
+                    |x| x.get(0),
+                )?;
+                evidence.push(evidence_stored(eid, id, e));
+            }
             let source = match &r.source_key {
                 Some(key) => {
                     let n: i64 =
@@ -179,6 +189,7 @@ impl HubRecords for SqliteRecords {
                     status: "open".into(),
                 },
                 source,
+                evidence,
                 content_reporters: content_reporters as u32,
             })
         })
@@ -610,6 +621,31 @@ impl HubRecords for SqliteRecords {
         self.with(move |c| {
             let sql = format!("SELECT {} FROM outbox ORDER BY id DESC LIMIT $1", sql::OUTBOX_COLUMNS);
             all(c, &sql, [limit.min(10_000) as i64], |r| outgoing_from(r))
+        })
+        .await
+    }
+
+    async fn evidence(&self, report_id: i64) -> Result<Vec<Evidence>, StoreError> {
+        self.with(move |c| {
+            let sql = format!(
+                "SELECT {} FROM report_evidence WHERE report_id = $1 ORDER BY id",
+                sql::EVIDENCE_COLUMNS
+            );
+            all(c, &sql, [report_id], |r| evidence_from(r))
+        })
+        .await
+    }
+
+    async fn evidence_file(&self, report_id: i64, id: i64) -> Result<Option<(Evidence, Vec<u8>)>, StoreError> {
+        self.with(move |c| {
+            let sql = format!(
+                "SELECT {}, data FROM report_evidence WHERE report_id = $1 AND id = $2",
+                sql::EVIDENCE_COLUMNS
+            );
+            Ok(all(c, &sql, [report_id, id], |r| {
+                Ok((evidence_from(r)?, r.get::<_, Vec<u8>>(6)?))
+            })?
+            .pop())
         })
         .await
     }
