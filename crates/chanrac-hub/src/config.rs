@@ -45,6 +45,12 @@ pub struct HubConfig {
     /// The types of evidence accepted (MIME types), as read from the file's bytes, never
     /// from its name.
     pub evidence_types: Vec<String>,
+    /// Reports (`POST /v1/reports`) a key with only the `public` role may file per minute,
+    /// all reporters together (a web or app front's whole traffic).
+    pub public_reports_per_minute: u32,
+    /// Reports a key with only the `public` role may file per minute for one reporter's
+    /// number, so that one number cannot flood the queue through the web.
+    pub public_reports_per_reporter_per_minute: u32,
 }
 
 impl Default for HubConfig {
@@ -79,6 +85,8 @@ impl Default for HubConfig {
             ]
             .map(String::from)
             .to_vec(),
+            public_reports_per_minute: 600,
+            public_reports_per_reporter_per_minute: 5,
         }
     }
 }

@@ -108,6 +108,8 @@ pub struct HubState {
     /// Keys the one-time password hashes; kept in the store (`hub_secrets`), so that a
     /// request is confirmed after a restart and on any node.
     otp_key: [u8; 32],
+    /// The public role's report allowances (per key, per key and reporter).
+    public_reports: crate::auth::MinuteAllowance,
 }
 
 impl std::fmt::Debug for HubState {
@@ -142,6 +144,7 @@ impl HubState {
             dnc_seen: std::sync::atomic::AtomicI64::new(seen),
             outbox_added: tokio::sync::Notify::new(),
             otp_key,
+            public_reports: crate::auth::MinuteAllowance::default(),
         })
     }
 
@@ -765,7 +768,10 @@ fn created(added: &chanrac_store::hub::ReportAdded) -> Response {
 
 /// File a report with structured fields.
 #[utoipa::path(post, path = "/v1/reports", tag = "hub", request_body = ReportIn,
-    responses((status = 201, body = ReportOut), (status = 400, body = ErrorBody)), security(("api_key" = [])))]
+    responses((status = 201, body = ReportOut), (status = 400, body = ErrorBody),
+        (status = 413, description = "An evidence file is too large", body = ErrorBody),
+        (status = 429, description = "A public key over its allowance (`rate_limited`)", body = ErrorBody)),
+    security(("api_key" = [])))]
 pub async fn post_report(
     State(state): State<AppState>,
     caller: Caller,
@@ -774,6 +780,18 @@ pub async fn post_report(
     caller.require(ANYONE)?;
     let Json(r) = body?;
     let reporter = subscriber(&r.reporter, "reporter")?;
+    if !caller.has(Role::Operator) && !caller.has(Role::Regulator) {
+        let h = &state.config.hub;
+        let allowance = &state.hub.public_reports;
+        allowance.take(&caller.name, h.public_reports_per_minute, 1, "reports")?;
+        let per_reporter = format!("{}/{reporter}", caller.name);
+        allowance.take(
+            &per_reporter,
+            h.public_reports_per_reporter_per_minute,
+            1,
+            "reports for one number",
+        )?;
+    }
     let (kind, key) = kind_and_source(&r.kind, &r.source)?;
     if r.content.chars().count() > state.config.hub.max_text_chars {
         return Err(ApiError::bad_request(

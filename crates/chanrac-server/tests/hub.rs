@@ -949,3 +949,66 @@ roles = ["public"]
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_role_files_reports_within_its_allowance() {
+    let keys = r#"
+[hub]
+public_reports_per_minute = 4
+public_reports_per_reporter_per_minute = 2
+[[api_keys]]
+name = "web"
+key = "pppppppppppppppppppp"
+roles = ["public"]
+[[api_keys]]
+name = "regulator"
+key = "rrrrrrrrrrrrrrrrrrrr"
+roles = ["regulator"]
+"#;
+    let (app, _, _) = server(keys).await;
+    let (p, r) = (Some("pppppppppppppppppppp"), Some("rrrrrrrrrrrrrrrrrrrr"));
+    let report = |reporter: &str| json!({"reporter": reporter, "kind": "spam", "source": "0912345678"});
+    // One number: two a minute through the public key.
+    assert_eq!(
+        post(&app, "/v1/reports", report("0900000001"), p).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        post(&app, "/v1/reports", report("+84900000001"), p).await.0,
+        StatusCode::CREATED
+    );
+    let (s, v) = post(&app, "/v1/reports", report("0900000001"), p).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")),
+        "{v}"
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 reports for one number a minute"),
+        "{v}"
+    );
+    // Other numbers until the key's own allowance (4, the refused one counted too).
+    assert_eq!(
+        post(&app, "/v1/reports", report("0900000002"), p).await.0,
+        StatusCode::CREATED
+    );
+    let (s, v) = post(&app, "/v1/reports", report("0900000004"), p).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(v["message"].as_str().unwrap().contains("4 reports a minute"), "{v}");
+    // The regulator is not limited.
+    for _ in 0..5 {
+        assert_eq!(
+            post(&app, "/v1/reports", report("0900000003"), r).await.0,
+            StatusCode::CREATED
+        );
+    }
+    let (_, v) = call(&app, "GET", "/v1/reports?limit=100", None, r).await;
+    assert_eq!(
+        v["reports"].as_array().unwrap().len(),
+        8,
+        "refused reports are not stored"
+    );
+}
