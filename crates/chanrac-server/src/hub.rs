@@ -110,6 +110,8 @@ pub struct HubState {
     otp_key: [u8; 32],
     /// The public role's report allowances (per key, per key and reporter).
     public_reports: crate::auth::MinuteAllowance,
+    /// The store's advertiser register stamp the register in memory was built from.
+    ads_stamp: Mutex<Vec<i64>>,
 }
 
 impl std::fmt::Debug for HubState {
@@ -135,6 +137,8 @@ impl HubState {
         }
         tracing::info!(numbers = index.len(), "Do-Not-Call register loaded");
         let otp_key = otp_key(records).await?;
+        // The stamp first: a change made while the register is read reloads it again.
+        let ads_stamp = records.ad_register_stamp().await.map_err(|e| e.to_string())?;
         let ads = load_ads(records).await?;
         Ok(HubState {
             ads: ArcSwap::from_pointee(ads),
@@ -145,13 +149,30 @@ impl HubState {
             outbox_added: tokio::sync::Notify::new(),
             otp_key,
             public_reports: crate::auth::MinuteAllowance::default(),
+            ads_stamp: Mutex::new(ads_stamp),
         })
     }
 
     /// Rebuilds the advertiser register in memory from the store.
     pub async fn reload_ads(&self, records: &AnyRecords) -> Result<(), String> {
+        let stamp = records.ad_register_stamp().await.map_err(|e| e.to_string())?;
         self.ads.store(Arc::new(load_ads(records).await?));
+        if let Ok(mut s) = self.ads_stamp.lock() {
+            *s = stamp;
+        }
         Ok(())
+    }
+
+    /// Reloads the advertiser register when the store's changed (another node registered
+    /// an advertiser, a brandname or a copy); returns whether it did. The server calls it
+    /// every few seconds.
+    pub async fn refresh_ads(&self, records: &AnyRecords) -> Result<bool, String> {
+        let stamp = records.ad_register_stamp().await.map_err(|e| e.to_string())?;
+        if self.ads_stamp.lock().is_ok_and(|s| *s == stamp) {
+            return Ok(false);
+        }
+        self.reload_ads(records).await?;
+        Ok(true)
     }
 
     /// The hub's facts about a message the firewall checks, when it is an advertisement (it

@@ -289,7 +289,7 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
             st.counters.publish();
         }
     }));
-    // DNC changes committed by other nodes sharing the store.
+    // DNC and advertiser register changes committed by other nodes sharing the store.
     let st = state.clone();
     tasks.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
@@ -297,6 +297,11 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
             tick.tick().await;
             if let Err(e) = st.hub.catch_up(&st.records).await {
                 tracing::warn!(error = %e, "DNC changes of other nodes not read; retrying");
+            }
+            match st.hub.refresh_ads(&st.records).await {
+                Ok(true) => tracing::info!("advertiser register changed in the store: reloaded"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "advertiser register not refreshed; retrying"),
             }
         }
     }));

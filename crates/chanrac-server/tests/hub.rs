@@ -1012,3 +1012,55 @@ roles = ["regulator"]
         "refused reports are not stored"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advertiser_changes_reach_another_node_without_a_restart() {
+    let (app, _a, dir) = server("").await;
+    // A second node on the same store.
+    let text = format!("[server]\ndata_dir = {:?}\n", dir.display().to_string());
+    let config = chanrac_server::Config::from_toml("test.toml", &text, std::iter::empty()).unwrap();
+    let b = chanrac_server::AppState::new(config).await.unwrap();
+    let ad = chanrac_core::Message {
+        sender: Some("FPTSHOP".into()),
+        recipient: Some("0912345678".into()),
+        text: "Sieu sale cuoi tuan giam 50% tai FPT Shop".into(),
+        ..Default::default()
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!(b.hub.ad_facts(&b.engine(), &ad, now).is_none(), "not an advertiser yet");
+    assert!(!b.hub.refresh_ads(&b.records).await.unwrap(), "nothing changed");
+    let (s, v) = post(
+        &app,
+        "/v1/advertisers",
+        json!({"code": "QC-1", "name": "FPT", "reason": "r"}),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = post(
+        &app,
+        "/v1/advertisers/QC-1/brandnames",
+        json!({"name": "FPTSHOP", "reason": "r"}),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(b.hub.refresh_ads(&b.records).await.unwrap());
+    let facts = b
+        .hub
+        .ad_facts(&b.engine(), &ad, now)
+        .expect("an ad of a registered brandname");
+    assert!(facts.registered_sender);
+    assert_eq!(facts.copy_matches, Some(false));
+    // A suspension reaches it too.
+    let (s, _) = post(
+        &app,
+        "/v1/advertisers",
+        json!({"code": "QC-1", "name": "FPT", "status": "suspended", "reason": "r"}),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(b.hub.refresh_ads(&b.records).await.unwrap());
+    assert!(b.hub.ad_facts(&b.engine(), &ad, now).is_none());
+}

@@ -23,6 +23,7 @@ where
     reports_group_and_escalate(&fresh().await).await;
     near_duplicate_contents_group_by_band(&fresh().await).await;
     evidence_is_stored_with_its_report(&fresh().await).await;
+    the_ad_register_stamp_changes_with_every_change(&fresh().await).await;
     reporters_have_an_allowance_and_old_reports_expire(&fresh().await).await;
     decisions_stand_and_are_audited(&fresh().await).await;
     concurrent_reports_lose_nothing(&fresh().await).await;
@@ -625,4 +626,35 @@ pub async fn evidence_is_stored_with_its_report<R: HubRecords>(s: &R) {
         ("screen.png", "sha-screen.png", png)
     );
     assert!(s.evidence_file(b.report.id, a.evidence[0].id).await.unwrap().is_none());
+}
+
+/// Every change of the advertiser register changes its stamp; reading changes nothing.
+pub async fn the_ad_register_stamp_changes_with_every_change<R: HubRecords>(s: &R) {
+    let mut seen = vec![s.ad_register_stamp().await.unwrap()];
+    let mut changed = |stamp: Vec<i64>| {
+        assert!(!seen.contains(&stamp), "{stamp:?} seen before: {seen:?}");
+        seen.push(stamp);
+    };
+    s.put_advertiser("QC-1", "A", "active", ANALYST).await.unwrap();
+    changed(s.ad_register_stamp().await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    s.put_advertiser("QC-1", "A", "suspended", ANALYST).await.unwrap();
+    changed(s.ad_register_stamp().await.unwrap());
+    s.put_brandname("FPTSHOP", "QC-1", "viettel", "active", ANALYST)
+        .await
+        .unwrap();
+    changed(s.ad_register_stamp().await.unwrap());
+    s.add_ad_copy(&NewAdCopy {
+        at: 1,
+        via: "api".into(),
+        sender: "fpt".into(),
+        brandname: Some("FPTSHOP".into()),
+        text: "[QC] x".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let last = s.ad_register_stamp().await.unwrap();
+    changed(last.clone());
+    assert_eq!(s.ad_register_stamp().await.unwrap(), last);
 }

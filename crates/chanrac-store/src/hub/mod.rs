@@ -523,6 +523,10 @@ pub trait HubRecords: Send + Sync + 'static {
     /// The last `limit` outbox messages, newest first.
     fn outbox_recent(&self, limit: usize) -> impl Future<Output = Result<Vec<Outgoing>, StoreError>> + Send;
 
+    /// A stamp of the advertiser register (advertisers, brandnames, ad copies) that changes
+    /// with every change to it, whichever node made it: how a node knows to reload it.
+    fn ad_register_stamp(&self) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
+
     /// The evidence files of a report, in the order they were given.
     fn evidence(&self, report_id: i64) -> impl Future<Output = Result<Vec<Evidence>, StoreError>> + Send;
 
@@ -662,6 +666,9 @@ impl HubRecords for AnyRecords {
     }
     async fn outbox_recent(&self, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
         any!(self, r => r.outbox_recent(limit).await)
+    }
+    async fn ad_register_stamp(&self) -> Result<Vec<i64>, StoreError> {
+        any!(self, r => r.ad_register_stamp().await)
     }
     async fn evidence(&self, report_id: i64) -> Result<Vec<Evidence>, StoreError> {
         any!(self, r => r.evidence(report_id).await)
@@ -829,6 +836,12 @@ pub(crate) mod sql {
     pub const OUTBOX_FINISH: &str = "UPDATE outbox SET state = $2, message_id = COALESCE($3, message_id),
            error = COALESCE($4, error), done_at = $5, lease_until = 0
          WHERE id = $1 AND state = 'claimed'";
+    /// Counts and sums of the update times (a sum changes with any update, whatever the
+    /// writer's clock), and the last copy (copies are only added).
+    pub const AD_STAMP: &str = "SELECT
+         (SELECT COUNT(*) FROM advertisers), (SELECT COALESCE(SUM(updated_at), 0) FROM advertisers),
+         (SELECT COUNT(*) FROM brandnames), (SELECT COALESCE(SUM(updated_at), 0) FROM brandnames),
+         (SELECT COALESCE(MAX(id), 0) FROM ad_copies)";
     pub const EVIDENCE_COLUMNS: &str = "id, report_id, name, content_type, size, sha256";
     pub const EVIDENCE_INSERT: &str =
         "INSERT INTO report_evidence (report_id, name, content_type, size, sha256, data) VALUES ($1, $2, $3, $4, $5, $6)

@@ -581,6 +581,14 @@ impl HubRecords for PgRecords {
         rows(&r, outgoing_from)
     }
 
+    async fn ad_register_stamp(&self) -> Result<Vec<i64>, StoreError> {
+        let client = self.pool.get().await?;
+        // SUM of BIGINT is NUMERIC in PostgreSQL: cast back (sums of Unix ms fit).
+        let sql = sql::AD_STAMP.replace("SUM(updated_at)", "SUM(updated_at)::BIGINT");
+        let r = client.query_one(&sql, &[]).await?;
+        (0..5).map(|i| col(&r, i)).collect()
+    }
+
     async fn evidence(&self, report_id: i64) -> Result<Vec<Evidence>, StoreError> {
         let client = self.pool.get().await?;
         let sql = format!(

@@ -625,6 +625,15 @@ impl HubRecords for SqliteRecords {
         .await
     }
 
+    async fn ad_register_stamp(&self) -> Result<Vec<i64>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(sql::AD_STAMP, [], |r| {
+                (0..5).map(|i| r.get::<_, i64>(i)).collect::<Result<Vec<_>, _>>()
+            })?)
+        })
+        .await
+    }
+
     async fn evidence(&self, report_id: i64) -> Result<Vec<Evidence>, StoreError> {
         self.with(move |c| {
             let sql = format!(
