@@ -78,6 +78,29 @@ struct AdRegister {
     brands: HashMap<String, String>,
     /// Submitted copies by brandname.
     copies: AdCopies,
+    /// Numbers of active advertisers → their active brandnames (sorted), for `FW` copies
+    /// by SMS.
+    numbers: HashMap<String, Vec<String>>,
+}
+
+impl AdRegister {
+    /// The brandname an `FW` copy from `number` is for, and the copy without it: the
+    /// advertiser's only active brandname, or the one the copy starts with (`FW FPTSHOP
+    /// …`); `None` when the number is no advertiser's or the brandname is ambiguous.
+    fn copy_brand<'t>(&self, number: &str, copy: &'t str) -> (Option<String>, &'t str) {
+        let Some(brands) = self.numbers.get(number) else {
+            return (None, copy);
+        };
+        let trimmed = copy.trim_start();
+        let (first, rest) = trimmed.split_once(char::is_whitespace).unwrap_or((trimmed, ""));
+        if let Some(b) = brands.iter().find(|b| b.eq_ignore_ascii_case(first)) {
+            return (Some(b.clone()), rest.trim_start());
+        }
+        match brands.as_slice() {
+            [only] => (Some(only.clone()), copy),
+            _ => (None, copy),
+        }
+    }
 }
 
 /// Ads sent per (advertiser, recipient): the times (Unix seconds) within the last 24 hours.
@@ -407,6 +430,18 @@ async fn load_ads(records: &AnyRecords) -> Result<AdRegister, String> {
         .filter(|b| b.status == "active" && active.contains(&b.advertiser))
         .map(|b| (b.name, b.advertiser))
         .collect();
+    let mut numbers: HashMap<String, Vec<String>> = HashMap::new();
+    for (number, advertiser) in records.advertiser_numbers().await.map_err(|e| e.to_string())? {
+        if active.contains(&advertiser) {
+            let mut mine: Vec<String> = brands
+                .iter()
+                .filter(|(_, a)| **a == advertiser)
+                .map(|(b, _)| b.clone())
+                .collect();
+            mine.sort();
+            numbers.insert(number, mine);
+        }
+    }
     let mut copies = AdCopies::new();
     let mut fp = Fingerprinter::new(true);
     for c in records.ad_copies(0, 1_000_000).await.map_err(|e| e.to_string())? {
@@ -415,7 +450,11 @@ async fn load_ads(records: &AnyRecords) -> Result<AdRegister, String> {
             copies.add(b, &c.text, window, &mut fp);
         }
     }
-    Ok(AdRegister { brands, copies })
+    Ok(AdRegister {
+        brands,
+        copies,
+        numbers,
+    })
 }
 
 fn now_ms() -> i64 {
@@ -583,17 +622,24 @@ pub async fn handle_mo(state: &AppState, from: &str, text: &str, via: &str) -> R
             format!("DNC{}", e.id)
         }
         Mo::AdCopy { text: copy } => {
+            // From an advertiser's declared number, the copy is for its brandname, and the
+            // firewall matches its ads against it (AD_NO_COPY) from now on.
+            let (brandname, copy) = state.hub.ads.load().copy_brand(from, copy);
             let c = state
                 .records
                 .add_ad_copy(&NewAdCopy {
                     at: now_ms(),
                     via: via.into(),
                     sender: from.into(),
+                    brandname: brandname.clone(),
                     text: keep(copy),
                     ..Default::default()
                 })
                 .await
                 .inspect_err(|_| Metrics::store_error("add_ad_copy"))?;
+            if brandname.is_some() {
+                reload_ads(state).await?;
+            }
             format!("QC{}", c.id)
         }
     };
@@ -1423,6 +1469,17 @@ pub struct AdvertisersOut {
     /// Their brandnames.
     #[schema(value_type = Vec<Object>)]
     pub brandnames: Vec<Brandname>,
+    /// The numbers they send `FW` copies from, with their advertiser.
+    pub numbers: Vec<AdvertiserNumber>,
+}
+
+/// A number an advertiser sends from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdvertiserNumber {
+    /// The canonical number.
+    pub number: String,
+    /// The advertiser's code.
+    pub advertiser: String,
 }
 
 /// The advertiser register.
@@ -1432,6 +1489,51 @@ pub async fn advertisers(State(state): State<AppState>, caller: Caller) -> Resul
     Ok(Json(AdvertisersOut {
         advertisers: state.records.advertisers().await?,
         brandnames: state.records.brandnames().await?,
+        numbers: state
+            .records
+            .advertiser_numbers()
+            .await?
+            .into_iter()
+            .map(|(number, advertiser)| AdvertiserNumber { number, advertiser })
+            .collect(),
+    }))
+}
+
+/// A number an advertiser sends from.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NumberIn {
+    /// The number, in any written form.
+    pub number: String,
+    /// Why: recorded in the audit log.
+    pub reason: String,
+}
+
+/// Declare the number an advertiser sends `FW` copies from (audited): its copies by SMS
+/// then carry its brandname (its only one, or the one the copy starts with). A number
+/// belongs to one advertiser; declaring it again moves it.
+#[utoipa::path(post, path = "/v1/advertisers/{code}/numbers", tag = "advertisers", request_body = NumberIn,
+    params(("code" = String, Path, description = "the advertiser's code")),
+    responses((status = 200, body = AdvertiserNumber), (status = 400, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn put_advertiser_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    body: Result<Json<NumberIn>, JsonRejection>,
+) -> Result<Json<AdvertiserNumber>, ApiError> {
+    caller.require(REGULATOR)?;
+    let Json(n) = body?;
+    let number = subscriber(&n.number, "number")?;
+    let actor = Actor {
+        name: &caller.name,
+        reason: reason(&n.reason)?,
+    };
+    state.records.put_advertiser_number(&number, &code, actor).await?;
+    reload_ads(&state).await?;
+    Ok(Json(AdvertiserNumber {
+        number,
+        advertiser: code,
     }))
 }
 

@@ -67,7 +67,7 @@ pub use state::AppState;
         smpp::list, smpp::decide, smpp::status,
         hub::post_mo, hub::post_report, hub::get_reports, hub::report_evidence, hub::report_evidence_file, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
-        hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy, hub::take_outbox,
+        hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::put_advertiser_number, hub::post_ad_copy, hub::take_outbox,
         calls::batch, calls::suspects, calls::stats,
         feed::feed, feed::key, lookup::lookup, lookup::batch, lookup::import, hub::post_finding
     ),
@@ -141,6 +141,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/dnc/import", post(hub::dnc_import))
         .route("/v1/advertisers", get(hub::advertisers).post(hub::put_advertiser))
         .route("/v1/advertisers/{code}/brandnames", post(hub::put_brandname))
+        .route("/v1/advertisers/{code}/numbers", post(hub::put_advertiser_number))
         .route("/v1/ads/copies", post(hub::post_ad_copy))
         .route("/v1/outbox/take", post(hub::take_outbox))
         .route("/v1/calls/batch", post(calls::batch))

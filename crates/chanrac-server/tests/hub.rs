@@ -1064,3 +1064,48 @@ async fn advertiser_changes_reach_another_node_without_a_restart() {
     assert!(b.hub.refresh_ads(&b.records).await.unwrap());
     assert!(b.hub.ad_facts(&b.engine(), &ad, now).is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fw_copies_from_an_advertisers_number_carry_its_brandname() {
+    let (app, _, _) = server("").await;
+    for (code, brands) in [("QC-1", &["SHOPABC"][..]), ("QC-2", &["MEGA1", "MEGA2"][..])] {
+        let adv = json!({"code": code, "name": code, "reason": "licence"});
+        assert_eq!(post(&app, "/v1/advertisers", adv, None).await.0, StatusCode::CREATED);
+        for b in brands {
+            let brand = json!({"name": b, "reason": "declared"});
+            let uri = format!("/v1/advertisers/{code}/brandnames");
+            assert_eq!(post(&app, &uri, brand, None).await.0, StatusCode::CREATED);
+        }
+    }
+    let number = |n: &str| json!({"number": n, "reason": "contract"});
+    let (s, v) = post(&app, "/v1/advertisers/QC-1/numbers", number("0912 000 111"), None).await;
+    assert_eq!((s, v["number"].as_str()), (StatusCode::OK, Some("+84912000111")), "{v}");
+    assert_eq!(
+        post(&app, "/v1/advertisers/QC-2/numbers", number("0912000222"), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (s, v) = post(&app, "/v1/advertisers/QC-9/numbers", number("0912000333"), None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (_, v) = call(&app, "GET", "/v1/advertisers", None, None).await;
+    assert_eq!(v["numbers"].as_array().unwrap().len(), 2, "{v}");
+
+    let ad1 = "[QC] Giam 30% toan bo san pham den 30/11 tai shopabc.vn. Tu choi QC soan TC gui 1234";
+    let ad2 = "[QC] Dong gia 99k cho moi mat hang tai sieu thi Mega den chu nhat. Tu choi QC soan TC gui 1234";
+    let check = |sender: &str, text: &str| json!({"sender": sender, "recipient": "0900000001", "text": text, "received_at": "2026-11-22T10:00:00+07:00"});
+    let no_copy = |v: &Value| signals(v).contains(&"AD_NO_COPY".to_string());
+    let (_, v) = post(&app, "/v1/check", check("SHOPABC", ad1), None).await;
+    assert!(no_copy(&v), "no copy yet: {v}");
+    // The advertiser's only brandname; a copy naming one of its brandnames; an unknown
+    // sender's copy is kept without one.
+    mo(&app, "0912000111", &format!("FW {ad1}")).await;
+    mo(&app, "0912000222", &format!("FW mega2 {ad2}")).await;
+    mo(&app, "0912000999", &format!("FW {ad2}")).await;
+    let (_, v) = post(&app, "/v1/check", check("SHOPABC", ad1), None).await;
+    assert!(!no_copy(&v), "the FW copy matches: {v}");
+    let (_, v) = post(&app, "/v1/check", check("MEGA2", ad2), None).await;
+    assert!(!no_copy(&v), "{v}");
+    let (_, v) = post(&app, "/v1/check", check("MEGA1", ad2), None).await;
+    assert!(no_copy(&v), "the copy is MEGA2's, not MEGA1's: {v}");
+}

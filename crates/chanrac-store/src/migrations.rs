@@ -83,7 +83,8 @@ pub(crate) const SQLITE: &[&str] = &[
     "SELECT 1",
     // 6: the hub's outbox (SMS to subscribers: one-time passwords) and its secrets (the
     // key of the one-time password hashes, shared by every node of the store); reports'
-    // content LSH bands, for grouping near-duplicates; evidence files of reports.
+    // content LSH bands, for grouping near-duplicates; evidence files of reports; the
+    // numbers advertisers send from (their `FW` copies by SMS).
     "CREATE TABLE hub_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at INTEGER NOT NULL);
      CREATE TABLE outbox (
         id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
@@ -99,7 +100,9 @@ pub(crate) const SQLITE: &[&str] = &[
      CREATE TABLE report_evidence (
         id INTEGER PRIMARY KEY AUTOINCREMENT, report_id INTEGER NOT NULL REFERENCES reports (id), name TEXT NOT NULL,
         content_type TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, data BLOB NOT NULL);
-     CREATE INDEX report_evidence_report ON report_evidence (report_id, id)",
+     CREATE INDEX report_evidence_report ON report_evidence (report_id, id);
+     CREATE TABLE advertiser_numbers (
+        number TEXT PRIMARY KEY, advertiser TEXT NOT NULL REFERENCES advertisers (code), updated_at INTEGER NOT NULL)",
 ];
 
 /// PostgreSQL migrations, version 1 first (the same tables as [`SQLITE`]).
@@ -184,7 +187,8 @@ pub(crate) const POSTGRES: &[&str] = &[
     "SELECT 1",
     // 6: the hub's outbox (SMS to subscribers: one-time passwords) and its secrets (the
     // key of the one-time password hashes, shared by every node of the store); reports'
-    // content LSH bands, for grouping near-duplicates; evidence files of reports.
+    // content LSH bands, for grouping near-duplicates; evidence files of reports; the
+    // numbers advertisers send from (their `FW` copies by SMS).
     "CREATE TABLE hub_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at BIGINT NOT NULL);
      CREATE TABLE outbox (
         id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
@@ -200,5 +204,7 @@ pub(crate) const POSTGRES: &[&str] = &[
      CREATE TABLE report_evidence (
         id BIGSERIAL PRIMARY KEY, report_id BIGINT NOT NULL REFERENCES reports (id), name TEXT NOT NULL,
         content_type TEXT NOT NULL, size BIGINT NOT NULL, sha256 TEXT NOT NULL, data BYTEA NOT NULL);
-     CREATE INDEX report_evidence_report ON report_evidence (report_id, id)",
+     CREATE INDEX report_evidence_report ON report_evidence (report_id, id);
+     CREATE TABLE advertiser_numbers (
+        number TEXT PRIMARY KEY, advertiser TEXT NOT NULL REFERENCES advertisers (code), updated_at BIGINT NOT NULL)",
 ];

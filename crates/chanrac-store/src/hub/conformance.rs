@@ -654,7 +654,25 @@ pub async fn the_ad_register_stamp_changes_with_every_change<R: HubRecords>(s: &
     })
     .await
     .unwrap();
+    changed(s.ad_register_stamp().await.unwrap());
+    s.put_advertiser_number("+84912000111", "QC-1", ANALYST).await.unwrap();
     let last = s.ad_register_stamp().await.unwrap();
     changed(last.clone());
+    // A number belongs to one advertiser: declaring it again moves it; audited.
+    s.put_advertiser("QC-2", "B", "active", ANALYST).await.unwrap();
+    s.put_advertiser_number("+84912000111", "QC-2", ANALYST).await.unwrap();
+    s.put_advertiser_number("+84912000222", "QC-1", ANALYST).await.unwrap();
+    assert_eq!(
+        s.advertiser_numbers().await.unwrap(),
+        [
+            ("+84912000111".to_string(), "QC-2".to_string()),
+            ("+84912000222".to_string(), "QC-1".to_string())
+        ]
+    );
+    assert!(matches!(
+        s.put_advertiser_number("+84912000333", "QC-9", ANALYST).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let last = s.ad_register_stamp().await.unwrap();
     assert_eq!(s.ad_register_stamp().await.unwrap(), last);
 }

@@ -527,6 +527,19 @@ pub trait HubRecords: Send + Sync + 'static {
     /// with every change to it, whichever node made it: how a node knows to reload it.
     fn ad_register_stamp(&self) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
 
+    /// Declares the number an advertiser sends from (a canonical number; its `FW` copies
+    /// by SMS are its own), audited. A number belongs to one advertiser: declaring it again
+    /// moves it. An unknown advertiser is [`StoreError::Invalid`].
+    fn put_advertiser_number(
+        &self,
+        number: &str,
+        advertiser: &str,
+        actor: Actor<'_>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every declared number and its advertiser, by number.
+    fn advertiser_numbers(&self) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+
     /// The evidence files of a report, in the order they were given.
     fn evidence(&self, report_id: i64) -> impl Future<Output = Result<Vec<Evidence>, StoreError>> + Send;
 
@@ -669,6 +682,12 @@ impl HubRecords for AnyRecords {
     }
     async fn ad_register_stamp(&self) -> Result<Vec<i64>, StoreError> {
         any!(self, r => r.ad_register_stamp().await)
+    }
+    async fn put_advertiser_number(&self, number: &str, advertiser: &str, actor: Actor<'_>) -> Result<(), StoreError> {
+        any!(self, r => r.put_advertiser_number(number, advertiser, actor).await)
+    }
+    async fn advertiser_numbers(&self) -> Result<Vec<(String, String)>, StoreError> {
+        any!(self, r => r.advertiser_numbers().await)
     }
     async fn evidence(&self, report_id: i64) -> Result<Vec<Evidence>, StoreError> {
         any!(self, r => r.evidence(report_id).await)
@@ -841,7 +860,12 @@ pub(crate) mod sql {
     pub const AD_STAMP: &str = "SELECT
          (SELECT COUNT(*) FROM advertisers), (SELECT COALESCE(SUM(updated_at), 0) FROM advertisers),
          (SELECT COUNT(*) FROM brandnames), (SELECT COALESCE(SUM(updated_at), 0) FROM brandnames),
-         (SELECT COALESCE(MAX(id), 0) FROM ad_copies)";
+         (SELECT COALESCE(MAX(id), 0) FROM ad_copies),
+         (SELECT COUNT(*) FROM advertiser_numbers), (SELECT COALESCE(SUM(updated_at), 0) FROM advertiser_numbers)";
+    pub const NUMBER_UPSERT: &str =
+        "INSERT INTO advertiser_numbers (number, advertiser, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (number) DO UPDATE SET advertiser = excluded.advertiser, updated_at = excluded.updated_at";
+    pub const NUMBERS: &str = "SELECT number, advertiser FROM advertiser_numbers ORDER BY number";
     pub const EVIDENCE_COLUMNS: &str = "id, report_id, name, content_type, size, sha256";
     pub const EVIDENCE_INSERT: &str =
         "INSERT INTO report_evidence (report_id, name, content_type, size, sha256, data) VALUES ($1, $2, $3, $4, $5, $6)

@@ -584,9 +584,35 @@ impl HubRecords for PgRecords {
     async fn ad_register_stamp(&self) -> Result<Vec<i64>, StoreError> {
         let client = self.pool.get().await?;
         // SUM of BIGINT is NUMERIC in PostgreSQL: cast back (sums of Unix ms fit).
-        let sql = sql::AD_STAMP.replace("SUM(updated_at)", "SUM(updated_at)::BIGINT");
+        let sql = sql::AD_STAMP.replace("SUM(updated_at), 0)", "SUM(updated_at), 0)::BIGINT");
         let r = client.query_one(&sql, &[]).await?;
-        (0..5).map(|i| col(&r, i)).collect()
+        (0..7).map(|i| col(&r, i)).collect()
+    }
+
+    async fn put_advertiser_number(&self, number: &str, advertiser: &str, actor: Actor<'_>) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let known: i64 = tx.query_one(sql::ADVERTISER_EXISTS, &[&advertiser]).await?.get(0);
+        if known == 0 {
+            return Err(StoreError::Invalid(format!("no advertiser {advertiser:?}")));
+        }
+        tx.execute(sql::NUMBER_UPSERT, &[&number, &advertiser, &now_ms()])
+            .await?;
+        audit(
+            &tx,
+            &actor,
+            "advertiser.number",
+            &format!("advertiser/{advertiser}/number/{number}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn advertiser_numbers(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let client = self.pool.get().await?;
+        let r = client.query(sql::NUMBERS, &[]).await?;
+        r.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
     }
 
     async fn evidence(&self, report_id: i64) -> Result<Vec<Evidence>, StoreError> {

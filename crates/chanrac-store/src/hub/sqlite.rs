@@ -628,10 +628,45 @@ impl HubRecords for SqliteRecords {
     async fn ad_register_stamp(&self) -> Result<Vec<i64>, StoreError> {
         self.with(|c| {
             Ok(c.query_row(sql::AD_STAMP, [], |r| {
-                (0..5).map(|i| r.get::<_, i64>(i)).collect::<Result<Vec<_>, _>>()
+                (0..7).map(|i| r.get::<_, i64>(i)).collect::<Result<Vec<_>, _>>()
             })?)
         })
         .await
+    }
+
+    async fn put_advertiser_number(&self, number: &str, advertiser: &str, actor: Actor<'_>) -> Result<(), StoreError> {
+        let (number, adv, who, why) = (
+            number.to_string(),
+            advertiser.to_string(),
+            actor.name.to_string(),
+            actor.reason.to_string(),
+        );
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let known: i64 = tx.query_row(&lite(sql::ADVERTISER_EXISTS), [&adv], |r| r.get(0))?;
+            if known == 0 {
+                return Err(StoreError::Invalid(format!("no advertiser {adv:?}")));
+            }
+            tx.execute(&lite(sql::NUMBER_UPSERT), params![number, adv, now_ms()])?;
+            let actor = Actor {
+                name: &who,
+                reason: &why,
+            };
+            audit(
+                &tx,
+                &actor,
+                "advertiser.number",
+                &format!("advertiser/{adv}/number/{number}"),
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn advertiser_numbers(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.with(|c| all(c, sql::NUMBERS, [], |r| Ok((r.text(0)?, r.text(1)?))))
+            .await
     }
 
     async fn evidence(&self, report_id: i64) -> Result<Vec<Evidence>, StoreError> {
