@@ -504,8 +504,7 @@ async fn store_report(
     via: &str,
     kind: &str,
     source: Option<(&str, &str)>,
-    content: &str,
-    raw: &str,
+    (content, raw): (&str, &str),
     evidence: Vec<NewEvidence>,
 ) -> Result<chanrac_store::hub::ReportAdded, ApiError> {
     let at = now_ms();
@@ -606,15 +605,14 @@ pub async fn handle_mo(state: &AppState, from: &str, text: &str, via: &str) -> R
                 via,
                 kind.as_str(),
                 Some((source, source_key)),
-                content,
-                text,
+                (content, text),
                 Vec::new(),
             )
             .await?;
             report_ref(added.report.id)
         }
         Mo::Unknown(_) => {
-            let added = store_report(state, from, via, "unparsed", None, "", text, Vec::new()).await?;
+            let added = store_report(state, from, via, "unparsed", None, ("", text), Vec::new()).await?;
             report_ref(added.report.id)
         }
         Mo::DncRegister(scope) | Mo::DncCancel(scope) => {
@@ -764,7 +762,7 @@ fn evidence_files(cfg: &chanrac_hub::HubConfig, files: &[EvidenceIn]) -> Result<
                     "evidence_type",
                     format!(
                         "{what} is {}: accepted types are {} (hub.evidence_types)",
-                        infer::get(&data).map_or("of an unknown type".into(), |t| format!("{}", t.mime_type())),
+                        infer::get(&data).map_or("of an unknown type".into(), |t| t.mime_type().to_string()),
                         cfg.evidence_types.join(", ")
                     ),
                 )
@@ -874,8 +872,7 @@ pub async fn post_report(
         "api",
         kind.as_str(),
         Some((source, &key)),
-        &r.content,
-        "",
+        (&r.content, ""),
         evidence,
     )
     .await?;
@@ -922,8 +919,7 @@ pub async fn post_finding(
         "operator",
         kind.as_str(),
         Some((f.source.trim(), &key)),
-        &f.evidence,
-        "",
+        (&f.evidence, ""),
         Vec::new(),
     )
     .await?;
