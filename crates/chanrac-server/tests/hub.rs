@@ -823,6 +823,7 @@ async fn web_reports_carry_checked_evidence_files_that_only_analysts_read() {
 [hub]
 evidence_max_bytes = 2000
 evidence_max_files = 2
+public_reports_per_reporter_per_minute = 100
 [[api_keys]]
 name = "regulator"
 key = "rrrrrrrrrrrrrrrrrrrr"
