@@ -25,6 +25,11 @@ async fn mo(app: &axum::Router, from: &str, text: &str) -> Value {
     v
 }
 
+/// The six digits of a one-time password SMS (`… : 123456. …`).
+fn otp_code(sms: &str) -> String {
+    sms.split(": ").nth(1).unwrap_or("").chars().take(6).collect()
+}
+
 async fn post(app: &axum::Router, uri: &str, body: Value, key: Option<&str>) -> (StatusCode, Value) {
     call(app, "POST", uri, Some(body), key).await
 }
@@ -277,7 +282,7 @@ async fn an_api_registration_needs_the_password_sent_to_the_number() {
     let sent = state.hub.take_outbox(&state.records, "test").await.unwrap();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to, "+84912345678");
-    let code: String = sent[0].text.split(": ").nth(1).unwrap().chars().take(6).collect();
+    let code = otp_code(&sent[0].text);
     assert!(code.chars().all(|c| c.is_ascii_digit()), "{}", sent[0].text);
     assert!(
         scrub(&app, &["0912345678"], "sms").await.is_empty(),
@@ -306,14 +311,7 @@ async fn an_api_registration_needs_the_password_sent_to_the_number() {
     )
     .await;
     let uri = format!("/v1/dnc/requests/{}/confirm", v["request_id"]);
-    let code: String = state.hub.take_outbox(&state.records, "test").await.unwrap()[0]
-        .text
-        .split(": ")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take(6)
-        .collect();
+    let code = otp_code(&state.hub.take_outbox(&state.records, "test").await.unwrap()[0].text);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..2 {
         post(&app, &uri, json!({"code": wrong}), None).await;
@@ -746,15 +744,7 @@ async fn a_password_sent_before_a_restart_confirms_after_it() {
         (messages[0]["to"].as_str(), messages[0]["from"].as_str()),
         (Some("+84912777888"), Some("5656"))
     );
-    let code: String = messages[0]["text"]
-        .as_str()
-        .unwrap()
-        .split(": ")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take(6)
-        .collect();
+    let code = otp_code(messages[0]["text"].as_str().unwrap());
     let (s, v) = post(
         &app,
         &format!("/v1/dnc/requests/{id}/confirm"),

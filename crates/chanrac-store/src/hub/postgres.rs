@@ -54,6 +54,15 @@ async fn audit(
     Ok(())
 }
 
+/// An advertiser a brandname or a number is declared for must exist.
+async fn advertiser_known(tx: &deadpool_postgres::Transaction<'_>, code: &str) -> Result<(), StoreError> {
+    let known: i64 = tx.query_one(sql::ADVERTISER_EXISTS, &[&code]).await?.get(0);
+    if known == 0 {
+        return Err(StoreError::Invalid(format!("no advertiser {code:?}")));
+    }
+    Ok(())
+}
+
 async fn dnc_apply(
     tx: &deadpool_postgres::Transaction<'_>,
     number: &str,
@@ -443,10 +452,7 @@ impl HubRecords for PgRecords {
         check_one_of("brandname status", status, REGISTER_STATUSES)?;
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let known: i64 = tx.query_one(sql::ADVERTISER_EXISTS, &[&advertiser]).await?.get(0);
-        if known == 0 {
-            return Err(StoreError::Invalid(format!("no advertiser {advertiser:?}")));
-        }
+        advertiser_known(&tx, advertiser).await?;
         let existed: i64 = tx.query_one(sql::BRANDNAME_EXISTS, &[&name]).await?.get(0);
         let row = tx
             .query_one(
@@ -592,10 +598,7 @@ impl HubRecords for PgRecords {
     async fn put_advertiser_number(&self, number: &str, advertiser: &str, actor: Actor<'_>) -> Result<(), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let known: i64 = tx.query_one(sql::ADVERTISER_EXISTS, &[&advertiser]).await?.get(0);
-        if known == 0 {
-            return Err(StoreError::Invalid(format!("no advertiser {advertiser:?}")));
-        }
+        advertiser_known(&tx, advertiser).await?;
         tx.execute(sql::NUMBER_UPSERT, &[&number, &advertiser, &now_ms()])
             .await?;
         audit(

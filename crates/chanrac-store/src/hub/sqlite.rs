@@ -57,6 +57,15 @@ fn audit(tx: &Transaction<'_>, actor: &Actor<'_>, action: &str, target: &str) ->
     Ok(())
 }
 
+/// An advertiser a brandname or a number is declared for must exist.
+fn advertiser_known(tx: &Transaction<'_>, code: &str) -> Result<(), StoreError> {
+    let known: i64 = tx.query_row(&lite(sql::ADVERTISER_EXISTS), [code], |r| r.get(0))?;
+    if known == 0 {
+        return Err(StoreError::Invalid(format!("no advertiser {code:?}")));
+    }
+    Ok(())
+}
+
 fn dnc_apply(
     tx: &Transaction<'_>,
     number: &str,
@@ -476,10 +485,7 @@ impl HubRecords for SqliteRecords {
         );
         self.with(move |c| {
             let tx = c.transaction()?;
-            let known: i64 = tx.query_row(&lite(sql::ADVERTISER_EXISTS), [&adv], |r| r.get(0))?;
-            if known == 0 {
-                return Err(StoreError::Invalid(format!("no advertiser {adv:?}")));
-            }
+            advertiser_known(&tx, &adv)?;
             let existed: i64 = tx.query_row(&lite(sql::BRANDNAME_EXISTS), [&name], |r| r.get(0))?;
             let b = {
                 let mut st = tx.prepare_cached(&lite(sql::BRANDNAME_UPSERT))?;
@@ -643,10 +649,7 @@ impl HubRecords for SqliteRecords {
         );
         self.with(move |c| {
             let tx = c.transaction()?;
-            let known: i64 = tx.query_row(&lite(sql::ADVERTISER_EXISTS), [&adv], |r| r.get(0))?;
-            if known == 0 {
-                return Err(StoreError::Invalid(format!("no advertiser {adv:?}")));
-            }
+            advertiser_known(&tx, &adv)?;
             tx.execute(&lite(sql::NUMBER_UPSERT), params![number, adv, now_ms()])?;
             let actor = Actor {
                 name: &who,
