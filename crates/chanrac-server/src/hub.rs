@@ -372,26 +372,29 @@ async fn otp_key(records: &AnyRecords) -> Result<[u8; 32], String> {
 /// Sends the outbox over the SMPP firewall's upstream binds (submit_sm from the short code),
 /// for as long as the server runs: messages are claimed with a lease, so a node killed while
 /// sending leaves them to another node (or to itself after a restart), and recorded as sent
-/// with the SMSC's message id, retried, or given up after a few tries.
+/// with the SMSC's message id, retried (after a backoff), or given up after a few refusals
+/// or unanswered submits; a message no bind could take is retried until it expires.
 pub async fn deliver_outbox(state: AppState, sender: chanrac_smpp::proxy::LocalSender) {
+    use std::time::Duration;
     let me = format!("smpp:{}", std::process::id());
+    // After a batch with failures, wait before the next claim: 1 s, doubling up to 30 s.
+    let mut backoff = Duration::ZERO;
     loop {
+        if !backoff.is_zero() {
+            tokio::time::sleep(backoff).await;
+        }
         let now = now_ms();
-        match state
+        let claimed = state
             .records
             .outbox_claim(&me, now, Some(now + OUTBOX_LEASE_MS), 50)
-            .await
-        {
+            .await;
+        match claimed {
             Ok(batch) if !batch.is_empty() => {
+                let mut failures = false;
                 for m in batch {
-                    let outcome = match sender.submit(&m.sender, &m.recipient, &m.text).await {
-                        Ok(id) => OutboxOutcome::Sent(id),
-                        Err(st) if m.attempts >= OUTBOX_MAX_ATTEMPTS => {
-                            OutboxOutcome::Failed(format!("SMSC status {st:#x} after {} tries", m.attempts))
-                        }
-                        Err(st) => OutboxOutcome::Retry(format!("SMSC status {st:#x}")),
-                    };
+                    let outcome = outbox_outcome(sender.submit(&m.sender, &m.recipient, &m.text).await, m.attempts);
                     if let OutboxOutcome::Failed(e) | OutboxOutcome::Retry(e) = &outcome {
+                        failures = true;
                         tracing::warn!(id = m.id, to = %m.recipient, error = %e, "an outbox SMS was not sent");
                     }
                     if let Err(e) = state.records.outbox_finish(m.id, &outcome, now_ms()).await {
@@ -399,16 +402,36 @@ pub async fn deliver_outbox(state: AppState, sender: chanrac_smpp::proxy::LocalS
                         tracing::warn!(id = m.id, error = %e, "an outbox SMS's outcome was not recorded; it will be sent again after its lease");
                     }
                 }
+                backoff = match failures {
+                    true => (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(30)),
+                    false => Duration::ZERO,
+                };
                 continue;
             }
-            Ok(_) => {}
+            Ok(_) => backoff = Duration::ZERO,
             Err(e) => {
                 Metrics::store_error("outbox_claim");
                 tracing::warn!(error = %e, "the outbox could not be read; retrying");
             }
         }
         // Woken at once by this node's new messages; other nodes' (and retries) within a second.
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), state.hub.outbox_added.notified()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), state.hub.outbox_added.notified()).await;
+    }
+}
+
+/// What a submit's answer makes of an outbox message claimed `attempts` times.
+fn outbox_outcome(answer: Result<String, u32>, attempts: i64) -> OutboxOutcome {
+    match answer {
+        Ok(id) => OutboxOutcome::Sent(id),
+        // No bind up, or none with room: it never reached the SMSC, so that does not give it
+        // up (an expired password is no longer claimed).
+        Err(st) if st == chanrac_smpp::pdu::status::ESME_RTHROTTLED => {
+            OutboxOutcome::Retry(format!("SMSC status {st:#x}: no upstream bind could take it"))
+        }
+        Err(st) if attempts >= OUTBOX_MAX_ATTEMPTS => {
+            OutboxOutcome::Failed(format!("SMSC status {st:#x} after {attempts} tries"))
+        }
+        Err(st) => OutboxOutcome::Retry(format!("SMSC status {st:#x}")),
     }
 }
 
@@ -1778,4 +1801,30 @@ pub async fn report_evidence_file(
         bytes,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chanrac_smpp::pdu::status;
+
+    #[test]
+    fn outbox_outcomes_give_up_only_on_the_smscs_refusals() {
+        let cases: [(Result<String, u32>, i64, &str); 6] = [
+            (Ok("m1".into()), 1, "sent"),
+            (Ok("m1".into()), 9, "sent"),
+            (Err(status::ESME_RSUBMITFAIL), 1, "retry"),
+            (Err(status::ESME_RSYSERR), OUTBOX_MAX_ATTEMPTS, "failed"),
+            (Err(status::ESME_RTHROTTLED), 1, "retry"),
+            (Err(status::ESME_RTHROTTLED), OUTBOX_MAX_ATTEMPTS + 10, "retry"),
+        ];
+        for (answer, attempts, want) in cases {
+            let got = match outbox_outcome(answer.clone(), attempts) {
+                OutboxOutcome::Sent(_) => "sent",
+                OutboxOutcome::Retry(_) => "retry",
+                OutboxOutcome::Failed(_) => "failed",
+            };
+            assert_eq!(got, want, "{answer:?} after {attempts} tries");
+        }
+    }
 }
