@@ -37,6 +37,20 @@ pub struct HubConfig {
     pub otp_ttl_secs: u32,
     /// Wrong one-time passwords allowed per request before it is void.
     pub otp_max_attempts: u32,
+    /// The largest evidence file (a screenshot, a call recording) attached to a web or API
+    /// report, in bytes once decoded.
+    pub evidence_max_bytes: usize,
+    /// Evidence files one report may carry.
+    pub evidence_max_files: usize,
+    /// The types of evidence accepted (MIME types), as read from the file's bytes, never
+    /// from its name.
+    pub evidence_types: Vec<String>,
+    /// Reports (`POST /v1/reports`) a key with only the `public` role may file per minute,
+    /// all reporters together (a web or app front's whole traffic).
+    pub public_reports_per_minute: u32,
+    /// Reports a key with only the `public` role may file per minute for one reporter's
+    /// number, so that one number cannot flood the queue through the web.
+    pub public_reports_per_reporter_per_minute: u32,
 }
 
 impl Default for HubConfig {
@@ -52,6 +66,27 @@ impl Default for HubConfig {
             reporter_window_hours: 24,
             otp_ttl_secs: 300,
             otp_max_attempts: 5,
+            evidence_max_bytes: 5 * 1024 * 1024,
+            evidence_max_files: 5,
+            evidence_types: [
+                "image/jpeg",
+                "image/png",
+                "image/webp",
+                "image/gif",
+                "image/heif",
+                "application/pdf",
+                "audio/mpeg",
+                "audio/m4a",
+                "audio/amr",
+                "audio/x-wav",
+                "audio/ogg",
+                "audio/aac",
+                "video/mp4",
+            ]
+            .map(String::from)
+            .to_vec(),
+            public_reports_per_minute: 600,
+            public_reports_per_reporter_per_minute: 5,
         }
     }
 }
@@ -70,6 +105,9 @@ impl HubConfig {
         }
         if self.group_window_hours == 0 || self.reporter_window_hours == 0 {
             return Err("hub.group_window_hours and hub.reporter_window_hours must be positive".into());
+        }
+        if self.evidence_max_files > 0 && self.evidence_max_bytes == 0 {
+            return Err("hub.evidence_max_bytes must be positive when hub.evidence_max_files is".into());
         }
         if self.max_text_chars < 160 {
             return Err("hub.max_text_chars must be at least 160".into());

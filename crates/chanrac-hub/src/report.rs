@@ -2,7 +2,9 @@
 //!
 //! Reports about the same source share its canonical key ([`crate::mo::source_key`]);
 //! reports of the same content share its fingerprint's exact key ([`content_key`]: links,
-//! numbers, amounts and names are placeholders, so a campaign's variants group together).
+//! numbers, amounts and names are placeholders, so a campaign's variants group together),
+//! and near-duplicates (a word changed, a sentence added) share one of its LSH band keys
+//! ([`content_bands`]).
 //! A source reported by `watch_reporters` distinct subscribers within the window goes on the
 //! watch list, by `propose_reporters` it is proposed for the block list (the store applies
 //! the thresholds in the report's transaction); only an analyst confirms or rejects.
@@ -66,6 +68,17 @@ pub fn content_key(content: &str, fingerprinter: &mut Fingerprinter) -> Option<S
     Some(format!("{:016x}", fingerprinter.fingerprint(content).exact))
 }
 
+/// The LSH band keys of a reported content, as hex: reports sharing one (in the same
+/// position) are near-duplicates. None for a text too short to have reliable bands
+/// ([`chanrac_core::fingerprint::MIN_TOKENS`]): such texts group by their exact key only.
+pub fn content_bands(content: &str, fingerprinter: &mut Fingerprinter) -> Vec<String> {
+    let fp = fingerprinter.fingerprint(content);
+    if !fp.is_distinctive() {
+        return Vec::new();
+    }
+    fp.bands.iter().map(|b| format!("{b:016x}")).collect()
+}
+
 /// A reporter's number as shown to anyone but an analyst: `+84912***678`.
 pub fn mask_reporter(number: &str) -> String {
     let chars: Vec<char> = number.chars().collect();
@@ -102,6 +115,31 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(content_key("  ", &mut f), None);
+    }
+
+    #[test]
+    fn near_duplicates_share_a_band_and_unrelated_texts_none() {
+        let mut f = Fingerprinter::new(true);
+        let base = "Chuc mung quy khach da trung thuong xe may SH tu chuong trinh tri an khach hang, \
+                    vui long truy cap ngay de nhan giai truoc 17h hom nay";
+        let near = "Chuc mung quy khach da trung thuong xe may SH tu chuong trinh tri an khach hang, \
+                    vui long truy cap ngay de nhan giai thuong truoc 17h hom nay nhe";
+        let other = "Lich hop phong ky thuat chuyen sang 9h sang thu hai tai phong 302, moi cac ban \
+                     chuan bi bao cao tien do du an va ke hoach quy toi";
+        let (a, b, c) = (
+            content_bands(base, &mut f),
+            content_bands(near, &mut f),
+            content_bands(other, &mut f),
+        );
+        assert_eq!((a.len(), b.len(), c.len()), (3, 3, 3));
+        assert_ne!(
+            content_key(base, &mut f),
+            content_key(near, &mut f),
+            "not the same exact key"
+        );
+        assert!(a.iter().zip(&b).any(|(x, y)| x == y), "{a:?} {b:?}");
+        assert!(a.iter().zip(&c).all(|(x, y)| x != y));
+        assert!(content_bands("S 0912345678", &mut f).is_empty(), "too short for bands");
     }
 
     #[test]

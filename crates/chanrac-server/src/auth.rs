@@ -185,3 +185,45 @@ mod tests {
         assert!(Keys::new(&[]).unwrap().dev);
     }
 }
+
+/// Fixed one-minute allowances by key (a public API key, a reporter's number): how the
+/// public role is kept from flooding an endpoint. Bounded: past 100,000 keys, those of
+/// earlier minutes are forgotten.
+#[derive(Debug, Default)]
+pub struct MinuteAllowance {
+    used: std::sync::Mutex<std::collections::HashMap<String, (u64, u32)>>,
+}
+
+impl MinuteAllowance {
+    /// Counts `n` uses by `key` this minute; past `per_minute`, a 429 `rate_limited` that
+    /// names the allowance (`what` a minute) and when it resets.
+    pub fn take(&self, key: &str, per_minute: u32, n: u32, what: &str) -> Result<(), crate::error::ApiError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let minute = now / 60;
+        let mut map = self
+            .used
+            .lock()
+            .map_err(|_| crate::error::ApiError::internal("rate limiter poisoned"))?;
+        if map.len() > 100_000 {
+            map.retain(|_, (m, _)| *m == minute);
+        }
+        let slot = map.entry(key.to_string()).or_insert((minute, 0));
+        if slot.0 != minute {
+            *slot = (minute, 0);
+        }
+        if slot.1.saturating_add(n) > per_minute {
+            return Err(crate::error::ApiError {
+                status: axum::http::StatusCode::TOO_MANY_REQUESTS,
+                code: "rate_limited",
+                message: format!(
+                    "the public allowance is {per_minute} {what} a minute; try again in {} s",
+                    60 - now % 60
+                ),
+            });
+        }
+        slot.1 += n;
+        Ok(())
+    }
+}

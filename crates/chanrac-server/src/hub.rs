@@ -23,10 +23,10 @@ use chanrac_core::{AdFacts, Engine, ListKind, Message};
 use chanrac_hub::ads::AdCopies;
 use chanrac_hub::dnc::{self, DncIndex, format_key, msisdn};
 use chanrac_hub::mo::{self, DncScope, Mo, ReportKind};
-use chanrac_hub::report::{SourceStatus, content_key, mask_reporter};
+use chanrac_hub::report::{SourceStatus, content_bands, content_key, mask_reporter};
 use chanrac_store::hub::{
-    AdCopy, Advertiser, Brandname, DncEvent, HubRecords, NewAdCopy, NewReport, OtpOutcome, Report, ReportLimits,
-    ReportQuery, SourceRecord,
+    AdCopy, Advertiser, Brandname, DncEvent, Evidence, HubRecords, NewAdCopy, NewEvidence, NewOutgoing, NewReport,
+    OtpOutcome, OutboxOutcome, Report, ReportLimits, ReportQuery, SourceRecord,
 };
 use chanrac_store::records::{Actor, AnyRecords, Records, Side};
 use serde::{Deserialize, Serialize};
@@ -51,18 +51,24 @@ const ANYONE: &[Role] = &[Role::Public, Role::Regulator, Role::Operator];
 /// Who may submit ad copies.
 const ADVERTISERS: &[Role] = &[Role::Advertiser, Role::Regulator];
 
-/// The most SMS kept for sending to subscribers (replies and one-time passwords) when no
-/// SMPP link takes them.
-const OUTBOX_MAX: usize = 10_000;
-
-/// An SMS the hub sends to a subscriber.
+/// An SMS the hub sends to a subscriber, as a gateway takes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Outgoing {
+    /// The outbox id.
+    pub id: i64,
     /// The number (canonical).
     pub to: String,
+    /// The address to send it from (the short code).
+    pub from: String,
     /// The text.
     pub text: String,
 }
+
+/// How long the SMPP sender holds a claimed outbox message before another node may take it
+/// over (a node killed while sending).
+const OUTBOX_LEASE_MS: i64 = 60_000;
+/// Tries of one outbox message over SMPP before it is given up.
+const OUTBOX_MAX_ATTEMPTS: i64 = 5;
 
 /// What the firewall needs of the advertiser register: active brandnames and the copies
 /// submitted for them.
@@ -72,6 +78,29 @@ struct AdRegister {
     brands: HashMap<String, String>,
     /// Submitted copies by brandname.
     copies: AdCopies,
+    /// Numbers of active advertisers → their active brandnames (sorted), for `FW` copies
+    /// by SMS.
+    numbers: HashMap<String, Vec<String>>,
+}
+
+impl AdRegister {
+    /// The brandname an `FW` copy from `number` is for, and the copy without it: the
+    /// advertiser's only active brandname, or the one the copy starts with (`FW FPTSHOP
+    /// …`); `None` when the number is no advertiser's or the brandname is ambiguous.
+    fn copy_brand<'t>(&self, number: &str, copy: &'t str) -> (Option<String>, &'t str) {
+        let Some(brands) = self.numbers.get(number) else {
+            return (None, copy);
+        };
+        let trimmed = copy.trim_start();
+        let (first, rest) = trimmed.split_once(char::is_whitespace).unwrap_or((trimmed, ""));
+        if let Some(b) = brands.iter().find(|b| b.eq_ignore_ascii_case(first)) {
+            return (Some(b.clone()), rest.trim_start());
+        }
+        match brands.as_slice() {
+            [only] => (Some(only.clone()), copy),
+            _ => (None, copy),
+        }
+    }
 }
 
 /// Ads sent per (advertiser, recipient): the times (Unix seconds) within the last 24 hours.
@@ -97,10 +126,15 @@ pub struct HubState {
     dnc_writes: tokio::sync::Mutex<()>,
     /// The last DNC history id this node's index follows.
     dnc_seen: std::sync::atomic::AtomicI64,
-    /// SMS waiting to be sent to subscribers (oldest dropped beyond [`OUTBOX_MAX`]).
-    outbox: Mutex<VecDeque<Outgoing>>,
-    /// Keys the one-time password hashes.
-    otp_seed: u64,
+    /// Wakes the SMPP sender when a message enters the outbox.
+    outbox_added: tokio::sync::Notify,
+    /// Keys the one-time password hashes; kept in the store (`hub_secrets`), so that a
+    /// request is confirmed after a restart and on any node.
+    otp_key: [u8; 32],
+    /// The public role's report allowances (per key, per key and reporter).
+    public_reports: crate::auth::MinuteAllowance,
+    /// The store's advertiser register stamp the register in memory was built from.
+    ads_stamp: Mutex<Vec<i64>>,
 }
 
 impl std::fmt::Debug for HubState {
@@ -125,8 +159,9 @@ impl HubState {
             tracing::warn!(bad, "DNC numbers in the store that do not parse were skipped");
         }
         tracing::info!(numbers = index.len(), "Do-Not-Call register loaded");
-        let mut seed = [0u8; 8];
-        getrandom::fill(&mut seed).map_err(|e| format!("no randomness for one-time passwords: {e}"))?;
+        let otp_key = otp_key(records).await?;
+        // The stamp first: a change made while the register is read reloads it again.
+        let ads_stamp = records.ad_register_stamp().await.map_err(|e| e.to_string())?;
         let ads = load_ads(records).await?;
         Ok(HubState {
             ads: ArcSwap::from_pointee(ads),
@@ -134,15 +169,33 @@ impl HubState {
             dnc: ArcSwap::from_pointee(index),
             dnc_writes: tokio::sync::Mutex::new(()),
             dnc_seen: std::sync::atomic::AtomicI64::new(seen),
-            outbox: Mutex::new(VecDeque::new()),
-            otp_seed: u64::from_le_bytes(seed),
+            outbox_added: tokio::sync::Notify::new(),
+            otp_key,
+            public_reports: crate::auth::MinuteAllowance::default(),
+            ads_stamp: Mutex::new(ads_stamp),
         })
     }
 
     /// Rebuilds the advertiser register in memory from the store.
     pub async fn reload_ads(&self, records: &AnyRecords) -> Result<(), String> {
+        let stamp = records.ad_register_stamp().await.map_err(|e| e.to_string())?;
         self.ads.store(Arc::new(load_ads(records).await?));
+        if let Ok(mut s) = self.ads_stamp.lock() {
+            *s = stamp;
+        }
         Ok(())
+    }
+
+    /// Reloads the advertiser register when the store's changed (another node registered
+    /// an advertiser, a brandname or a copy); returns whether it did. The server calls it
+    /// every few seconds.
+    pub async fn refresh_ads(&self, records: &AnyRecords) -> Result<bool, String> {
+        let stamp = records.ad_register_stamp().await.map_err(|e| e.to_string())?;
+        if self.ads_stamp.lock().is_ok_and(|s| *s == stamp) {
+            return Ok(false);
+        }
+        self.reload_ads(records).await?;
+        Ok(true)
     }
 
     /// The hub's facts about a message the firewall checks, when it is an advertisement (it
@@ -244,36 +297,141 @@ impl HubState {
         self.dnc.load_full()
     }
 
-    /// Queues an SMS to a subscriber.
-    pub fn send(&self, to: &str, text: String) {
-        if let Ok(mut q) = self.outbox.lock() {
-            if q.len() >= OUTBOX_MAX {
-                q.pop_front();
-                tracing::warn!("hub outbox full: the oldest SMS was dropped");
-            }
-            q.push_back(Outgoing {
-                to: to.to_string(),
+    /// Queues an SMS to a subscriber in the store's outbox (committed on return); the SMPP
+    /// sender, if any, is woken.
+    pub async fn send(
+        &self,
+        records: &AnyRecords,
+        from: &str,
+        to: &str,
+        text: String,
+        expires_at: Option<i64>,
+    ) -> Result<i64, chanrac_store::StoreError> {
+        let m = records
+            .outbox_add(&NewOutgoing {
+                at: now_ms(),
+                sender: from.to_string(),
+                recipient: to.to_string(),
                 text,
-            });
-        }
+                kind: "otp".into(),
+                expires_at,
+            })
+            .await?;
+        self.outbox_added.notify_one();
+        Ok(m.id)
     }
 
-    /// Takes the queued SMS (for the SMPP link, and tests).
-    pub fn take_outbox(&self) -> Vec<Outgoing> {
-        self.outbox
-            .lock()
-            .map(|mut q| q.drain(..).collect())
-            .unwrap_or_default()
+    /// Takes the queued SMS for good, for a gateway (`by`) that sends them itself; each is
+    /// handed out once.
+    pub async fn take_outbox(
+        &self,
+        records: &AnyRecords,
+        by: &str,
+    ) -> Result<Vec<Outgoing>, chanrac_store::StoreError> {
+        let taken = records.outbox_claim(by, now_ms(), None, 1000).await?;
+        Ok(taken
+            .into_iter()
+            .map(|m| Outgoing {
+                id: m.id,
+                to: m.recipient,
+                from: m.sender,
+                text: m.text,
+            })
+            .collect())
     }
 
-    /// The stored form of a one-time password: a keyed hash, so that the store never holds
-    /// the code. The key is this process's: a restart voids pending requests (they last
-    /// minutes), and a request is confirmed on the node that made it.
+    /// The stored form of a one-time password: SHA-256 of the key and the code, so that the
+    /// store never holds the code itself.
     fn otp_hash(&self, code: &str) -> String {
-        format!(
-            "{:016x}",
-            xxhash_rust::xxh3::xxh3_64_with_seed(code.trim().as_bytes(), self.otp_seed)
-        )
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(self.otp_key);
+        h.update(code.trim().as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The key of the one-time password hashes: the store's, made by the first node that
+/// needed one.
+async fn otp_key(records: &AnyRecords) -> Result<[u8; 32], String> {
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh).map_err(|e| format!("no randomness for one-time passwords: {e}"))?;
+    let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+    let stored = records.hub_secret("otp_key", &fresh).await.map_err(|e| e.to_string())?;
+    let mut key = [0u8; 32];
+    if stored.len() != 64 || !stored.is_ascii() {
+        return Err("the stored one-time password key is damaged (hub_secrets.otp_key)".into());
+    }
+    for (i, k) in key.iter_mut().enumerate() {
+        *k = u8::from_str_radix(&stored[2 * i..2 * i + 2], 16)
+            .map_err(|_| "the stored one-time password key is damaged (hub_secrets.otp_key)".to_string())?;
+    }
+    Ok(key)
+}
+
+/// Sends the outbox over the SMPP firewall's upstream binds (submit_sm from the short code),
+/// for as long as the server runs: messages are claimed with a lease, so a node killed while
+/// sending leaves them to another node (or to itself after a restart), and recorded as sent
+/// with the SMSC's message id, retried (after a backoff), or given up after a few refusals
+/// or unanswered submits; a message no bind could take is retried until it expires.
+pub async fn deliver_outbox(state: AppState, sender: chanrac_smpp::proxy::LocalSender) {
+    use std::time::Duration;
+    let me = format!("smpp:{}", std::process::id());
+    // After a batch with failures, wait before the next claim: 1 s, doubling up to 30 s.
+    let mut backoff = Duration::ZERO;
+    loop {
+        if !backoff.is_zero() {
+            tokio::time::sleep(backoff).await;
+        }
+        let now = now_ms();
+        let claimed = state
+            .records
+            .outbox_claim(&me, now, Some(now + OUTBOX_LEASE_MS), 50)
+            .await;
+        match claimed {
+            Ok(batch) if !batch.is_empty() => {
+                let mut failures = false;
+                for m in batch {
+                    let outcome = outbox_outcome(sender.submit(&m.sender, &m.recipient, &m.text).await, m.attempts);
+                    if let OutboxOutcome::Failed(e) | OutboxOutcome::Retry(e) = &outcome {
+                        failures = true;
+                        tracing::warn!(id = m.id, to = %m.recipient, error = %e, "an outbox SMS was not sent");
+                    }
+                    if let Err(e) = state.records.outbox_finish(m.id, &outcome, now_ms()).await {
+                        Metrics::store_error("outbox_finish");
+                        tracing::warn!(id = m.id, error = %e, "an outbox SMS's outcome was not recorded; it will be sent again after its lease");
+                    }
+                }
+                backoff = match failures {
+                    true => (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(30)),
+                    false => Duration::ZERO,
+                };
+                continue;
+            }
+            Ok(_) => backoff = Duration::ZERO,
+            Err(e) => {
+                Metrics::store_error("outbox_claim");
+                tracing::warn!(error = %e, "the outbox could not be read; retrying");
+            }
+        }
+        // Woken at once by this node's new messages; other nodes' (and retries) within a second.
+        let _ = tokio::time::timeout(Duration::from_secs(1), state.hub.outbox_added.notified()).await;
+    }
+}
+
+/// What a submit's answer makes of an outbox message claimed `attempts` times.
+fn outbox_outcome(answer: Result<String, u32>, attempts: i64) -> OutboxOutcome {
+    match answer {
+        Ok(id) => OutboxOutcome::Sent(id),
+        // No bind up, or none with room: it never reached the SMSC, so that does not give it
+        // up (an expired password is no longer claimed).
+        Err(st) if st == chanrac_smpp::pdu::status::ESME_RTHROTTLED => {
+            OutboxOutcome::Retry(format!("SMSC status {st:#x}: no upstream bind could take it"))
+        }
+        Err(st) if attempts >= OUTBOX_MAX_ATTEMPTS => {
+            OutboxOutcome::Failed(format!("SMSC status {st:#x} after {attempts} tries"))
+        }
+        Err(st) => OutboxOutcome::Retry(format!("SMSC status {st:#x}")),
     }
 }
 
@@ -295,6 +453,18 @@ async fn load_ads(records: &AnyRecords) -> Result<AdRegister, String> {
         .filter(|b| b.status == "active" && active.contains(&b.advertiser))
         .map(|b| (b.name, b.advertiser))
         .collect();
+    let mut numbers: HashMap<String, Vec<String>> = HashMap::new();
+    for (number, advertiser) in records.advertiser_numbers().await.map_err(|e| e.to_string())? {
+        if active.contains(&advertiser) {
+            let mut mine: Vec<String> = brands
+                .iter()
+                .filter(|(_, a)| **a == advertiser)
+                .map(|(b, _)| b.clone())
+                .collect();
+            mine.sort();
+            numbers.insert(number, mine);
+        }
+    }
     let mut copies = AdCopies::new();
     let mut fp = Fingerprinter::new(true);
     for c in records.ad_copies(0, 1_000_000).await.map_err(|e| e.to_string())? {
@@ -303,7 +473,11 @@ async fn load_ads(records: &AnyRecords) -> Result<AdRegister, String> {
             copies.add(b, &c.text, window, &mut fp);
         }
     }
-    Ok(AdRegister { brands, copies })
+    Ok(AdRegister {
+        brands,
+        copies,
+        numbers,
+    })
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -353,10 +527,11 @@ async fn store_report(
     via: &str,
     kind: &str,
     source: Option<(&str, &str)>,
-    content: &str,
-    raw: &str,
+    (content, raw): (&str, &str),
+    evidence: Vec<NewEvidence>,
 ) -> Result<chanrac_store::hub::ReportAdded, ApiError> {
     let at = now_ms();
+    let mut fp = Fingerprinter::new(true);
     let r = NewReport {
         at,
         via: via.into(),
@@ -365,8 +540,10 @@ async fn store_report(
         source: source.map(|s| s.0.to_string()),
         source_key: source.map(|s| s.1.to_string()),
         content: keep(content),
-        content_key: content_key(content, &mut Fingerprinter::new(true)),
+        content_key: content_key(content, &mut fp),
+        content_bands: content_bands(content, &mut fp),
         raw: keep(raw),
+        evidence,
     };
     let added = state
         .records
@@ -451,14 +628,14 @@ pub async fn handle_mo(state: &AppState, from: &str, text: &str, via: &str) -> R
                 via,
                 kind.as_str(),
                 Some((source, source_key)),
-                content,
-                text,
+                (content, text),
+                Vec::new(),
             )
             .await?;
             report_ref(added.report.id)
         }
         Mo::Unknown(_) => {
-            let added = store_report(state, from, via, "unparsed", None, "", text).await?;
+            let added = store_report(state, from, via, "unparsed", None, ("", text), Vec::new()).await?;
             report_ref(added.report.id)
         }
         Mo::DncRegister(scope) | Mo::DncCancel(scope) => {
@@ -466,17 +643,24 @@ pub async fn handle_mo(state: &AppState, from: &str, text: &str, via: &str) -> R
             format!("DNC{}", e.id)
         }
         Mo::AdCopy { text: copy } => {
+            // From an advertiser's declared number, the copy is for its brandname, and the
+            // firewall matches its ads against it (AD_NO_COPY) from now on.
+            let (brandname, copy) = state.hub.ads.load().copy_brand(from, copy);
             let c = state
                 .records
                 .add_ad_copy(&NewAdCopy {
                     at: now_ms(),
                     via: via.into(),
                     sender: from.into(),
+                    brandname: brandname.clone(),
                     text: keep(copy),
                     ..Default::default()
                 })
                 .await
                 .inspect_err(|_| Metrics::store_error("add_ad_copy"))?;
+            if brandname.is_some() {
+                reload_ads(state).await?;
+            }
             format!("QC{}", c.id)
         }
     };
@@ -529,6 +713,103 @@ pub struct ReportIn {
     /// The message, or what the call said.
     #[serde(default)]
     pub content: String,
+    /// Files backing the report (screenshots, call recordings): at most
+    /// `hub.evidence_max_files`, each at most `hub.evidence_max_bytes` once decoded, of a
+    /// type in `hub.evidence_types` (read from the bytes). Served to analysts only.
+    #[serde(default)]
+    pub evidence: Vec<EvidenceIn>,
+}
+
+/// An evidence file, in a JSON report.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceIn {
+    /// The file's name (`screenshot.png`).
+    #[serde(default)]
+    pub name: String,
+    /// The bytes, in standard base64.
+    pub data: String,
+}
+
+/// Checks and decodes a report's evidence files: the error names the file and says what
+/// is allowed; nothing is stored when one file is refused.
+fn evidence_files(cfg: &chanrac_hub::HubConfig, files: &[EvidenceIn]) -> Result<Vec<NewEvidence>, ApiError> {
+    use base64::Engine as _;
+    use sha2::Digest;
+    if files.len() > cfg.evidence_max_files {
+        return Err(ApiError::bad_request(
+            "too_many_files",
+            format!(
+                "{} evidence files: at most {} (hub.evidence_max_files)",
+                files.len(),
+                cfg.evidence_max_files
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(files.len());
+    for (i, f) in files.iter().enumerate() {
+        // A name is for the analyst's download: no path, printable, at most 100 characters.
+        let name: String = f
+            .name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(100)
+            .collect();
+        let name = if name.trim().is_empty() {
+            format!("evidence-{}", i + 1)
+        } else {
+            name
+        };
+        let what = format!("evidence[{i}] ({name:?})");
+        // Refuse an oversized file before decoding it: base64 is 4 characters per 3 bytes.
+        if f.data.len() / 4 * 3 > cfg.evidence_max_bytes + 3 {
+            return Err(evidence_too_large(&what, cfg));
+        }
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(f.data.trim())
+            .map_err(|e| ApiError::bad_request("invalid_evidence", format!("{what}: data is not base64: {e}")))?;
+        if data.len() > cfg.evidence_max_bytes {
+            return Err(evidence_too_large(&what, cfg));
+        }
+        if data.is_empty() {
+            return Err(ApiError::bad_request("invalid_evidence", format!("{what} is empty")));
+        }
+        let content_type = infer::get(&data)
+            .map(|t| t.mime_type())
+            .filter(|t| cfg.evidence_types.iter().any(|a| a == t))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "evidence_type",
+                    format!(
+                        "{what} is {}: accepted types are {} (hub.evidence_types)",
+                        infer::get(&data).map_or("of an unknown type".into(), |t| t.mime_type().to_string()),
+                        cfg.evidence_types.join(", ")
+                    ),
+                )
+            })?;
+        let sha256 = sha2::Sha256::digest(&data).iter().map(|b| format!("{b:02x}")).collect();
+        out.push(NewEvidence {
+            name,
+            content_type: content_type.to_string(),
+            data,
+            sha256,
+        });
+    }
+    Ok(out)
+}
+
+fn evidence_too_large(what: &str, cfg: &chanrac_hub::HubConfig) -> ApiError {
+    ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "evidence_too_large",
+        message: format!(
+            "{what} is larger than {} bytes (hub.evidence_max_bytes)",
+            cfg.evidence_max_bytes
+        ),
+    }
 }
 
 /// A stored report's reference.
@@ -541,6 +822,9 @@ pub struct ReportOut {
     pub id: i64,
     /// False when the reporter had used up its allowance: kept, not counted.
     pub counted: bool,
+    /// The evidence files stored with it.
+    #[schema(value_type = Vec<Object>)]
+    pub evidence: Vec<Evidence>,
 }
 
 /// A structured report's kind and its source's canonical key, or the 400 saying why not.
@@ -564,6 +848,7 @@ fn created(added: &chanrac_store::hub::ReportAdded) -> Response {
             reference: report_ref(added.report.id),
             id: added.report.id,
             counted: added.report.counted,
+            evidence: added.evidence.clone(),
         }),
     )
         .into_response()
@@ -571,7 +856,10 @@ fn created(added: &chanrac_store::hub::ReportAdded) -> Response {
 
 /// File a report with structured fields.
 #[utoipa::path(post, path = "/v1/reports", tag = "hub", request_body = ReportIn,
-    responses((status = 201, body = ReportOut), (status = 400, body = ErrorBody)), security(("api_key" = [])))]
+    responses((status = 201, body = ReportOut), (status = 400, body = ErrorBody),
+        (status = 413, description = "An evidence file is too large", body = ErrorBody),
+        (status = 429, description = "A public key over its allowance (`rate_limited`)", body = ErrorBody)),
+    security(("api_key" = [])))]
 pub async fn post_report(
     State(state): State<AppState>,
     caller: Caller,
@@ -580,6 +868,18 @@ pub async fn post_report(
     caller.require(ANYONE)?;
     let Json(r) = body?;
     let reporter = subscriber(&r.reporter, "reporter")?;
+    if !caller.has(Role::Operator) && !caller.has(Role::Regulator) {
+        let h = &state.config.hub;
+        let allowance = &state.hub.public_reports;
+        allowance.take(&caller.name, h.public_reports_per_minute, 1, "reports")?;
+        let per_reporter = format!("{}/{reporter}", caller.name);
+        allowance.take(
+            &per_reporter,
+            h.public_reports_per_reporter_per_minute,
+            1,
+            "reports for one number",
+        )?;
+    }
     let (kind, key) = kind_and_source(&r.kind, &r.source)?;
     if r.content.chars().count() > state.config.hub.max_text_chars {
         return Err(ApiError::bad_request(
@@ -587,6 +887,7 @@ pub async fn post_report(
             "content is longer than hub.max_text_chars",
         ));
     }
+    let evidence = evidence_files(&state.config.hub, &r.evidence)?;
     let source = r.source.trim();
     let added = store_report(
         &state,
@@ -594,8 +895,8 @@ pub async fn post_report(
         "api",
         kind.as_str(),
         Some((source, &key)),
-        &r.content,
-        "",
+        (&r.content, ""),
+        evidence,
     )
     .await?;
     Ok(created(&added))
@@ -641,8 +942,8 @@ pub async fn post_finding(
         "operator",
         kind.as_str(),
         Some((f.source.trim(), &key)),
-        &f.evidence,
-        "",
+        (&f.evidence, ""),
+        Vec::new(),
     )
     .await?;
     Ok(created(&added))
@@ -660,6 +961,9 @@ pub struct ReportsQuery {
     pub kind: Option<String>,
     /// Ids below this (paging backwards).
     pub before: Option<i64>,
+    /// Reports whose content is the same as report `like`'s or a near-duplicate of it
+    /// (same exact key, or a shared LSH band): the group of a campaign.
+    pub like: Option<i64>,
     /// At most this many (default 100, at most 1,000).
     pub limit: Option<usize>,
 }
@@ -686,6 +990,21 @@ pub async fn get_reports(
         .source
         .as_deref()
         .map(|s| mo::source_key(s).unwrap_or_else(|| s.to_string()));
+    let similar = match q.like {
+        None => None,
+        Some(id) => {
+            let r = state
+                .records
+                .report(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no report {id}")))?;
+            // A report without content has no group: nothing is like it.
+            let Some(key) = r.content_key else {
+                return Ok(Json(ReportsOut { reports: Vec::new() }));
+            };
+            Some((key, r.content_bands))
+        }
+    };
     let mut reports = state
         .records
         .reports(&ReportQuery {
@@ -693,6 +1012,7 @@ pub async fn get_reports(
             status: q.status,
             kind: q.kind,
             before_id: q.before,
+            similar,
             limit: q.limit.unwrap_or(100).min(1000),
         })
         .await?;
@@ -926,14 +1246,22 @@ pub async fn dnc_request(
         .records
         .otp_create(&number, register, scope.flags(), &hash, expires)
         .await?;
-    state.hub.send(
-        &number,
-        format!(
-            "Ma xac nhan {} tu choi quang cao: {code}. Hieu luc {} phut. Khong chia se ma nay.",
-            if register { "dang ky" } else { "huy" },
-            ttl.div_ceil(60)
-        ),
+    let text = format!(
+        "Ma xac nhan {} tu choi quang cao: {code}. Hieu luc {} phut. Khong chia se ma nay.",
+        if register { "dang ky" } else { "huy" },
+        ttl.div_ceil(60)
     );
+    state
+        .hub
+        .send(
+            &state.records,
+            &state.config.hub.reply_code,
+            &number,
+            text,
+            Some(expires),
+        )
+        .await
+        .inspect_err(|_| Metrics::store_error("outbox_add"))?;
     Ok((
         StatusCode::ACCEPTED,
         Json(DncRequestOut {
@@ -1160,6 +1488,17 @@ pub struct AdvertisersOut {
     /// Their brandnames.
     #[schema(value_type = Vec<Object>)]
     pub brandnames: Vec<Brandname>,
+    /// The numbers they send `FW` copies from, with their advertiser.
+    pub numbers: Vec<AdvertiserNumber>,
+}
+
+/// A number an advertiser sends from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdvertiserNumber {
+    /// The canonical number.
+    pub number: String,
+    /// The advertiser's code.
+    pub advertiser: String,
 }
 
 /// The advertiser register.
@@ -1169,6 +1508,51 @@ pub async fn advertisers(State(state): State<AppState>, caller: Caller) -> Resul
     Ok(Json(AdvertisersOut {
         advertisers: state.records.advertisers().await?,
         brandnames: state.records.brandnames().await?,
+        numbers: state
+            .records
+            .advertiser_numbers()
+            .await?
+            .into_iter()
+            .map(|(number, advertiser)| AdvertiserNumber { number, advertiser })
+            .collect(),
+    }))
+}
+
+/// A number an advertiser sends from.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NumberIn {
+    /// The number, in any written form.
+    pub number: String,
+    /// Why: recorded in the audit log.
+    pub reason: String,
+}
+
+/// Declare the number an advertiser sends `FW` copies from (audited): its copies by SMS
+/// then carry its brandname (its only one, or the one the copy starts with). A number
+/// belongs to one advertiser; declaring it again moves it.
+#[utoipa::path(post, path = "/v1/advertisers/{code}/numbers", tag = "advertisers", request_body = NumberIn,
+    params(("code" = String, Path, description = "the advertiser's code")),
+    responses((status = 200, body = AdvertiserNumber), (status = 400, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn put_advertiser_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    body: Result<Json<NumberIn>, JsonRejection>,
+) -> Result<Json<AdvertiserNumber>, ApiError> {
+    caller.require(REGULATOR)?;
+    let Json(n) = body?;
+    let number = subscriber(&n.number, "number")?;
+    let actor = Actor {
+        name: &caller.name,
+        reason: reason(&n.reason)?,
+    };
+    state.records.put_advertiser_number(&number, &code, actor).await?;
+    reload_ads(&state).await?;
+    Ok(Json(AdvertiserNumber {
+        number,
+        advertiser: code,
     }))
 }
 
@@ -1338,13 +1722,109 @@ pub struct OutboxOut {
 }
 
 /// Take the SMS the hub queued for subscribers (one-time passwords of DNC requests), for
-/// the operator's SMS gateway to send from the short code. Each message is handed out once;
-/// the queue is in memory (a password lost with a restart is asked for again).
+/// an operator's SMS gateway to send from the short code. The outbox is in the store; each
+/// message is handed out once (to this gateway or to the SMPP firewall of a node, whichever
+/// claims it first), never after its password expired.
 #[utoipa::path(post, path = "/v1/outbox/take", tag = "hub",
     responses((status = 200, body = OutboxOut)), security(("api_key" = [])))]
 pub async fn take_outbox(State(state): State<AppState>, caller: Caller) -> Result<Json<OutboxOut>, ApiError> {
     caller.require(LINE)?;
+    let by = format!("gateway:{}", caller.name);
     Ok(Json(OutboxOut {
-        messages: state.hub.take_outbox(),
+        messages: state.hub.take_outbox(&state.records, &by).await?,
     }))
+}
+
+/// A report's evidence files.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvidenceOut {
+    /// In the order they were given (without their bytes).
+    #[schema(value_type = Vec<Object>)]
+    pub evidence: Vec<Evidence>,
+}
+
+/// The evidence files of a report (analysts only).
+#[utoipa::path(get, path = "/v1/reports/{id}/evidence", tag = "hub",
+    params(("id" = i64, Path, description = "the report's id")),
+    responses((status = 200, body = EvidenceOut), (status = 404, body = ErrorBody)), security(("api_key" = [])))]
+pub async fn report_evidence(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<EvidenceOut>, ApiError> {
+    caller.require(ANALYSTS)?;
+    if state.records.report(id).await?.is_none() {
+        return Err(ApiError::not_found(format!("no report {id}")));
+    }
+    Ok(Json(EvidenceOut {
+        evidence: state.records.evidence(id).await?,
+    }))
+}
+
+/// One evidence file of a report, as it was given (analysts only). Sent as an attachment
+/// with its checked type, never to be rendered by the browser in the API's origin.
+#[utoipa::path(get, path = "/v1/reports/{id}/evidence/{file}", tag = "hub",
+    params(("id" = i64, Path, description = "the report's id"), ("file" = i64, Path, description = "the file's id")),
+    responses((status = 200, description = "the file's bytes"), (status = 404, body = ErrorBody)), security(("api_key" = [])))]
+pub async fn report_evidence_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, file)): Path<(i64, i64)>,
+) -> Result<Response, ApiError> {
+    caller.require(ANALYSTS)?;
+    let (meta, bytes) = state
+        .records
+        .evidence_file(id, file)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("report {id} has no evidence file {file}")))?;
+    let ascii_name: String = meta
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, meta.content_type),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{ascii_name}\""),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CONTENT_SECURITY_POLICY, "sandbox".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chanrac_smpp::pdu::status;
+
+    #[test]
+    fn outbox_outcomes_give_up_only_on_the_smscs_refusals() {
+        let cases: [(Result<String, u32>, i64, &str); 6] = [
+            (Ok("m1".into()), 1, "sent"),
+            (Ok("m1".into()), 9, "sent"),
+            (Err(status::ESME_RSUBMITFAIL), 1, "retry"),
+            (Err(status::ESME_RSYSERR), OUTBOX_MAX_ATTEMPTS, "failed"),
+            (Err(status::ESME_RTHROTTLED), 1, "retry"),
+            (Err(status::ESME_RTHROTTLED), OUTBOX_MAX_ATTEMPTS + 10, "retry"),
+        ];
+        for (answer, attempts, want) in cases {
+            let got = match outbox_outcome(answer.clone(), attempts) {
+                OutboxOutcome::Sent(_) => "sent",
+                OutboxOutcome::Retry(_) => "retry",
+                OutboxOutcome::Failed(_) => "failed",
+            };
+            assert_eq!(got, want, "{answer:?} after {attempts} tries");
+        }
+    }
 }

@@ -67,9 +67,9 @@ pub use state::AppState;
         api::check, api::check_batch, api::lists, api::add_entry, api::remove_entry, api::audit,
         api::reload, api::stats, api::verdicts, api::healthz, api::readyz, api::metrics,
         smpp::list, smpp::decide, smpp::status,
-        hub::post_mo, hub::post_report, hub::get_reports, hub::get_watchlist, hub::decide,
+        hub::post_mo, hub::post_report, hub::get_reports, hub::report_evidence, hub::report_evidence_file, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
-        hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy, hub::take_outbox,
+        hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::put_advertiser_number, hub::post_ad_copy, hub::take_outbox,
         calls::batch, calls::suspects, calls::stats, calls::sms_counts,
         feed::feed, feed::key, lookup::lookup, lookup::batch, lookup::import, hub::post_finding,
         keywords::post_mine, keywords::get_proposals, keywords::decide, keywords::get_pack
@@ -131,6 +131,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/smpp", get(smpp::status))
         .route("/v1/mo", post(hub::post_mo))
         .route("/v1/reports", post(hub::post_report).get(hub::get_reports))
+        .route("/v1/reports/{id}/evidence", get(hub::report_evidence))
+        .route("/v1/reports/{id}/evidence/{file}", get(hub::report_evidence_file))
         .route("/v1/findings", post(hub::post_finding))
         .route("/v1/watchlist", get(hub::get_watchlist))
         .route("/v1/watchlist/{source}/{decision}", post(hub::decide))
@@ -143,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/dnc/import", post(hub::dnc_import))
         .route("/v1/advertisers", get(hub::advertisers).post(hub::put_advertiser))
         .route("/v1/advertisers/{code}/brandnames", post(hub::put_brandname))
+        .route("/v1/advertisers/{code}/numbers", post(hub::put_advertiser_number))
         .route("/v1/ads/copies", post(hub::post_ad_copy))
         .route("/v1/outbox/take", post(hub::take_outbox))
         .route("/v1/calls/batch", post(calls::batch))
@@ -214,11 +217,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         lists_version = state.lists_version(),
         "chanrac serve is ready"
     );
+    let mut outbox_task = None;
     if let Some(smpp_config) = state.config.smpp.clone() {
         let fw = smpp::start(state.clone(), smpp_config)
             .await
             .map_err(ServerError::Config)?;
+        // The hub's outbox (one-time passwords) goes out over the firewall's upstream binds.
+        let sender = fw.sender();
         state.set_smpp(fw);
+        outbox_task = Some(tokio::spawn(hub::deliver_outbox(state.clone(), sender)));
     }
     let mut tasks = spawn_background(state.clone());
     tasks.extend(sync::spawn(&state).map_err(|e| ServerError::Config(format!("[sync]: {e}")))?);
@@ -246,7 +253,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             Ok(())
         }
     };
-    for t in tasks {
+    for t in tasks.into_iter().chain(outbox_task) {
         t.abort();
     }
     if let Some(fw) = state.take_smpp() {
@@ -294,7 +301,7 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
             st.counters.publish();
         }
     }));
-    // DNC changes committed by other nodes sharing the store.
+    // DNC and advertiser register changes committed by other nodes sharing the store.
     let st = state.clone();
     tasks.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
@@ -302,6 +309,11 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
             tick.tick().await;
             if let Err(e) = st.hub.catch_up(&st.records).await {
                 tracing::warn!(error = %e, "DNC changes of other nodes not read; retrying");
+            }
+            match st.hub.refresh_ads(&st.records).await {
+                Ok(true) => tracing::info!("advertiser register changed in the store: reloaded"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "advertiser register not refreshed; retrying"),
             }
         }
     }));

@@ -4,14 +4,10 @@
 //! [`REFRESH_SECS`] seconds for the reports. The `public` role is rate-limited per key
 //! (`server.public_lookups_per_minute`).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use arc_swap::ArcSwap;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use chanrac_hub::lookup::{Answer, Listed, LookupIndex, LookupKind, Reported};
 use chanrac_store::hub::HubRecords;
 use chanrac_store::records::{Records, Side};
@@ -34,8 +30,8 @@ const LOOKERS: &[Role] = &[Role::Operator, Role::Regulator, Role::Bank, Role::Pu
 #[derive(Debug, Default)]
 pub struct LookupState {
     index: ArcSwap<LookupIndex>,
-    /// Per public key: the minute and the lookups made in it.
-    public: Mutex<HashMap<String, (u64, u32)>>,
+    /// Per public key: the lookups made this minute.
+    public: crate::auth::MinuteAllowance,
 }
 
 impl LookupState {
@@ -97,33 +93,7 @@ impl LookupState {
         {
             return Ok(());
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let minute = now / 60;
-        let mut map = self
-            .public
-            .lock()
-            .map_err(|_| ApiError::internal("rate limiter poisoned"))?;
-        if map.len() > 100_000 {
-            map.retain(|_, (m, _)| *m == minute);
-        }
-        let slot = map.entry(caller.name.to_string()).or_insert((minute, 0));
-        if slot.0 != minute {
-            *slot = (minute, 0);
-        }
-        if slot.1.saturating_add(n) > per_minute {
-            return Err(ApiError {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                code: "rate_limited",
-                message: format!(
-                    "the public allowance is {per_minute} lookups a minute; try again in {} s",
-                    60 - now % 60
-                ),
-            });
-        }
-        slot.1 += n;
-        Ok(())
+        self.public.take(&caller.name, per_minute, n, "lookups")
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use chanrac_core::{Action, Message};
-use chanrac_smpp::proxy::{Decision, Filter, Firewall, FirewallConfig, Quarantine, SubmitContext};
+use chanrac_smpp::proxy::{Decision, Filter, Firewall, FirewallConfig, LocalAnswer, Quarantine, SubmitContext};
 use chanrac_store::records::{Actor, Records};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -58,6 +58,34 @@ pub fn filter(state: AppState, reject_status: u32) -> impl Filter {
 }
 
 impl Filter for EngineFilter {
+    fn serves(&self, dest: &str) -> bool {
+        self.state.config.hub.is_hub_code(dest)
+    }
+
+    /// An MO message the SMSC delivers to the hub's short code: stored like `POST /v1/mo`
+    /// (committed before the future resolves, so before the `deliver_sm_resp`); the reply
+    /// goes back to the subscriber from the short code.
+    fn deliver_local(&self, msg: &Message) -> LocalAnswer {
+        let Some(from) = msg.sender.as_deref().and_then(chanrac_hub::dnc::msisdn) else {
+            tracing::info!(
+                sender = msg.sender.as_deref().unwrap_or(""),
+                "an MO message to the short code from no subscriber number; refused"
+            );
+            return Box::pin(async { Err(chanrac_smpp::pdu::status::ESME_RINVSRCADR) });
+        };
+        let from = chanrac_hub::dnc::format_key(from);
+        let (state, text) = (self.state.clone(), msg.text.clone());
+        Box::pin(async move {
+            match crate::hub::handle_mo(&state, &from, &text, "smpp").await {
+                Ok(out) => Ok(out.reply.into()),
+                Err(e) => {
+                    tracing::warn!(error = %e.message, "an MO message to the short code could not be stored; the SMSC will retry");
+                    Err(chanrac_smpp::pdu::status::ESME_RX_T_APPN)
+                }
+            }
+        })
+    }
+
     fn check(&self, ctx: &SubmitContext<'_>, msg: &Message) -> Decision {
         if msg
             .recipient

@@ -3,6 +3,7 @@
 //! bad input and roles. (`crates/chanrac/tests/hub.rs` kills a real server mid-stream.)
 
 use axum::http::StatusCode;
+use chanrac_store::hub::HubRecords;
 use serde_json::{Value, json};
 
 mod common;
@@ -22,6 +23,11 @@ async fn mo(app: &axum::Router, from: &str, text: &str) -> Value {
     .await;
     assert_eq!(s, StatusCode::OK, "{text:?}: {v}");
     v
+}
+
+/// The six digits of a one-time password SMS (`… : 123456. …`).
+fn otp_code(sms: &str) -> String {
+    sms.split(": ").nth(1).unwrap_or("").chars().take(6).collect()
 }
 
 async fn post(app: &axum::Router, uri: &str, body: Value, key: Option<&str>) -> (StatusCode, Value) {
@@ -273,10 +279,10 @@ async fn an_api_registration_needs_the_password_sent_to_the_number() {
     .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     let id = v["request_id"].as_i64().unwrap();
-    let sent = state.hub.take_outbox();
+    let sent = state.hub.take_outbox(&state.records, "test").await.unwrap();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to, "+84912345678");
-    let code: String = sent[0].text.split(": ").nth(1).unwrap().chars().take(6).collect();
+    let code = otp_code(&sent[0].text);
     assert!(code.chars().all(|c| c.is_ascii_digit()), "{}", sent[0].text);
     assert!(
         scrub(&app, &["0912345678"], "sms").await.is_empty(),
@@ -305,14 +311,7 @@ async fn an_api_registration_needs_the_password_sent_to_the_number() {
     )
     .await;
     let uri = format!("/v1/dnc/requests/{}/confirm", v["request_id"]);
-    let code: String = state.hub.take_outbox()[0]
-        .text
-        .split(": ")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take(6)
-        .collect();
+    let code = otp_code(&state.hub.take_outbox(&state.records, "test").await.unwrap()[0].text);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..2 {
         post(&app, &uri, json!({"code": wrong}), None).await;
@@ -707,4 +706,397 @@ async fn a_dnc_change_on_one_node_reaches_the_other() {
     // Catching up again re-reads the margin and changes nothing.
     b_state.hub.catch_up(&b_state.records).await.unwrap();
     assert_eq!(b_state.hub.dnc().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_sent_before_a_restart_confirms_after_it() {
+    let (app, state, dir) = server("").await;
+    let (s, v) = post(
+        &app,
+        "/v1/dnc/requests",
+        json!({"number": "0912 777 888", "action": "register", "scope": "all"}),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let id = v["request_id"].as_i64().unwrap();
+    // The message waits in the store's outbox, not in the process.
+    let queued = state.records.outbox_recent(10).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        (queued[0].recipient.as_str(), queued[0].state.as_str()),
+        ("+84912777888", "pending")
+    );
+    assert!(queued[0].expires_at.is_some());
+    drop((app, state));
+
+    // A new process on the same data: the gateway takes the password, the subscriber
+    // confirms with it.
+    let text = format!("[server]\ndata_dir = {:?}\n", dir.display().to_string());
+    let config = chanrac_server::Config::from_toml("test.toml", &text, std::iter::empty()).unwrap();
+    let state = chanrac_server::AppState::new(config).await.unwrap();
+    let app = chanrac_server::router(state.clone());
+    let (s, v) = post(&app, "/v1/outbox/take", json!({}), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let messages = v["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{v}");
+    assert_eq!(
+        (messages[0]["to"].as_str(), messages[0]["from"].as_str()),
+        (Some("+84912777888"), Some("5656"))
+    );
+    let code = otp_code(messages[0]["text"].as_str().unwrap());
+    let (s, v) = post(
+        &app,
+        &format!("/v1/dnc/requests/{id}/confirm"),
+        json!({"code": code}),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["after"].as_u64(), Some(3));
+    assert_eq!(scrub(&app, &["0912777888"], "calls").await, ["0912777888"]);
+    let recent = state.records.outbox_recent(10).await.unwrap();
+    assert_eq!(recent[0].state, "taken");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_duplicate_reports_are_grouped_by_their_lsh_bands() {
+    let (app, _state, _) = server("").await;
+    let base = "Chuc mung quy khach da trung thuong xe may SH tu chuong trinh tri an khach hang, \
+                vui long truy cap ngay de nhan giai truoc 17h hom nay";
+    let near = "Chuc mung quy khach da trung thuong xe may SH tu chuong trinh tri an khach hang, \
+                vui long truy cap ngay de nhan giai thuong truoc 17h hom nay nhe";
+    let other = "Lich hop phong ky thuat chuyen sang 9h sang thu hai tai phong 302, moi cac ban \
+                 chuan bi bao cao tien do du an va ke hoach quy toi";
+    // Three subscribers, three sources: two report the campaign in two wordings.
+    let a = mo(&app, "0900000001", &format!("S 0911111111 {base}")).await;
+    let b = mo(&app, "0900000002", &format!("S 0922222222 {near}")).await;
+    mo(&app, "0900000003", &format!("S 0933333333 {other}")).await;
+    let id = |v: &Value| v["ref"].as_str().unwrap()[2..].parse::<i64>().unwrap();
+    let (s, v) = call(&app, "GET", &format!("/v1/reports?like={}", id(&b)), None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let ids: Vec<i64> = v["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [id(&b), id(&a)], "{v}");
+    assert_ne!(
+        v["reports"][0]["content_key"], v["reports"][1]["content_key"],
+        "not the exact key"
+    );
+    let (s, _) = call(&app, "GET", "/v1/reports?like=999999", None, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+/// Standard base64, written here so that the test does not share the server's decoder.
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            out.push(if i <= c.len() {
+                A[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_reports_carry_checked_evidence_files_that_only_analysts_read() {
+    let keys = r#"
+[hub]
+evidence_max_bytes = 2000
+evidence_max_files = 2
+public_reports_per_reporter_per_minute = 100
+[[api_keys]]
+name = "regulator"
+key = "rrrrrrrrrrrrrrrrrrrr"
+roles = ["regulator"]
+[[api_keys]]
+name = "web"
+key = "pppppppppppppppppppp"
+roles = ["public"]
+"#;
+    let (app, _, _) = server(keys).await;
+    let (r, p) = (Some("rrrrrrrrrrrrrrrrrrrr"), Some("pppppppppppppppppppp"));
+    let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..], &[7u8; 40][..]].concat();
+    let pdf = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n".to_vec();
+    let report = |evidence: Value| {
+        json!({"reporter": "0900000002", "kind": "fraud", "source": "0912345678",
+               "content": "goi dien gia danh cong an", "evidence": evidence})
+    };
+    let (s, v) = post(
+        &app,
+        "/v1/reports",
+        report(
+            json!([{"name": "C:\\Users\\me\\screen.png", "data": b64(&png)}, {"name": "bill.pdf", "data": b64(&pdf)}]),
+        ),
+        p,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let files = v["evidence"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(
+        (files[0]["name"].as_str(), files[0]["content_type"].as_str()),
+        (Some("screen.png"), Some("image/png"))
+    );
+    assert_eq!(files[1]["content_type"], "application/pdf");
+
+    // Bad files get a clear refusal and nothing is stored.
+    let before = call(&app, "GET", "/v1/reports", None, r).await.1["reports"]
+        .as_array()
+        .unwrap()
+        .len();
+    let cases = [
+        (
+            json!([{"data": b64(b"MZ\x90\0 an executable")}]),
+            StatusCode::BAD_REQUEST,
+            "evidence_type",
+        ),
+        (
+            json!([{"data": b64(b"just some text, not a picture")}]),
+            StatusCode::BAD_REQUEST,
+            "evidence_type",
+        ),
+        (
+            json!([{"data": "not base64 !!"}]),
+            StatusCode::BAD_REQUEST,
+            "invalid_evidence",
+        ),
+        (json!([{"data": ""}]), StatusCode::BAD_REQUEST, "invalid_evidence"),
+        (
+            json!([{"data": b64(&[&png[..], &[0u8; 2000][..]].concat())}]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "evidence_too_large",
+        ),
+        (
+            json!([{"data": b64(&png)}, {"data": b64(&png)}, {"data": b64(&png)}]),
+            StatusCode::BAD_REQUEST,
+            "too_many_files",
+        ),
+        (
+            json!([{"data": b64(&png), "type": "image/png"}]),
+            StatusCode::BAD_REQUEST,
+            "invalid_message",
+        ),
+    ];
+    for (evidence, status, code) in cases {
+        let (s, v) = post(&app, "/v1/reports", report(evidence.clone()), p).await;
+        assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{evidence}: {v}");
+        assert!(!v["message"].as_str().unwrap().is_empty());
+    }
+    let after = call(&app, "GET", "/v1/reports", None, r).await.1["reports"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "a refused report stores nothing");
+
+    // Analysts list and download the files, byte for byte; the public cannot.
+    let (s, v) = call(&app, "GET", &format!("/v1/reports/{id}/evidence"), None, r).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let file_id = v["evidence"][0]["id"].as_i64().unwrap();
+    let uri = format!("/v1/reports/{id}/evidence/{file_id}");
+    let req = axum::http::Request::get(&uri)
+        .header("authorization", "Bearer rrrrrrrrrrrrrrrrrrrr")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "image/png");
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "attachment; filename=\"screen.png\""
+    );
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(&body[..], &png[..]);
+    assert_eq!(call(&app, "GET", &uri, None, p).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(&app, "GET", &format!("/v1/reports/{id}/evidence"), None, p)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            &format!("/v1/reports/{}/evidence/{file_id}", id + 1000),
+            None,
+            r
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_role_files_reports_within_its_allowance() {
+    let keys = r#"
+[hub]
+public_reports_per_minute = 4
+public_reports_per_reporter_per_minute = 2
+[[api_keys]]
+name = "web"
+key = "pppppppppppppppppppp"
+roles = ["public"]
+[[api_keys]]
+name = "regulator"
+key = "rrrrrrrrrrrrrrrrrrrr"
+roles = ["regulator"]
+"#;
+    let (app, _, _) = server(keys).await;
+    let (p, r) = (Some("pppppppppppppppppppp"), Some("rrrrrrrrrrrrrrrrrrrr"));
+    let report = |reporter: &str| json!({"reporter": reporter, "kind": "spam", "source": "0912345678"});
+    // One number: two a minute through the public key.
+    assert_eq!(
+        post(&app, "/v1/reports", report("0900000001"), p).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        post(&app, "/v1/reports", report("+84900000001"), p).await.0,
+        StatusCode::CREATED
+    );
+    let (s, v) = post(&app, "/v1/reports", report("0900000001"), p).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")),
+        "{v}"
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 reports for one number a minute"),
+        "{v}"
+    );
+    // Other numbers until the key's own allowance (4, the refused one counted too).
+    assert_eq!(
+        post(&app, "/v1/reports", report("0900000002"), p).await.0,
+        StatusCode::CREATED
+    );
+    let (s, v) = post(&app, "/v1/reports", report("0900000004"), p).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(v["message"].as_str().unwrap().contains("4 reports a minute"), "{v}");
+    // The regulator is not limited.
+    for _ in 0..5 {
+        assert_eq!(
+            post(&app, "/v1/reports", report("0900000003"), r).await.0,
+            StatusCode::CREATED
+        );
+    }
+    let (_, v) = call(&app, "GET", "/v1/reports?limit=100", None, r).await;
+    assert_eq!(
+        v["reports"].as_array().unwrap().len(),
+        8,
+        "refused reports are not stored"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advertiser_changes_reach_another_node_without_a_restart() {
+    let (app, _a, dir) = server("").await;
+    // A second node on the same store.
+    let text = format!("[server]\ndata_dir = {:?}\n", dir.display().to_string());
+    let config = chanrac_server::Config::from_toml("test.toml", &text, std::iter::empty()).unwrap();
+    let b = chanrac_server::AppState::new(config).await.unwrap();
+    let ad = chanrac_core::Message {
+        sender: Some("FPTSHOP".into()),
+        recipient: Some("0912345678".into()),
+        text: "Sieu sale cuoi tuan giam 50% tai FPT Shop".into(),
+        ..Default::default()
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!(b.hub.ad_facts(&b.engine(), &ad, now).is_none(), "not an advertiser yet");
+    assert!(!b.hub.refresh_ads(&b.records).await.unwrap(), "nothing changed");
+    let (s, v) = post(
+        &app,
+        "/v1/advertisers",
+        json!({"code": "QC-1", "name": "FPT", "reason": "r"}),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = post(
+        &app,
+        "/v1/advertisers/QC-1/brandnames",
+        json!({"name": "FPTSHOP", "reason": "r"}),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(b.hub.refresh_ads(&b.records).await.unwrap());
+    let facts = b
+        .hub
+        .ad_facts(&b.engine(), &ad, now)
+        .expect("an ad of a registered brandname");
+    assert!(facts.registered_sender);
+    assert_eq!(facts.copy_matches, Some(false));
+    // A suspension reaches it too.
+    let (s, _) = post(
+        &app,
+        "/v1/advertisers",
+        json!({"code": "QC-1", "name": "FPT", "status": "suspended", "reason": "r"}),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(b.hub.refresh_ads(&b.records).await.unwrap());
+    assert!(b.hub.ad_facts(&b.engine(), &ad, now).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fw_copies_from_an_advertisers_number_carry_its_brandname() {
+    let (app, _, _) = server("").await;
+    for (code, brands) in [("QC-1", &["SHOPABC"][..]), ("QC-2", &["MEGA1", "MEGA2"][..])] {
+        let adv = json!({"code": code, "name": code, "reason": "licence"});
+        assert_eq!(post(&app, "/v1/advertisers", adv, None).await.0, StatusCode::CREATED);
+        for b in brands {
+            let brand = json!({"name": b, "reason": "declared"});
+            let uri = format!("/v1/advertisers/{code}/brandnames");
+            assert_eq!(post(&app, &uri, brand, None).await.0, StatusCode::CREATED);
+        }
+    }
+    let number = |n: &str| json!({"number": n, "reason": "contract"});
+    let (s, v) = post(&app, "/v1/advertisers/QC-1/numbers", number("0912 000 111"), None).await;
+    assert_eq!((s, v["number"].as_str()), (StatusCode::OK, Some("+84912000111")), "{v}");
+    assert_eq!(
+        post(&app, "/v1/advertisers/QC-2/numbers", number("0912000222"), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (s, v) = post(&app, "/v1/advertisers/QC-9/numbers", number("0912000333"), None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (_, v) = call(&app, "GET", "/v1/advertisers", None, None).await;
+    assert_eq!(v["numbers"].as_array().unwrap().len(), 2, "{v}");
+
+    let ad1 = "[QC] Giam 30% toan bo san pham den 30/11 tai shopabc.vn. Tu choi QC soan TC gui 1234";
+    let ad2 = "[QC] Dong gia 99k cho moi mat hang tai sieu thi Mega den chu nhat. Tu choi QC soan TC gui 1234";
+    let check = |sender: &str, text: &str| json!({"sender": sender, "recipient": "0900000001", "text": text, "received_at": "2026-11-22T10:00:00+07:00"});
+    let no_copy = |v: &Value| signals(v).contains(&"AD_NO_COPY".to_string());
+    let (_, v) = post(&app, "/v1/check", check("SHOPABC", ad1), None).await;
+    assert!(no_copy(&v), "no copy yet: {v}");
+    // The advertiser's only brandname; a copy naming one of its brandnames; an unknown
+    // sender's copy is kept without one.
+    mo(&app, "0912000111", &format!("FW {ad1}")).await;
+    mo(&app, "0912000222", &format!("FW mega2 {ad2}")).await;
+    mo(&app, "0912000999", &format!("FW {ad2}")).await;
+    let (_, v) = post(&app, "/v1/check", check("SHOPABC", ad1), None).await;
+    assert!(!no_copy(&v), "the FW copy matches: {v}");
+    let (_, v) = post(&app, "/v1/check", check("MEGA2", ad2), None).await;
+    assert!(!no_copy(&v), "{v}");
+    let (_, v) = post(&app, "/v1/check", check("MEGA1", ad2), None).await;
+    assert!(no_copy(&v), "the copy is MEGA2's, not MEGA1's: {v}");
 }

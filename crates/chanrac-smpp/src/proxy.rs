@@ -24,7 +24,9 @@
 //!   allowed to stall the upstream reader.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,7 +35,7 @@ use bytes::{Bytes, BytesMut};
 use chanrac_core::Message;
 use serde::Deserialize;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::concat::{Push, Reassembler, ReassemblyConfig};
@@ -89,12 +91,36 @@ pub struct SubmitContext<'a> {
     pub incomplete: bool,
 }
 
+/// What a service of this node answers to an MO message it took ([`Filter::deliver_local`]):
+/// the reply to send back to the sender (empty: none), or the `command_status` of the
+/// `deliver_sm_resp` when the message could not be taken (`ESME_RX_T_APPN`: the SMSC
+/// retries later).
+pub type LocalAnswer = Pin<Box<dyn Future<Output = Result<Arc<str>, u32>> + Send + 'static>>;
+
 /// The check the firewall calls for every message. It must not block: it runs on the
 /// session's task.
 pub trait Filter: Send + Sync {
     /// Decides what to do with a message. Recording the verdict (for statistics, for the
     /// analyst) is the filter's job.
     fn check(&self, ctx: &SubmitContext<'_>, msg: &Message) -> Decision;
+
+    /// True when this node itself serves the address `dest` (the hub's short codes): an MO
+    /// `deliver_sm` the SMSC sends there is not relayed to an ESME but handed, its parts
+    /// joined, to [`Filter::deliver_local`]. By default no address is served.
+    fn serves(&self, dest: &str) -> bool {
+        let _ = dest;
+        false
+    }
+
+    /// Takes an MO message sent to an address this node [serves](Filter::serves). The
+    /// returned future runs on its own task; the SMSC gets its `deliver_sm_resp` only once
+    /// it resolves: success when it answers `Ok` (the message is durable), then the reply
+    /// goes to the sender as a `submit_sm` from the address it wrote to; the status of `Err`
+    /// otherwise.
+    fn deliver_local(&self, msg: &Message) -> LocalAnswer {
+        let _ = msg;
+        Box::pin(async { Err(status::ESME_RX_T_APPN) })
+    }
 }
 
 impl<F: Fn(&SubmitContext<'_>, &Message) -> Decision + Send + Sync> Filter for F {
@@ -367,6 +393,7 @@ impl Firewall {
             .iter()
             .map(|a| (a.system_id.clone(), Arc::new(AccountState::new(a.max_tps))))
             .collect();
+        let config_reassembly = config.reassembly.clone();
         let shared = Arc::new(Shared {
             upstreams: (0..config.upstream.binds).map(|i| Arc::new(Upstream::new(i))).collect(),
             connections: Arc::new(Semaphore::new(config.max_connections)),
@@ -380,6 +407,7 @@ impl Firewall {
             receipts: Mutex::new(ReceiptRoutes::default()),
             orphans: Mutex::new(Vec::new()),
             quarantine: Arc::new(Quarantine::default()),
+            local_parts: Mutex::new(Reassembler::new(config_reassembly)),
             next_session: AtomicU64::new(1),
             next_local_id: AtomicU64::new(1),
             shutdown: shutdown_tx,
@@ -405,6 +433,11 @@ impl Firewall {
     /// The counters.
     pub fn stats(&self) -> Arc<Stats> {
         self.shared.stats.clone()
+    }
+
+    /// A handle that sends this node's own messages to the SMSC.
+    pub fn sender(&self) -> LocalSender {
+        LocalSender(self.shared.clone())
     }
 
     /// The quarantine.
@@ -566,6 +599,9 @@ enum Route {
     },
     /// A released quarantined message: the ESME was answered long ago.
     Released,
+    /// A message this node sends itself ([`LocalSender::submit`], replies to MO messages):
+    /// the SMSC's `message_id`, or the status it refused with.
+    Local(Option<oneshot::Sender<Result<String, u32>>>),
 }
 
 struct InFlight {
@@ -632,6 +668,8 @@ struct Shared {
     receipts: Mutex<ReceiptRoutes>,
     orphans: Mutex<Vec<Orphan>>,
     quarantine: Arc<Quarantine>,
+    /// Parts of MO messages to this node's own addresses, waiting for the rest.
+    local_parts: Mutex<Reassembler<PartKey, MoPart>>,
     next_session: AtomicU64,
     next_local_id: AtomicU64,
     connections: Arc<Semaphore>,
@@ -710,6 +748,75 @@ impl Shared {
             .entry(system_id.to_string())
             .or_insert_with(|| Arc::new(AccountState::new(None)))
             .clone())
+    }
+
+    /// An MO `deliver_sm` (bind `up`) to an address this node serves: its parts are joined
+    /// (bounded as the ESMEs' are), then the message is handed to the filter.
+    fn local_mo(self: &Arc<Self>, up: usize, pdu: &Pdu, read_at: Instant) {
+        let Body::DeliverSm(sm) = &pdu.body else { return };
+        let part = MoPart {
+            up,
+            seq: pdu.sequence,
+            body: MessageBody::of_sm(sm),
+            source: sm.source.clone(),
+            dest: sm.dest.clone(),
+        };
+        let Some(info) = part.body.part else {
+            return self.take_local_mo(vec![part]);
+        };
+        let key = (part.source.addr.clone(), part.dest.addr.clone(), info.reference);
+        let size = part.body.bytes.len() + part.source.addr.len() + part.dest.addr.len();
+        let pushed = self
+            .local_parts
+            .lock()
+            .expect("local parts lock")
+            .push(key, info, size, part, read_at);
+        match pushed {
+            Push::Pending => {}
+            Push::Complete(parts) => self.take_local_mo(parts),
+            Push::Refused(p, _) => self.take_local_mo(vec![p]),
+        }
+    }
+
+    /// MO messages to this node whose parts did not all arrive in time: taken as they are.
+    fn expire_local_mo(self: &Arc<Self>, now: Instant) {
+        let expired = self.local_parts.lock().expect("local parts lock").expire(now);
+        for (_, parts) in expired {
+            self.take_local_mo(parts);
+        }
+    }
+
+    /// Hands a whole MO message to the filter's service; answers the SMSC for every part
+    /// once the service is done, then sends its reply.
+    fn take_local_mo(self: &Arc<Self>, parts: Vec<MoPart>) {
+        let Some(first) = parts.first() else { return };
+        let decoded = decode_parts(parts.iter().map(|p| &p.body), self.cfg.gsm_packed);
+        let msg = message_of(&first.source, &first.dest, decoded.text);
+        let answer = self.filter.deliver_local(&msg);
+        let shared = self.clone();
+        tokio::spawn(async move {
+            let out = answer.await;
+            let st = match &out {
+                Ok(_) => status::ESME_ROK,
+                Err(st) => *st,
+            };
+            Stats::inc(if out.is_ok() {
+                &shared.stats.local_mo
+            } else {
+                &shared.stats.local_mo_refused
+            });
+            for p in &parts {
+                answer_upstream_deliver(&shared, p.up, p.seq, st);
+            }
+            if let (Ok(reply), Some(first)) = (out, parts.first())
+                && !reply.is_empty()
+            {
+                let sender = LocalSender(shared.clone());
+                if let Err(st) = sender.submit_to(first.dest.clone(), first.source.clone(), &reply).await {
+                    tracing::warn!(status = format!("{st:#x}"), to = %first.source.text(), "the reply to an MO message was not sent");
+                }
+            }
+        });
     }
 
     /// Where a `deliver_sm` from the SMSC should go.
@@ -852,6 +959,80 @@ struct HeldPart {
 }
 
 type PartKey = (Bytes, Bytes, u16);
+
+/// One part of an MO message to an address this node serves.
+struct MoPart {
+    /// The upstream bind it came on, and its sequence number there.
+    up: usize,
+    seq: u32,
+    body: MessageBody,
+    source: Address,
+    dest: Address,
+}
+
+/// Sends this node's own messages (replies, one-time passwords) to the SMSC over the
+/// firewall's upstream binds. Cheap to clone; it outlives nothing: once the firewall is shut
+/// down every send fails.
+#[derive(Clone)]
+pub struct LocalSender(Arc<Shared>);
+
+impl std::fmt::Debug for LocalSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LocalSender")
+    }
+}
+
+impl LocalSender {
+    /// Submits `text` from `from` (a short code) to `to` (a subscriber number, `+84…` or
+    /// national) and waits for the SMSC's answer: its `message_id`, or the `command_status`
+    /// it refused with (`ESME_RTHROTTLED` when no bind has room, `ESME_RSYSERR` when the bind
+    /// was lost or the SMSC did not answer within `response_timeout_secs`).
+    pub async fn submit(&self, from: &str, to: &str, text: &str) -> Result<String, u32> {
+        let from = Address::new(if from.len() <= 8 { 3 } else { 0 }, 0, from);
+        let to = match to.strip_prefix('+') {
+            Some(intl) => Address::new(1, 1, intl),
+            None => Address::new(0, 1, to),
+        };
+        self.submit_to(from, to, text).await
+    }
+
+    /// [`LocalSender::submit`] between two addresses as they are.
+    async fn submit_to(&self, from: Address, to: Address, text: &str) -> Result<String, u32> {
+        let (data_coding, bytes) = crate::text::encode_best(text);
+        let (short_message, tlvs) = if bytes.len() <= 254 {
+            (Bytes::from(bytes), vec![])
+        } else {
+            (Bytes::new(), vec![Tlv::new(crate::pdu::tag::MESSAGE_PAYLOAD, bytes)])
+        };
+        let frame = Pdu::new(
+            0,
+            Body::SubmitSm(crate::pdu::ShortMessage {
+                source: from,
+                dest: to,
+                data_coding,
+                short_message,
+                tlvs,
+                ..Default::default()
+            }),
+        )
+        .encode();
+        let (tx, rx) = oneshot::channel();
+        if *self.0.shutdown.borrow() {
+            return Err(status::ESME_RSYSERR);
+        }
+        let now = Instant::now();
+        if self
+            .0
+            .forward(&frame, Route::Local(Some(tx)), now, Duration::ZERO, None)
+            .is_err()
+        {
+            Stats::inc(&self.0.stats.local_failed);
+            return Err(status::ESME_RTHROTTLED);
+        }
+        Stats::inc(&self.0.stats.local_sent);
+        rx.await.unwrap_or(Err(status::ESME_RSYSERR))
+    }
+}
 
 struct EsmeState {
     shared: Arc<Shared>,
@@ -1209,13 +1390,7 @@ impl EsmeState {
         let shared = self.shared.clone();
         let Some(first) = parts.first() else { return };
         let decoded = decode_parts(parts.iter().map(|p| &p.body), shared.cfg.gsm_packed);
-        let msg = Message {
-            sender: Some(first.source.text()),
-            recipient: Some(first.dest.text()),
-            text: decoded.text,
-            received_at: Some(unix_now()),
-            ..Default::default()
-        };
+        let msg = message_of(&first.source, &first.dest, decoded.text);
         let ctx = SubmitContext {
             system_id: &handle.system_id,
             session_id: self.session_id,
@@ -1339,6 +1514,17 @@ fn local_reply(seq: u32, (sender, to): (Address, Address), text: &str) -> Pdu {
     )
 }
 
+/// The message the filter sees: sender, recipient, the decoded text, received now.
+fn message_of(source: &Address, dest: &Address, text: String) -> Message {
+    Message {
+        sender: Some(source.text()),
+        recipient: Some(dest.text()),
+        text,
+        received_at: Some(unix_now()),
+        ..Default::default()
+    }
+}
+
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1435,14 +1621,20 @@ async fn upstream_loop(shared: Arc<Shared>, up: Arc<Upstream>, mut shutdown: wat
 /// unknown; the ESME may retry).
 fn fail_inflight(shared: &Shared, f: InFlight) {
     Stats::inc(&shared.stats.upstream_failed);
-    if let Route::Esme {
-        session,
-        seq,
-        command_id,
-        ..
-    } = f.route
-    {
-        session.answer(error_response(command_id, status::ESME_RSYSERR, seq));
+    match f.route {
+        Route::Esme {
+            session,
+            seq,
+            command_id,
+            ..
+        } => session.answer(error_response(command_id, status::ESME_RSYSERR, seq)),
+        Route::Local(done) => {
+            Stats::inc(&shared.stats.local_failed);
+            if let Some(done) = done {
+                let _ = done.send(Err(status::ESME_RSYSERR));
+            }
+        }
+        Route::Released => {}
     }
 }
 
@@ -1534,6 +1726,7 @@ async fn upstream_session(
                     enquire_sent = Some(now);
                 }
                 shared.expire_orphans(Duration::from_secs(2));
+                shared.expire_local_mo(now);
                 let timeout = Duration::from_secs(cfg.response_timeout_secs.max(1));
                 if let Some(cutoff) = now.checked_sub(timeout) {
                     for f in up.take_pending(Some(cutoff)) {
@@ -1572,14 +1765,34 @@ fn on_upstream_frame(
             };
         };
         up.inflight.fetch_sub(1, Relaxed);
-        let Route::Esme {
-            session,
-            seq,
-            command_id,
-            wants_receipt,
-        } = f.route
-        else {
-            return UpstreamFlow::Continue;
+        let (session, seq, command_id, wants_receipt) = match f.route {
+            Route::Esme {
+                session,
+                seq,
+                command_id,
+                wants_receipt,
+            } => (session, seq, command_id, wants_receipt),
+            Route::Local(done) => {
+                let out = match (h.command_status, Pdu::decode(frame, shared.cfg.max_pdu_len)) {
+                    (
+                        0,
+                        Ok(Pdu {
+                            body: Body::SubmitSmResp(r),
+                            ..
+                        }),
+                    ) => Ok(String::from_utf8_lossy(&r.message_id).into_owned()),
+                    (0, _) => Err(status::ESME_RSYSERR),
+                    (st, _) => Err(st),
+                };
+                if out.is_err() {
+                    Stats::inc(&shared.stats.local_failed);
+                }
+                if let Some(done) = done {
+                    let _ = done.send(out);
+                }
+                return UpstreamFlow::Continue;
+            }
+            Route::Released => return UpstreamFlow::Continue,
         };
         let out = if h.command_id == cmd::GENERIC_NACK {
             // The SMSC could not read what the ESME sent: answer the ESME's own command.
@@ -1626,6 +1839,11 @@ fn on_upstream_frame(
         Body::Unbind => {
             let _ = tx.try_send(Pdu::new(pdu.sequence, Body::UnbindResp).encode());
             return UpstreamFlow::Unbound;
+        }
+        Body::DeliverSm(ref sm)
+            if sm.esm_class & 0x3C != ESM_DELIVERY_RECEIPT && shared.filter.serves(&sm.dest.text()) =>
+        {
+            shared.local_mo(up.idx, &pdu, read_at);
         }
         Body::DeliverSm(ref sm) => match shared.route_deliver(sm) {
             DeliverRoute::Session(session) => shared.relay_deliver(&session, up.idx, pdu.sequence, &frame),

@@ -107,6 +107,15 @@ pub struct Stats {
     pub undeliverable: AtomicU64,
     /// Upstream binds made (first ones and reconnections).
     pub upstream_binds: AtomicU64,
+    /// MO messages from the SMSC to an address this node serves (the hub's short code),
+    /// taken by its service and acknowledged.
+    pub local_mo: AtomicU64,
+    /// Such MO messages the service could not take (answered with its error status).
+    pub local_mo_refused: AtomicU64,
+    /// This node's own messages submitted to the SMSC (replies, one-time passwords).
+    pub local_sent: AtomicU64,
+    /// Own messages the SMSC refused, or that found no bind or no answer.
+    pub local_failed: AtomicU64,
     /// Time the firewall itself spends on a forwarded submit: from reading it to queueing it
     /// upstream, plus from reading the SMSC's response to queueing it to the ESME.
     pub added_latency: Histogram,
@@ -134,6 +143,10 @@ pub struct Snapshot {
     pub delivered: u64,
     pub undeliverable: u64,
     pub upstream_binds: u64,
+    pub local_mo: u64,
+    pub local_mo_refused: u64,
+    pub local_sent: u64,
+    pub local_failed: u64,
     pub added_latency_p50_us: u64,
     pub added_latency_p99_us: u64,
     pub round_trip_p50_us: u64,
@@ -165,6 +178,10 @@ impl Stats {
             delivered: g(&self.delivered),
             undeliverable: g(&self.undeliverable),
             upstream_binds: g(&self.upstream_binds),
+            local_mo: g(&self.local_mo),
+            local_mo_refused: g(&self.local_mo_refused),
+            local_sent: g(&self.local_sent),
+            local_failed: g(&self.local_failed),
             added_latency_p50_us: self.added_latency.quantile_us(0.5),
             added_latency_p99_us: self.added_latency.quantile_us(0.99),
             round_trip_p50_us: self.round_trip.quantile_us(0.5),

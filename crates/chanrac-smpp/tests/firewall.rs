@@ -621,3 +621,181 @@ async fn local_answers_come_back_as_deliver_sm_and_nothing_is_forwarded() {
     wait_for(|| s.sim.received().len() == 1).await;
     assert_eq!(s.fw.stats().snapshot().answered_locally, 3);
 }
+
+/// A service on the short code 5656 for MO messages from the SMSC: it "stores" each message
+/// after a delay (the store's commit), or refuses texts with `FAIL` as a store that is down.
+struct HubLine {
+    stored: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Filter for HubLine {
+    fn check(&self, _: &SubmitContext<'_>, _: &Message) -> Decision {
+        Decision::Forward
+    }
+
+    fn serves(&self, dest: &str) -> bool {
+        dest == "5656"
+    }
+
+    fn deliver_local(&self, m: &Message) -> chanrac_smpp::proxy::LocalAnswer {
+        let (stored, from, text) = (
+            self.stored.clone(),
+            m.sender.clone().unwrap_or_default(),
+            m.text.clone(),
+        );
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            if text.contains("FAIL") {
+                return Err(status::ESME_RX_T_APPN);
+            }
+            let mut s = stored.lock().unwrap();
+            s.push(format!("{from}: {text}"));
+            Ok(format!("Cam on, ma phan anh PA{}", s.len()).into())
+        })
+    }
+}
+
+/// The SMSC side of one upstream bind, written on the crate's codec: it accepts the
+/// firewall's bind and then plays the SMSC delivering MO messages.
+async fn smsc_peer(listener: &tokio::net::TcpListener) -> Esme {
+    let (s, _) = listener.accept().await.unwrap();
+    let (r, w) = s.into_split();
+    let mut peer = Esme {
+        reader: chanrac_smpp::frame::FrameReader::new(r, chanrac_smpp::frame::DEFAULT_MAX_PDU),
+        writer: w,
+        seq: 100,
+    };
+    let bind = peer.next_app().await.unwrap();
+    assert_eq!(bind.command_id(), cmd::BIND_TRANSCEIVER);
+    let resp = Pdu::new(
+        bind.sequence,
+        Body::BindTransceiverResp(chanrac_smpp::pdu::BindResp {
+            system_id: Bytes::from_static(b"smsc"),
+            tlvs: vec![],
+        }),
+    );
+    peer.send_raw(&resp.encode()).await;
+    peer
+}
+
+#[tokio::test]
+async fn mo_from_the_smsc_to_a_served_code_is_answered_after_it_is_stored() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stored = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let filter = Arc::new(HubLine { stored: stored.clone() });
+    let mut cfg = common::config(listener.local_addr().unwrap());
+    cfg.upstream.binds = 1;
+    let fw = chanrac_smpp::proxy::Firewall::start(cfg, filter).await.unwrap();
+    let mut smsc = smsc_peer(&listener).await;
+    wait_for(|| fw.upstream_bound() == 1).await;
+
+    // A plain MO message: the deliver_sm_resp comes only once the service stored it, then
+    // the reply goes to the subscriber as a submit_sm from the short code.
+    let seq = smsc
+        .send(Body::DeliverSm(sm(
+            "84903123456",
+            "5656",
+            "S 0912345678 vay tien nhanh",
+        )))
+        .await;
+    let r = smsc.next_app().await.unwrap();
+    assert_eq!((r.command_id(), r.sequence, r.status), (cmd::DELIVER_SM_RESP, seq, 0));
+    assert_eq!(stored.lock().unwrap().len(), 1, "acknowledged before it was stored");
+    let reply = smsc.next_app().await.unwrap();
+    let Body::SubmitSm(m) = &reply.body else {
+        panic!("expected the reply, got {reply:?}")
+    };
+    assert_eq!(
+        (&m.source.addr[..], &m.dest.addr[..]),
+        (&b"5656"[..], &b"84903123456"[..])
+    );
+    assert_eq!(&m.short_message[..], b"Cam on, ma phan anh PA1");
+    let ok = Pdu::new(
+        reply.sequence,
+        Body::SubmitSmResp(chanrac_smpp::pdu::MessageIdResp {
+            message_id: Bytes::from_static(b"smsc-1"),
+            tlvs: vec![],
+        }),
+    );
+    smsc.send_raw(&ok.encode()).await;
+
+    // A report in two UCS-2 parts (a forwarded long spam): joined, stored once, both parts
+    // acknowledged after it.
+    let text = "S 0912345678 Chúc mừng quý khách trúng thưởng 50 triệu, nhận tại https://vtb-qua.xyz ngay hôm nay";
+    let bytes = ucs2_encode(text);
+    let half = bytes.len() / 2 / 2 * 2;
+    let mut seqs = Vec::new();
+    for (i, chunk) in [&bytes[..half], &bytes[half..]].into_iter().enumerate() {
+        let info = PartInfo {
+            reference: 7,
+            total: 2,
+            seq: i as u8 + 1,
+        };
+        let mut body = udh_for(info);
+        body.extend_from_slice(chunk);
+        let mut part = sm("84903123457", "5656", "");
+        part.esm_class = ESM_UDHI;
+        part.data_coding = 0x08;
+        part.short_message = Bytes::from(body);
+        seqs.push(smsc.send(Body::DeliverSm(part)).await);
+    }
+    let mut acked = Vec::new();
+    while acked.len() < 2 {
+        let p = smsc.next_app().await.unwrap();
+        assert_eq!((p.command_id(), p.status), (cmd::DELIVER_SM_RESP, 0), "{p:?}");
+        acked.push(p.sequence);
+    }
+    acked.sort();
+    assert_eq!(acked, seqs);
+    assert_eq!(stored.lock().unwrap()[1], format!("84903123457: {text}"));
+    let reply = smsc.next_app().await.unwrap();
+    assert!(matches!(&reply.body, Body::SubmitSm(m) if &m.short_message[..] == b"Cam on, ma phan anh PA2"));
+    smsc.send_raw(
+        &Pdu::with_status(
+            status::ESME_RSUBMITFAIL,
+            reply.sequence,
+            Body::SubmitSmResp(Default::default()),
+        )
+        .encode(),
+    )
+    .await;
+
+    // The service cannot store it: the SMSC gets the service's status (to retry), no reply.
+    let seq = smsc
+        .send(Body::DeliverSm(sm("84903123458", "5656", "S 0912 FAIL")))
+        .await;
+    let r = smsc.next_app().await.unwrap();
+    assert_eq!(
+        (r.command_id(), r.sequence, r.status),
+        (cmd::DELIVER_SM_RESP, seq, status::ESME_RX_T_APPN)
+    );
+    // An MO message to another address is routed to ESMEs as before (none here: retry later),
+    // never to the service.
+    let seq = smsc.send(Body::DeliverSm(sm("84903123459", "8088", "hello"))).await;
+    let r = smsc.next_app().await.unwrap();
+    assert_eq!((r.sequence, r.status), (seq, status::ESME_RX_T_APPN));
+    assert_eq!(stored.lock().unwrap().len(), 2);
+    let st = fw.stats().snapshot();
+    assert_eq!((st.local_mo, st.local_mo_refused), (2, 1));
+    wait_for(|| fw.stats().snapshot().local_failed == 1).await;
+    assert_eq!(fw.stats().snapshot().local_sent, 2);
+
+    // The node's own messages (one-time passwords) go out over the same bind.
+    let sender = fw.sender();
+    let send = tokio::spawn(async move { sender.submit("5656", "+84912000001", "Ma xac nhan: 123456").await });
+    let p = smsc.next_app().await.unwrap();
+    let Body::SubmitSm(m) = &p.body else { panic!("{p:?}") };
+    assert_eq!((m.dest.ton, &m.dest.addr[..]), (1, &b"84912000001"[..]));
+    smsc.send_raw(
+        &Pdu::new(
+            p.sequence,
+            Body::SubmitSmResp(chanrac_smpp::pdu::MessageIdResp {
+                message_id: Bytes::from_static(b"otp-1"),
+                tlvs: vec![],
+            }),
+        )
+        .encode(),
+    )
+    .await;
+    assert_eq!(send.await.unwrap(), Ok("otp-1".to_string()));
+}

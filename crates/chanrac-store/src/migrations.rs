@@ -92,6 +92,28 @@ pub(crate) const SQLITE: &[&str] = &[
         id INTEGER PRIMARY KEY AUTOINCREMENT, version INTEGER NOT NULL, at INTEGER NOT NULL, origin TEXT NOT NULL,
         pack TEXT NOT NULL);
      ALTER TABLE list_changes ADD COLUMN rules TEXT",
+    // 6: the hub's outbox (SMS to subscribers: one-time passwords) and its secrets (the
+    // key of the one-time password hashes, shared by every node of the store); reports'
+    // content LSH bands, for grouping near-duplicates; evidence files of reports; the
+    // numbers advertisers send from (their `FW` copies by SMS).
+    "CREATE TABLE hub_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at INTEGER NOT NULL);
+     CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
+        text TEXT NOT NULL, kind TEXT NOT NULL, expires_at INTEGER, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+        lease_until INTEGER NOT NULL, claimed_by TEXT, done_at INTEGER, message_id TEXT, error TEXT);
+     CREATE INDEX outbox_state ON outbox (state, id);
+     ALTER TABLE reports ADD COLUMN content_band0 TEXT;
+     ALTER TABLE reports ADD COLUMN content_band1 TEXT;
+     ALTER TABLE reports ADD COLUMN content_band2 TEXT;
+     CREATE INDEX reports_band0 ON reports (content_band0, at);
+     CREATE INDEX reports_band1 ON reports (content_band1, at);
+     CREATE INDEX reports_band2 ON reports (content_band2, at);
+     CREATE TABLE report_evidence (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, report_id INTEGER NOT NULL REFERENCES reports (id), name TEXT NOT NULL,
+        content_type TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, data BLOB NOT NULL);
+     CREATE INDEX report_evidence_report ON report_evidence (report_id, id);
+     CREATE TABLE advertiser_numbers (
+        number TEXT PRIMARY KEY, advertiser TEXT NOT NULL REFERENCES advertisers (code), updated_at INTEGER NOT NULL)",
 ];
 
 /// PostgreSQL migrations, version 1 first (the same tables as [`SQLITE`]).
@@ -185,4 +207,26 @@ pub(crate) const POSTGRES: &[&str] = &[
         id BIGSERIAL PRIMARY KEY, version BIGINT NOT NULL, at BIGINT NOT NULL, origin TEXT NOT NULL,
         pack TEXT NOT NULL);
      ALTER TABLE list_changes ADD COLUMN rules TEXT",
+    // 6: the hub's outbox (SMS to subscribers: one-time passwords) and its secrets (the
+    // key of the one-time password hashes, shared by every node of the store); reports'
+    // content LSH bands, for grouping near-duplicates; evidence files of reports; the
+    // numbers advertisers send from (their `FW` copies by SMS).
+    "CREATE TABLE hub_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at BIGINT NOT NULL);
+     CREATE TABLE outbox (
+        id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
+        text TEXT NOT NULL, kind TEXT NOT NULL, expires_at BIGINT, state TEXT NOT NULL, attempts BIGINT NOT NULL,
+        lease_until BIGINT NOT NULL, claimed_by TEXT, done_at BIGINT, message_id TEXT, error TEXT);
+     CREATE INDEX outbox_state ON outbox (state, id);
+     ALTER TABLE reports ADD COLUMN content_band0 TEXT;
+     ALTER TABLE reports ADD COLUMN content_band1 TEXT;
+     ALTER TABLE reports ADD COLUMN content_band2 TEXT;
+     CREATE INDEX reports_band0 ON reports (content_band0, at);
+     CREATE INDEX reports_band1 ON reports (content_band1, at);
+     CREATE INDEX reports_band2 ON reports (content_band2, at);
+     CREATE TABLE report_evidence (
+        id BIGSERIAL PRIMARY KEY, report_id BIGINT NOT NULL REFERENCES reports (id), name TEXT NOT NULL,
+        content_type TEXT NOT NULL, size BIGINT NOT NULL, sha256 TEXT NOT NULL, data BYTEA NOT NULL);
+     CREATE INDEX report_evidence_report ON report_evidence (report_id, id);
+     CREATE TABLE advertiser_numbers (
+        number TEXT PRIMARY KEY, advertiser TEXT NOT NULL REFERENCES advertisers (code), updated_at BIGINT NOT NULL)",
 ];

@@ -182,6 +182,17 @@ enum AdvertiserCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Declare a number the advertiser sends from: its `FW` copies by SMS carry its
+    /// brandname.
+    Number {
+        /// The advertiser's code.
+        code: String,
+        /// The number, in any form.
+        number: String,
+        /// Why (the audit log).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -443,7 +454,14 @@ async fn run_async(args: HubArgs) -> Result<ExitCode> {
                     table(&v["advertisers"], &["code", "name", "status"]);
                     println!();
                     table(&v["brandnames"], &["name", "advertiser", "operators", "status"]);
+                    println!();
+                    table(&v["numbers"], &["number", "advertiser"]);
                 }
+            }
+            AdvertiserCommand::Number { code, number, reason } => {
+                let body = json!({"number": number, "reason": reason});
+                let path = format!("/v1/advertisers/{}/numbers", enc(&code));
+                println!("{}", c.post(&path, body).await?);
             }
             AdvertiserCommand::Add {
                 code,

@@ -187,8 +187,21 @@ fn analysts_work_the_queue_and_the_registers_from_the_command_line() {
         ],
     );
     assert_eq!(code, 0, "{err}");
+    let (code, _, err) = hub(
+        &node,
+        &[
+            "advertiser",
+            "number",
+            "QC-0001",
+            "0912 000 111",
+            "--reason",
+            "contract",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
     let (code, out, _) = hub(&node, &["advertiser", "list"]);
     assert_eq!(code, 0);
+    assert!(out.contains("+84912000111\tQC-0001"), "{out}");
     assert!(
         out.contains("QC-0001\tFPT Retail\tactive") && out.contains("FPTSHOP\tQC-0001\tviettel,vinaphone"),
         "{out}"

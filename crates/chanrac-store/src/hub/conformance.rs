@@ -2,7 +2,10 @@
 //! documentation, checked. `tests/hub.rs` runs it against SQLite and a real PostgreSQL
 //! server. Each check takes a fresh, empty store.
 
-use super::{HubRecords, NewAdCopy, NewProposal, NewReport, OtpOutcome, ProposalsMerged, ReportLimits, ReportQuery};
+use super::{
+    HubRecords, NewAdCopy, NewEvidence, NewOutgoing, NewProposal, NewReport, OtpOutcome, OutboxOutcome,
+    ProposalsMerged, ReportLimits, ReportQuery,
+};
 use crate::StoreError;
 use crate::records::{Actor, ChangeOp, Records};
 
@@ -19,6 +22,9 @@ where
     Fut: std::future::Future<Output = R>,
 {
     reports_group_and_escalate(&fresh().await).await;
+    near_duplicate_contents_group_by_band(&fresh().await).await;
+    evidence_is_stored_with_its_report(&fresh().await).await;
+    the_ad_register_stamp_changes_with_every_change(&fresh().await).await;
     reporters_have_an_allowance_and_old_reports_expire(&fresh().await).await;
     decisions_stand_and_are_audited(&fresh().await).await;
     concurrent_reports_lose_nothing(&fresh().await).await;
@@ -27,6 +33,8 @@ where
     advertisers_brandnames_and_copies(&fresh().await).await;
     keyword_proposals_are_one_per_phrase(&fresh().await).await;
     approved_keywords_make_versioned_packs_in_the_feed(&fresh().await, &fresh().await).await;
+    the_outbox_hands_each_message_to_one_sender(&fresh().await).await;
+    secrets_are_kept_once(&fresh().await).await;
 }
 
 fn proposal(phrase: &str, z: f64) -> NewProposal {
@@ -263,7 +271,9 @@ fn report(at: i64, reporter: &str, source: &str, content: &str) -> NewReport {
         source_key: Some(source.into()),
         content: content.into(),
         content_key: Some(format!("k-{content}")),
+        content_bands: Vec::new(),
         raw: format!("S {source} {content}"),
+        evidence: Vec::new(),
     }
 }
 
@@ -618,4 +628,268 @@ pub async fn advertisers_brandnames_and_copies<R: Records + HubRecords>(s: &R) {
         .map(|r| r.action)
         .collect();
     assert_eq!(actions, ["advertiser.put", "advertiser.put", "brandname.put"]);
+}
+
+fn sms(at: i64, to: &str, expires_at: Option<i64>) -> NewOutgoing {
+    NewOutgoing {
+        at,
+        sender: "5656".into(),
+        recipient: to.into(),
+        text: format!("Ma xac nhan cho {to}"),
+        kind: "otp".into(),
+        expires_at,
+    }
+}
+
+/// Outbox messages are claimed oldest first, by one claimer at a time; a lease that ends
+/// lets a message go back; a retry makes it claimable again, `sent` and `failed` end it; a
+/// pull takes it for good; an expired message is never handed out.
+pub async fn the_outbox_hands_each_message_to_one_sender<R: HubRecords>(s: &R) {
+    let now = 1_800_000_000_000;
+    let a = s
+        .outbox_add(&sms(now, "+84912000001", Some(now + 300_000)))
+        .await
+        .unwrap();
+    let b = s.outbox_add(&sms(now + 1, "+84912000002", None)).await.unwrap();
+    let c = s
+        .outbox_add(&sms(now + 2, "+84912000003", Some(now + 10)))
+        .await
+        .unwrap();
+    assert_eq!((a.state.as_str(), a.attempts), ("pending", 0));
+    assert!(a.id < b.id && b.id < c.id);
+
+    let first = s.outbox_claim("smpp:a", now, Some(now + 60_000), 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        (first[0].id, first[0].state.as_str(), first[0].attempts),
+        (a.id, "claimed", 1)
+    );
+    assert_eq!(first[0].claimed_by.as_deref(), Some("smpp:a"));
+    // Another claimer gets the others, not the one under lease; the expired one never.
+    let other = s
+        .outbox_claim("smpp:b", now + 20, Some(now + 100_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(other.iter().map(|m| m.id).collect::<Vec<_>>(), [b.id]);
+    assert!(
+        s.outbox_claim("smpp:b", now + 30, Some(now + 60_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The first claimer dies: after its lease the message goes to another.
+    let again = s
+        .outbox_claim("smpp:b", now + 60_000, Some(now + 120_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|m| (m.id, m.attempts)).collect::<Vec<_>>(),
+        [(a.id, 2)]
+    );
+    // A finish from a claimer whose lease was taken over still lands on the claimed row;
+    // here the new claimer reports a retry, then the send.
+    s.outbox_finish(a.id, &OutboxOutcome::Retry("throttled".into()), now + 60_001)
+        .await
+        .unwrap();
+    let retry = s
+        .outbox_claim("smpp:b", now + 60_002, Some(now + 100_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        retry.iter().map(|m| (m.id, m.attempts)).collect::<Vec<_>>(),
+        [(a.id, 3)]
+    );
+    assert_eq!(retry[0].error.as_deref(), Some("throttled"));
+    s.outbox_finish(a.id, &OutboxOutcome::Sent("smsc-9".into()), now + 60_003)
+        .await
+        .unwrap();
+    s.outbox_finish(b.id, &OutboxOutcome::Failed("refused 0x45".into()), now + 60_003)
+        .await
+        .unwrap();
+    // Finishing twice changes nothing.
+    s.outbox_finish(a.id, &OutboxOutcome::Retry("late".into()), now + 60_004)
+        .await
+        .unwrap();
+    assert!(
+        s.outbox_claim("smpp:b", now + 200_000, Some(now + 300_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A gateway's pull takes messages for good.
+    let d = s.outbox_add(&sms(now + 3, "+84912000004", None)).await.unwrap();
+    let pulled = s.outbox_claim("gateway:g", now + 200_000, None, 10).await.unwrap();
+    assert_eq!(
+        pulled.iter().map(|m| (m.id, m.state.as_str())).collect::<Vec<_>>(),
+        [(d.id, "taken")]
+    );
+    assert!(
+        s.outbox_claim("gateway:g", i64::MAX / 2, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let recent = s.outbox_recent(10).await.unwrap();
+    let states: Vec<(i64, &str)> = recent.iter().map(|m| (m.id, m.state.as_str())).collect();
+    assert_eq!(
+        states,
+        [(d.id, "taken"), (c.id, "pending"), (b.id, "failed"), (a.id, "sent")]
+    );
+    assert_eq!(recent[3].message_id.as_deref(), Some("smsc-9"));
+    assert_eq!(recent[2].error.as_deref(), Some("refused 0x45"));
+}
+
+/// A secret is stored by the first caller; every later one gets the same value.
+pub async fn secrets_are_kept_once<R: HubRecords>(s: &R) {
+    assert_eq!(s.hub_secret("otp", "first").await.unwrap(), "first");
+    assert_eq!(s.hub_secret("otp", "second").await.unwrap(), "first");
+    assert_eq!(s.hub_secret("other", "x").await.unwrap(), "x");
+}
+
+/// Reports whose contents differ (another exact key) but share an LSH band count as one
+/// content's reporters, and are listed together; a report sharing nothing stays apart.
+pub async fn near_duplicate_contents_group_by_band<R: HubRecords>(s: &R) {
+    let now = 1_800_000_000_000;
+    let with_bands = |at, reporter: &str, content: &str, bands: [&str; 3]| NewReport {
+        content_bands: bands.iter().map(|b| b.to_string()).collect(),
+        ..report(at, reporter, "+84912345678", content)
+    };
+    let a = s
+        .add_report(&with_bands(now, "+84900000001", "a", ["a0", "a1", "a2"]), limits(now))
+        .await
+        .unwrap();
+    assert_eq!(a.content_reporters, 1);
+    assert_eq!(a.report.content_bands, ["a0", "a1", "a2"]);
+    // Another exact key, one band in common: the same campaign.
+    let b = s
+        .add_report(
+            &with_bands(now + 1, "+84900000002", "b", ["b0", "a1", "b2"]),
+            limits(now),
+        )
+        .await
+        .unwrap();
+    assert_eq!(b.content_reporters, 2);
+    // A band value in another position is another band: not grouped.
+    let c = s
+        .add_report(
+            &with_bands(now + 2, "+84900000003", "c", ["a2", "c1", "c2"]),
+            limits(now),
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.content_reporters, 1);
+    // A short text without bands groups by its exact key only.
+    let d = s
+        .add_report(&report(now + 3, "+84900000004", "a", "a"), limits(now))
+        .await
+        .unwrap();
+    assert_eq!(d.content_reporters, 2, "exact key k-a, shared with the first");
+    let like = s
+        .reports(&ReportQuery {
+            similar: Some(("k-b".into(), vec!["b0".into(), "a1".into(), "b2".into()])),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<i64> = like.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [b.report.id, a.report.id]);
+    assert_eq!(
+        s.report(b.report.id).await.unwrap().unwrap().content_bands,
+        ["b0", "a1", "b2"]
+    );
+}
+
+/// A report's evidence files are stored with it (bytes kept exactly) and read back by
+/// report; another report's file is not found through this one.
+pub async fn evidence_is_stored_with_its_report<R: HubRecords>(s: &R) {
+    let now = 1_800_000_000_000;
+    let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n"[..], &[0u8, 255, 7, 0, 1][..]].concat();
+    let file = |name: &str, data: &[u8]| NewEvidence {
+        name: name.into(),
+        content_type: "image/png".into(),
+        data: data.to_vec(),
+        sha256: format!("sha-{name}"),
+    };
+    let a = s
+        .add_report(
+            &NewReport {
+                evidence: vec![file("screen.png", &png), file("second.png", b"\x89PNG\r\n\x1a\nxyz")],
+                ..report(now, "+84900000001", "+84912345678", "vay tien")
+            },
+            limits(now),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.evidence.len(), 2);
+    assert_eq!(
+        (a.evidence[0].size, a.evidence[0].report_id),
+        (png.len() as i64, a.report.id)
+    );
+    let b = s
+        .add_report(&report(now + 1, "+84900000002", "+84912345678", "x"), limits(now))
+        .await
+        .unwrap();
+    assert!(b.evidence.is_empty());
+    let listed = s.evidence(a.report.id).await.unwrap();
+    assert_eq!(listed, a.evidence);
+    assert!(s.evidence(b.report.id).await.unwrap().is_empty());
+    let (meta, bytes) = s.evidence_file(a.report.id, a.evidence[0].id).await.unwrap().unwrap();
+    assert_eq!(
+        (meta.name.as_str(), meta.sha256.as_str(), bytes),
+        ("screen.png", "sha-screen.png", png)
+    );
+    assert!(s.evidence_file(b.report.id, a.evidence[0].id).await.unwrap().is_none());
+}
+
+/// Every change of the advertiser register changes its stamp; reading changes nothing.
+pub async fn the_ad_register_stamp_changes_with_every_change<R: HubRecords>(s: &R) {
+    let mut seen = vec![s.ad_register_stamp().await.unwrap()];
+    let mut changed = |stamp: Vec<i64>| {
+        assert!(!seen.contains(&stamp), "{stamp:?} seen before: {seen:?}");
+        seen.push(stamp);
+    };
+    s.put_advertiser("QC-1", "A", "active", ANALYST).await.unwrap();
+    changed(s.ad_register_stamp().await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    s.put_advertiser("QC-1", "A", "suspended", ANALYST).await.unwrap();
+    changed(s.ad_register_stamp().await.unwrap());
+    s.put_brandname("FPTSHOP", "QC-1", "viettel", "active", ANALYST)
+        .await
+        .unwrap();
+    changed(s.ad_register_stamp().await.unwrap());
+    s.add_ad_copy(&NewAdCopy {
+        at: 1,
+        via: "api".into(),
+        sender: "fpt".into(),
+        brandname: Some("FPTSHOP".into()),
+        text: "[QC] x".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    changed(s.ad_register_stamp().await.unwrap());
+    s.put_advertiser_number("+84912000111", "QC-1", ANALYST).await.unwrap();
+    let last = s.ad_register_stamp().await.unwrap();
+    changed(last.clone());
+    // A number belongs to one advertiser: declaring it again moves it; audited.
+    s.put_advertiser("QC-2", "B", "active", ANALYST).await.unwrap();
+    s.put_advertiser_number("+84912000111", "QC-2", ANALYST).await.unwrap();
+    s.put_advertiser_number("+84912000222", "QC-1", ANALYST).await.unwrap();
+    assert_eq!(
+        s.advertiser_numbers().await.unwrap(),
+        [
+            ("+84912000111".to_string(), "QC-2".to_string()),
+            ("+84912000222".to_string(), "QC-1".to_string())
+        ]
+    );
+    assert!(matches!(
+        s.put_advertiser_number("+84912000333", "QC-9", ANALYST).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let last = s.ad_register_stamp().await.unwrap();
+    assert_eq!(s.ad_register_stamp().await.unwrap(), last);
 }

@@ -23,6 +23,12 @@
 //!   register holds only numbers with at least one flag.
 //! - **One-time passwords** are stored as hashes, used once, void after the expiry or too
 //!   many wrong tries; a confirmed password applies its DNC change in the same transaction.
+//!   The key of the hashes is a secret kept in the store ([`HubRecords::hub_secret`]), so a
+//!   request survives a restart and is confirmed on any node.
+//! - **The outbox** (SMS to subscribers) is durable: a message added is committed; a claim
+//!   hands each message to one sender at a time (a lease: a sender that dies lets it go
+//!   back after the lease), oldest first, never after its expiry; a message ends `sent`,
+//!   `taken` (handed to a gateway for good) or `failed`.
 //! - **Keyword proposals** are one per phrase: mining again updates the figures of a
 //!   proposal still `proposed`, and leaves an `approved` or `rejected` one as the analyst
 //!   left it (a rejected phrase never comes back by itself). A decision that changes the
@@ -60,8 +66,43 @@ pub struct NewReport {
     pub content: String,
     /// The content's fingerprint key, for grouping.
     pub content_key: Option<String>,
+    /// The content's LSH band keys (three, or none for a text too short to have reliable
+    /// ones): reports sharing one are near-duplicates and group together.
+    pub content_bands: Vec<String>,
     /// The whole text as received (for an SMS report), or empty.
     pub raw: String,
+    /// Files attached to it (screenshots, recordings), stored with it in its transaction.
+    pub evidence: Vec<NewEvidence>,
+}
+
+/// A file attached to a report, to store. The caller checks its size and type.
+#[derive(Debug, Clone, Default)]
+pub struct NewEvidence {
+    /// The file name the reporter gave (for the analyst's download).
+    pub name: String,
+    /// Its MIME type, as read from its bytes.
+    pub content_type: String,
+    /// The bytes.
+    pub data: Vec<u8>,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
+}
+
+/// A stored evidence file, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// The store's id.
+    pub id: i64,
+    /// The report it belongs to.
+    pub report_id: i64,
+    /// The file name.
+    pub name: String,
+    /// Its MIME type.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: i64,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
 }
 
 /// The limits and thresholds a report is counted with.
@@ -100,6 +141,8 @@ pub struct Report {
     pub content: String,
     /// The content's fingerprint key.
     pub content_key: Option<String>,
+    /// The content's LSH band keys (none for a short text).
+    pub content_bands: Vec<String>,
     /// The text as received.
     pub raw: String,
     /// False when the reporter had used up its allowance: kept, but not counted.
@@ -115,7 +158,10 @@ pub struct ReportAdded {
     pub report: Report,
     /// Its source after the report, if it named one.
     pub source: Option<SourceRecord>,
-    /// Distinct counted reporters of the same content in the window (0 without content).
+    /// The evidence files stored with it.
+    pub evidence: Vec<Evidence>,
+    /// Distinct counted reporters of the same or a near-duplicate content (same exact key,
+    /// or a shared LSH band) in the window (0 without content).
     pub content_reporters: u32,
 }
 
@@ -151,6 +197,8 @@ pub struct ReportQuery {
     pub kind: Option<String>,
     /// With an id below this (paging backwards).
     pub before_id: Option<i64>,
+    /// Whose content is the same or a near-duplicate of this: (exact key, band keys).
+    pub similar: Option<(String, Vec<String>)>,
     /// At most this many, newest first.
     pub limit: usize,
 }
@@ -360,6 +408,64 @@ pub struct KeywordDecision {
     pub lists_version: Option<i64>,
 }
 
+/// An SMS the hub sends to a subscriber, to store.
+#[derive(Debug, Clone, Default)]
+pub struct NewOutgoing {
+    /// When it was queued, Unix ms.
+    pub at: i64,
+    /// The address it is sent from (the short code).
+    pub sender: String,
+    /// The subscriber's canonical number.
+    pub recipient: String,
+    /// The text.
+    pub text: String,
+    /// What it is: `otp`.
+    pub kind: String,
+    /// Not sent after this time (Unix ms), if any: a one-time password past its expiry is
+    /// worthless.
+    pub expires_at: Option<i64>,
+}
+
+/// A stored outbox message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outgoing {
+    /// The store's id.
+    pub id: i64,
+    /// When it was queued, Unix ms.
+    pub at: i64,
+    /// The address it is sent from.
+    pub sender: String,
+    /// The subscriber's canonical number.
+    pub recipient: String,
+    /// The text.
+    pub text: String,
+    /// What it is.
+    pub kind: String,
+    /// Not sent after this time, Unix ms.
+    pub expires_at: Option<i64>,
+    /// `pending`, `claimed`, `sent`, `taken` or `failed`.
+    pub state: String,
+    /// How many times it was claimed.
+    pub attempts: i64,
+    /// Who claimed it last (`smpp:NODE`, `gateway:KEY`).
+    pub claimed_by: Option<String>,
+    /// The SMSC's message id once sent.
+    pub message_id: Option<String>,
+    /// The last failure.
+    pub error: Option<String>,
+}
+
+/// How a claimed outbox message ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxOutcome {
+    /// The SMSC accepted it with this message id.
+    Sent(String),
+    /// Not sent this time (the reason): claimable again.
+    Retry(String),
+    /// Given up (the reason).
+    Failed(String),
+}
+
 /// The hub's durable records. See the module documentation for the semantics.
 pub trait HubRecords: Send + Sync + 'static {
     /// Stores a report, counts it against its reporter's allowance and its source's
@@ -512,6 +618,64 @@ pub trait HubRecords: Send + Sync + 'static {
         actor: Actor<'_>,
         weight: f32,
     ) -> impl Future<Output = Result<Option<KeywordDecision>, StoreError>> + Send;
+
+    /// The secret called `name`: the one stored, or `fresh` when none was (then stored).
+    /// Every caller gets the same value, however many race.
+    fn hub_secret(&self, name: &str, fresh: &str) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// Queues an SMS to a subscriber (committed on return).
+    fn outbox_add(&self, message: &NewOutgoing) -> impl Future<Output = Result<Outgoing, StoreError>> + Send;
+
+    /// Claims at most `limit` messages for `by`, oldest first: those pending, and those
+    /// claimed whose lease ended (`lease_until` ≤ `now`), never one past its expiry. With a
+    /// `lease_until` they become `claimed` until then (the claimer reports with
+    /// [`HubRecords::outbox_finish`]); without, they are `taken` for good (a gateway that
+    /// pulls them sends them itself).
+    fn outbox_claim(
+        &self,
+        by: &str,
+        now: i64,
+        lease_until: Option<i64>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Outgoing>, StoreError>> + Send;
+
+    /// Records how a claimed message ended, at `now` (Unix ms).
+    fn outbox_finish(
+        &self,
+        id: i64,
+        outcome: &OutboxOutcome,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The last `limit` outbox messages, newest first.
+    fn outbox_recent(&self, limit: usize) -> impl Future<Output = Result<Vec<Outgoing>, StoreError>> + Send;
+
+    /// A stamp of the advertiser register (advertisers, brandnames, ad copies) that changes
+    /// with every change to it, whichever node made it: how a node knows to reload it.
+    fn ad_register_stamp(&self) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
+
+    /// Declares the number an advertiser sends from (a canonical number; its `FW` copies
+    /// by SMS are its own), audited. A number belongs to one advertiser: declaring it again
+    /// moves it. An unknown advertiser is [`StoreError::Invalid`].
+    fn put_advertiser_number(
+        &self,
+        number: &str,
+        advertiser: &str,
+        actor: Actor<'_>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every declared number and its advertiser, by number.
+    fn advertiser_numbers(&self) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+
+    /// The evidence files of a report, in the order they were given.
+    fn evidence(&self, report_id: i64) -> impl Future<Output = Result<Vec<Evidence>, StoreError>> + Send;
+
+    /// One evidence file of a report with its bytes.
+    fn evidence_file(
+        &self,
+        report_id: i64,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<(Evidence, Vec<u8>)>, StoreError>> + Send;
 }
 
 /// Forwards a call to the chosen backend.
@@ -637,6 +801,42 @@ impl HubRecords for AnyRecords {
     ) -> Result<Option<KeywordDecision>, StoreError> {
         any!(self, r => r.decide_keyword(id, status, actor, weight).await)
     }
+    async fn hub_secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
+        any!(self, r => r.hub_secret(name, fresh).await)
+    }
+    async fn outbox_add(&self, message: &NewOutgoing) -> Result<Outgoing, StoreError> {
+        any!(self, r => r.outbox_add(message).await)
+    }
+    async fn outbox_claim(
+        &self,
+        by: &str,
+        now: i64,
+        lease_until: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Outgoing>, StoreError> {
+        any!(self, r => r.outbox_claim(by, now, lease_until, limit).await)
+    }
+    async fn outbox_finish(&self, id: i64, outcome: &OutboxOutcome, now: i64) -> Result<(), StoreError> {
+        any!(self, r => r.outbox_finish(id, outcome, now).await)
+    }
+    async fn outbox_recent(&self, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
+        any!(self, r => r.outbox_recent(limit).await)
+    }
+    async fn ad_register_stamp(&self) -> Result<Vec<i64>, StoreError> {
+        any!(self, r => r.ad_register_stamp().await)
+    }
+    async fn put_advertiser_number(&self, number: &str, advertiser: &str, actor: Actor<'_>) -> Result<(), StoreError> {
+        any!(self, r => r.put_advertiser_number(number, advertiser, actor).await)
+    }
+    async fn advertiser_numbers(&self) -> Result<Vec<(String, String)>, StoreError> {
+        any!(self, r => r.advertiser_numbers().await)
+    }
+    async fn evidence(&self, report_id: i64) -> Result<Vec<Evidence>, StoreError> {
+        any!(self, r => r.evidence(report_id).await)
+    }
+    async fn evidence_file(&self, report_id: i64, id: i64) -> Result<Option<(Evidence, Vec<u8>)>, StoreError> {
+        any!(self, r => r.evidence_file(report_id, id).await)
+    }
 }
 
 /// Statuses of keyword proposals.
@@ -687,6 +887,55 @@ pub(crate) fn proposal_target(id: i64) -> String {
     format!("keyword/{id}")
 }
 
+pub(crate) fn evidence_from(r: &impl Cols) -> Result<Evidence, StoreError> {
+    Ok(Evidence {
+        id: r.int(0)?,
+        report_id: r.int(1)?,
+        name: r.text(2)?,
+        content_type: r.text(3)?,
+        size: r.int(4)?,
+        sha256: r.text(5)?,
+    })
+}
+
+/// What a stored evidence file is, from what was stored.
+pub(crate) fn evidence_stored(id: i64, report_id: i64, e: &NewEvidence) -> Evidence {
+    Evidence {
+        id,
+        report_id,
+        name: e.name.clone(),
+        content_type: e.content_type.clone(),
+        size: e.data.len() as i64,
+        sha256: e.sha256.clone(),
+    }
+}
+
+/// The state and columns an [`OutboxOutcome`] writes: (state, message_id, error).
+pub(crate) fn outbox_outcome(o: &OutboxOutcome) -> (&'static str, Option<&str>, Option<&str>) {
+    match o {
+        OutboxOutcome::Sent(id) => ("sent", Some(id), None),
+        OutboxOutcome::Retry(e) => ("pending", None, Some(e)),
+        OutboxOutcome::Failed(e) => ("failed", None, Some(e)),
+    }
+}
+
+pub(crate) fn outgoing_from(r: &impl Cols) -> Result<Outgoing, StoreError> {
+    Ok(Outgoing {
+        id: r.int(0)?,
+        at: r.int(1)?,
+        sender: r.text(2)?,
+        recipient: r.text(3)?,
+        text: r.text(4)?,
+        kind: r.text(5)?,
+        expires_at: r.opt_int(6)?,
+        state: r.text(7)?,
+        attempts: r.int(8)?,
+        claimed_by: r.opt_text(9)?,
+        message_id: r.opt_text(10)?,
+        error: r.opt_text(11)?,
+    })
+}
+
 /// Checks the closed vocabularies before they reach a table.
 pub(crate) fn check_one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), StoreError> {
     if allowed.contains(&value) {
@@ -711,7 +960,8 @@ pub(crate) fn dnc_after(before: u8, register: bool, scope: u8) -> u8 {
 /// reads them as `?1`).
 pub(crate) mod sql {
     pub const REPORT_COLUMNS: &str =
-        "id, at, via, reporter, kind, source, source_key, content, content_key, raw, counted, status";
+        "id, at, via, reporter, kind, source, source_key, content, content_key, raw, counted, status,
+         content_band0, content_band1, content_band2";
     pub const SOURCE_COLUMNS: &str = "key, status, reporters, reports, first_at, last_at, decided_by, reason";
     pub const DNC_COLUMNS: &str = "id, at, number, action, scope, before_flags, after_flags, via, actor";
     pub const ADVERTISER_COLUMNS: &str = "code, name, status, updated_at";
@@ -720,12 +970,14 @@ pub(crate) mod sql {
 
     pub const REPORTER_COUNT: &str = "SELECT COUNT(*) FROM reports WHERE reporter = $1 AND at >= $2 AND counted = 1";
     pub const INSERT_REPORT: &str =
-        "INSERT INTO reports (at, via, reporter, kind, source, source_key, content, content_key, raw, counted, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open') RETURNING id";
+        "INSERT INTO reports (at, via, reporter, kind, source, source_key, content, content_key, raw, counted, status,
+                              content_band0, content_band1, content_band2)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $13) RETURNING id";
     pub const DISTINCT_BY_SOURCE: &str =
         "SELECT COUNT(DISTINCT reporter) FROM reports WHERE source_key = $1 AND at >= $2 AND counted = 1";
-    pub const DISTINCT_BY_CONTENT: &str =
-        "SELECT COUNT(DISTINCT reporter) FROM reports WHERE content_key = $1 AND at >= $2 AND counted = 1";
+    pub const DISTINCT_BY_CONTENT: &str = "SELECT COUNT(DISTINCT reporter) FROM reports
+         WHERE (content_key = $1 OR content_band0 = $3 OR content_band1 = $4 OR content_band2 = $5)
+           AND at >= $2 AND counted = 1";
     /// Upserts a source with its new count and raises its status by the thresholds ($4
     /// watch, $5 proposed); a decided source keeps its status.
     pub const UPSERT_SOURCE: &str = "INSERT INTO sources (key, status, reporters, reports, first_at, last_at)
@@ -779,6 +1031,43 @@ pub(crate) mod sql {
     pub const PROPOSAL_UPDATE: &str = "UPDATE keyword_proposals SET label = $2, z = $3, log_odds = $4, unwanted_docs = $5, unwanted_total = $6, ham_docs = $7, ham_total = $8, ham_rate_upper = $9, adds_docs = $10, examples = $11, source = $12, updated_at = $13
          WHERE phrase = $1 AND status = 'proposed'";
     pub const PROPOSAL_DECIDE: &str = "UPDATE keyword_proposals SET status = $2, decided_by = $3, decided_at = $4, reason = $5, updated_at = $4 WHERE id = $1";
+    pub const OUTBOX_COLUMNS: &str =
+        "id, at, sender, recipient, text, kind, expires_at, state, attempts, claimed_by, message_id, error";
+    pub const SECRET_INSERT: &str =
+        "INSERT INTO hub_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING";
+    pub const SECRET_GET: &str = "SELECT value FROM hub_secrets WHERE name = $1";
+    pub const OUTBOX_INSERT: &str =
+        "INSERT INTO outbox (at, sender, recipient, text, kind, expires_at, state, attempts, lease_until)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, 0)
+         RETURNING id, at, sender, recipient, text, kind, expires_at, state, attempts, claimed_by, message_id, error";
+    /// The messages a claim may take ($1 now, $2 limit).
+    pub const OUTBOX_CLAIMABLE: &str = "SELECT id FROM outbox
+         WHERE (state = 'pending' OR (state = 'claimed' AND lease_until <= $1))
+           AND (expires_at IS NULL OR expires_at > $1)
+         ORDER BY id LIMIT $2";
+    /// Claims one message ($1 id, $2 state, $3 lease, $4 by, $5 now), if still claimable.
+    pub const OUTBOX_CLAIM_ONE: &str = "UPDATE outbox SET state = $2, lease_until = $3, claimed_by = $4,
+           attempts = attempts + 1, done_at = CASE WHEN $2 = 'taken' THEN $5 ELSE done_at END
+         WHERE id = $1 AND (state = 'pending' OR (state = 'claimed' AND lease_until <= $5))
+         RETURNING id, at, sender, recipient, text, kind, expires_at, state, attempts, claimed_by, message_id, error";
+    pub const OUTBOX_FINISH: &str = "UPDATE outbox SET state = $2, message_id = COALESCE($3, message_id),
+           error = COALESCE($4, error), done_at = $5, lease_until = 0
+         WHERE id = $1 AND state = 'claimed'";
+    /// Counts and sums of the update times (a sum changes with any update, whatever the
+    /// writer's clock), and the last copy (copies are only added).
+    pub const AD_STAMP: &str = "SELECT
+         (SELECT COUNT(*) FROM advertisers), (SELECT COALESCE(SUM(updated_at), 0) FROM advertisers),
+         (SELECT COUNT(*) FROM brandnames), (SELECT COALESCE(SUM(updated_at), 0) FROM brandnames),
+         (SELECT COALESCE(MAX(id), 0) FROM ad_copies),
+         (SELECT COUNT(*) FROM advertiser_numbers), (SELECT COALESCE(SUM(updated_at), 0) FROM advertiser_numbers)";
+    pub const NUMBER_UPSERT: &str =
+        "INSERT INTO advertiser_numbers (number, advertiser, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (number) DO UPDATE SET advertiser = excluded.advertiser, updated_at = excluded.updated_at";
+    pub const NUMBERS: &str = "SELECT number, advertiser FROM advertiser_numbers ORDER BY number";
+    pub const EVIDENCE_COLUMNS: &str = "id, report_id, name, content_type, size, sha256";
+    pub const EVIDENCE_INSERT: &str =
+        "INSERT INTO report_evidence (report_id, name, content_type, size, sha256, data) VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING id";
     pub const COPY_INSERT: &str =
         "INSERT INTO ad_copies (at, via, sender, brandname, text, window_from, window_to, recipients)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
@@ -812,6 +1101,10 @@ pub(crate) fn report_from(r: &impl Cols) -> Result<Report, StoreError> {
         raw: r.text(9)?,
         counted: r.int(10)? != 0,
         status: r.text(11)?,
+        content_bands: [r.opt_text(12)?, r.opt_text(13)?, r.opt_text(14)?]
+            .into_iter()
+            .flatten()
+            .collect(),
     })
 }
 
@@ -931,6 +1224,15 @@ pub(crate) fn report_filter(q: &ReportQuery) -> (String, Vec<ReportParam>) {
     if let Some(b) = q.before_id {
         add("id <", ReportParam::Int(b));
     }
+    if let Some((key, bands)) = &q.similar {
+        let mut any = vec![format!("content_key = ${}", params.len() + 1)];
+        params.push(ReportParam::Text(key.clone()));
+        for (i, b) in bands.iter().take(3).enumerate() {
+            params.push(ReportParam::Text(b.clone()));
+            any.push(format!("content_band{i} = ${}", params.len()));
+        }
+        clauses.push(format!("({})", any.join(" OR ")));
+    }
     let mut sql = format!("SELECT {} FROM reports", sql::REPORT_COLUMNS);
     if !clauses.is_empty() {
         sql.push_str(" WHERE ");
@@ -944,6 +1246,11 @@ pub(crate) fn report_filter(q: &ReportQuery) -> (String, Vec<ReportParam>) {
 pub(crate) enum ReportParam {
     Text(String),
     Int(i64),
+}
+
+/// A report's band keys as the three optional columns.
+pub(crate) fn band_columns(bands: &[String]) -> [Option<String>; 3] {
+    [bands.first().cloned(), bands.get(1).cloned(), bands.get(2).cloned()]
 }
 
 /// Checks what a report may hold.

@@ -3,10 +3,11 @@
 use tokio_postgres::types::ToSql;
 
 use super::{
-    AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, KeywordDecision, KeywordProposal, NewAdCopy,
-    NewProposal, NewReport, OtpOutcome, PROPOSAL_STATUSES, ProposalsMerged, REGISTER_STATUSES, Report, ReportAdded,
-    ReportLimits, ReportParam, ReportQuery, SourceRecord, advertiser_from, brandname_from, check_one_of,
-    check_proposal, check_report, copy_from, dnc_after, dnc_from, examples_json, pack_of, proposal_from,
+    AdCopy, Advertiser, Brandname, Cols, DncEvent, Evidence, HubRecords, KeywordDecision, KeywordProposal, NewAdCopy,
+    NewOutgoing, NewProposal, NewReport, OtpOutcome, OutboxOutcome, Outgoing, PROPOSAL_STATUSES, ProposalsMerged,
+    REGISTER_STATUSES, Report, ReportAdded, ReportLimits, ReportParam, ReportQuery, SourceRecord, advertiser_from,
+    band_columns, brandname_from, check_one_of, check_proposal, check_report, copy_from, dnc_after, dnc_from,
+    evidence_from, evidence_stored, examples_json, outbox_outcome, outgoing_from, pack_of, proposal_from,
     proposal_target, proposals_query, report_filter, report_from, source_from, source_target, sql,
 };
 use crate::StoreError;
@@ -54,6 +55,15 @@ async fn audit(
         &[&now_ms(), &actor.name, &action, &target, &actor.reason],
     )
     .await?;
+    Ok(())
+}
+
+/// An advertiser a brandname or a number is declared for must exist.
+async fn advertiser_known(tx: &deadpool_postgres::Transaction<'_>, code: &str) -> Result<(), StoreError> {
+    let known: i64 = tx.query_one(sql::ADVERTISER_EXISTS, &[&code]).await?.get(0);
+    if known == 0 {
+        return Err(StoreError::Invalid(format!("no advertiser {code:?}")));
+    }
     Ok(())
 }
 
@@ -125,6 +135,7 @@ impl HubRecords for PgRecords {
             .await?
             .get(0);
         let counted = used < limits.reporter_max as i64;
+        let bands = band_columns(&r.content_bands);
         let id: i64 = tx
             .query_one(
                 sql::INSERT_REPORT,
@@ -139,10 +150,31 @@ impl HubRecords for PgRecords {
                     &r.content_key,
                     &r.raw,
                     &(counted as i64),
+                    &bands[0],
+                    &bands[1],
+                    &bands[2],
                 ],
             )
             .await?
             .get(0);
+        let mut evidence = Vec::with_capacity(r.evidence.len());
+        for e in &r.evidence {
+            let eid: i64 = tx
+                .query_one(
+                    sql::EVIDENCE_INSERT,
+                    &[
+                        &id,
+                        &e.name,
+                        &e.content_type,
+                        &(e.data.len() as i64),
+                        &e.sha256,
+                        &e.data,
+                    ],
+                )
+                .await?
+                .get(0);
+            evidence.push(evidence_stored(eid, id, e));
+        }
         let source = match &r.source_key {
             Some(key) => {
                 tx.execute(
@@ -166,7 +198,10 @@ impl HubRecords for PgRecords {
         };
         let content_reporters: i64 = match &r.content_key {
             Some(key) => tx
-                .query_one(sql::DISTINCT_BY_CONTENT, &[key, &limits.group_since])
+                .query_one(
+                    sql::DISTINCT_BY_CONTENT,
+                    &[key, &limits.group_since, &bands[0], &bands[1], &bands[2]],
+                )
                 .await?
                 .get(0),
             None => 0,
@@ -183,11 +218,13 @@ impl HubRecords for PgRecords {
                 source_key: r.source_key.clone(),
                 content: r.content.clone(),
                 content_key: r.content_key.clone(),
+                content_bands: r.content_bands.clone(),
                 raw: r.raw.clone(),
                 counted,
                 status: "open".into(),
             },
             source,
+            evidence,
             content_reporters: content_reporters as u32,
         })
     }
@@ -419,10 +456,7 @@ impl HubRecords for PgRecords {
         check_one_of("brandname status", status, REGISTER_STATUSES)?;
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let known: i64 = tx.query_one(sql::ADVERTISER_EXISTS, &[&advertiser]).await?.get(0);
-        if known == 0 {
-            return Err(StoreError::Invalid(format!("no advertiser {advertiser:?}")));
-        }
+        advertiser_known(&tx, advertiser).await?;
         let existed: i64 = tx.query_one(sql::BRANDNAME_EXISTS, &[&name]).await?.get(0);
         let row = tx
             .query_one(
@@ -490,6 +524,123 @@ impl HubRecords for PgRecords {
             &client.query(&sql, &[&since, &(limit.min(1_000_000) as i64)]).await?,
             copy_from,
         )
+    }
+
+    async fn hub_secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
+        let client = self.pool.get().await?;
+        client.execute(sql::SECRET_INSERT, &[&name, &fresh, &now_ms()]).await?;
+        Ok(client.query_one(sql::SECRET_GET, &[&name]).await?.get(0))
+    }
+
+    async fn outbox_add(&self, m: &NewOutgoing) -> Result<Outgoing, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                sql::OUTBOX_INSERT,
+                &[&m.at, &m.sender, &m.recipient, &m.text, &m.kind, &m.expires_at],
+            )
+            .await?;
+        outgoing_from(&row)
+    }
+
+    async fn outbox_claim(
+        &self,
+        by: &str,
+        now: i64,
+        lease_until: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Outgoing>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let ids = tx
+            .query(sql::OUTBOX_CLAIMABLE, &[&now, &(limit.min(10_000) as i64)])
+            .await?;
+        let (state, lease) = match lease_until {
+            Some(t) => ("claimed", t),
+            None => ("taken", 0),
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for r in ids {
+            let id: i64 = r.get(0);
+            // The update checks again under the row lock: of two nodes racing for a message,
+            // one gets it.
+            if let Some(row) = tx
+                .query_opt(sql::OUTBOX_CLAIM_ONE, &[&id, &state, &lease, &by, &now])
+                .await?
+            {
+                out.push(outgoing_from(&row)?);
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn outbox_finish(&self, id: i64, outcome: &OutboxOutcome, now: i64) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        let (state, message_id, error) = outbox_outcome(outcome);
+        client
+            .execute(sql::OUTBOX_FINISH, &[&id, &state, &message_id, &error, &now])
+            .await?;
+        Ok(())
+    }
+
+    async fn outbox_recent(&self, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
+        let client = self.pool.get().await?;
+        let sql = format!("SELECT {} FROM outbox ORDER BY id DESC LIMIT $1", sql::OUTBOX_COLUMNS);
+        let r = client.query(&sql, &[&(limit.min(10_000) as i64)]).await?;
+        rows(&r, outgoing_from)
+    }
+
+    async fn ad_register_stamp(&self) -> Result<Vec<i64>, StoreError> {
+        let client = self.pool.get().await?;
+        // SUM of BIGINT is NUMERIC in PostgreSQL: cast back (sums of Unix ms fit).
+        let sql = sql::AD_STAMP.replace("SUM(updated_at), 0)", "SUM(updated_at), 0)::BIGINT");
+        let r = client.query_one(&sql, &[]).await?;
+        (0..7).map(|i| col(&r, i)).collect()
+    }
+
+    async fn put_advertiser_number(&self, number: &str, advertiser: &str, actor: Actor<'_>) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        advertiser_known(&tx, advertiser).await?;
+        tx.execute(sql::NUMBER_UPSERT, &[&number, &advertiser, &now_ms()])
+            .await?;
+        audit(
+            &tx,
+            &actor,
+            "advertiser.number",
+            &format!("advertiser/{advertiser}/number/{number}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn advertiser_numbers(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let client = self.pool.get().await?;
+        let r = client.query(sql::NUMBERS, &[]).await?;
+        r.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+    }
+
+    async fn evidence(&self, report_id: i64) -> Result<Vec<Evidence>, StoreError> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {} FROM report_evidence WHERE report_id = $1 ORDER BY id",
+            sql::EVIDENCE_COLUMNS
+        );
+        rows(&client.query(&sql, &[&report_id]).await?, evidence_from)
+    }
+
+    async fn evidence_file(&self, report_id: i64, id: i64) -> Result<Option<(Evidence, Vec<u8>)>, StoreError> {
+        let client = self.pool.get().await?;
+        let sql = format!(
+            "SELECT {}, data FROM report_evidence WHERE report_id = $1 AND id = $2",
+            sql::EVIDENCE_COLUMNS
+        );
+        match client.query_opt(&sql, &[&report_id, &id]).await? {
+            Some(r) => Ok(Some((evidence_from(&r)?, col(&r, 6)?))),
+            None => Ok(None),
+        }
     }
 
     async fn propose_keywords(&self, proposals: &[NewProposal], at: i64) -> Result<ProposalsMerged, StoreError> {

@@ -3,10 +3,11 @@
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
 use super::{
-    AdCopy, Advertiser, Brandname, Cols, DncEvent, HubRecords, KeywordDecision, KeywordProposal, NewAdCopy,
-    NewProposal, NewReport, OtpOutcome, PROPOSAL_STATUSES, ProposalsMerged, REGISTER_STATUSES, Report, ReportAdded,
-    ReportLimits, ReportParam, ReportQuery, SourceRecord, advertiser_from, brandname_from, check_one_of,
-    check_proposal, check_report, copy_from, dnc_after, dnc_from, examples_json, pack_of, proposal_from,
+    AdCopy, Advertiser, Brandname, Cols, DncEvent, Evidence, HubRecords, KeywordDecision, KeywordProposal, NewAdCopy,
+    NewOutgoing, NewProposal, NewReport, OtpOutcome, OutboxOutcome, Outgoing, PROPOSAL_STATUSES, ProposalsMerged,
+    REGISTER_STATUSES, Report, ReportAdded, ReportLimits, ReportParam, ReportQuery, SourceRecord, advertiser_from,
+    band_columns, brandname_from, check_one_of, check_proposal, check_report, copy_from, dnc_after, dnc_from,
+    evidence_from, evidence_stored, examples_json, outbox_outcome, outgoing_from, pack_of, proposal_from,
     proposal_target, proposals_query, report_filter, report_from, source_from, source_target, sql,
 };
 use crate::StoreError;
@@ -57,6 +58,15 @@ fn audit(tx: &Transaction<'_>, actor: &Actor<'_>, action: &str, target: &str) ->
         &lite(sql::INSERT_AUDIT),
         params![now_ms(), actor.name, action, target, actor.reason],
     )?;
+    Ok(())
+}
+
+/// An advertiser a brandname or a number is declared for must exist.
+fn advertiser_known(tx: &Transaction<'_>, code: &str) -> Result<(), StoreError> {
+    let known: i64 = tx.query_row(&lite(sql::ADVERTISER_EXISTS), [code], |r| r.get(0))?;
+    if known == 0 {
+        return Err(StoreError::Invalid(format!("no advertiser {code:?}")));
+    }
     Ok(())
 }
 
@@ -122,6 +132,7 @@ impl HubRecords for SqliteRecords {
                 |x| x.get(0),
             )?;
             let counted = used < limits.reporter_max as i64;
+            let bands = band_columns(&r.content_bands);
             let id: i64 = tx.query_row(
                 &lite(sql::INSERT_REPORT),
                 params![
@@ -134,10 +145,22 @@ impl HubRecords for SqliteRecords {
                     r.content,
                     r.content_key,
                     r.raw,
-                    counted as i64
+                    counted as i64,
+                    bands[0],
+                    bands[1],
+                    bands[2]
                 ],
                 |x| x.get(0),
             )?;
+            let mut evidence = Vec::with_capacity(r.evidence.len());
+            for e in &r.evidence {
+                let eid: i64 = tx.query_row(
+                    &lite(sql::EVIDENCE_INSERT),
+                    params![id, e.name, e.content_type, e.data.len() as i64, e.sha256, e.data],
+                    |x| x.get(0),
+                )?;
+                evidence.push(evidence_stored(eid, id, e));
+            }
             let source = match &r.source_key {
                 Some(key) => {
                     let n: i64 =
@@ -154,9 +177,11 @@ impl HubRecords for SqliteRecords {
                 None => None,
             };
             let content_reporters = match &r.content_key {
-                Some(key) => tx.query_row(&lite(sql::DISTINCT_BY_CONTENT), params![key, limits.group_since], |x| {
-                    x.get::<_, i64>(0)
-                })?,
+                Some(key) => tx.query_row(
+                    &lite(sql::DISTINCT_BY_CONTENT),
+                    params![key, limits.group_since, bands[0], bands[1], bands[2]],
+                    |x| x.get::<_, i64>(0),
+                )?,
                 None => 0,
             };
             tx.commit()?;
@@ -171,11 +196,13 @@ impl HubRecords for SqliteRecords {
                     source_key: r.source_key,
                     content: r.content,
                     content_key: r.content_key,
+                    content_bands: r.content_bands,
                     raw: r.raw,
                     counted,
                     status: "open".into(),
                 },
                 source,
+                evidence,
                 content_reporters: content_reporters as u32,
             })
         })
@@ -462,10 +489,7 @@ impl HubRecords for SqliteRecords {
         );
         self.with(move |c| {
             let tx = c.transaction()?;
-            let known: i64 = tx.query_row(&lite(sql::ADVERTISER_EXISTS), [&adv], |r| r.get(0))?;
-            if known == 0 {
-                return Err(StoreError::Invalid(format!("no advertiser {adv:?}")));
-            }
+            advertiser_known(&tx, &adv)?;
             let existed: i64 = tx.query_row(&lite(sql::BRANDNAME_EXISTS), [&name], |r| r.get(0))?;
             let b = {
                 let mut st = tx.prepare_cached(&lite(sql::BRANDNAME_UPSERT))?;
@@ -530,6 +554,149 @@ impl HubRecords for SqliteRecords {
                 sql::COPY_COLUMNS
             );
             all(c, &sql, params![since, limit.min(1_000_000) as i64], |r| copy_from(r))
+        })
+        .await
+    }
+
+    async fn hub_secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
+        let (name, fresh) = (name.to_string(), fresh.to_string());
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(&lite(sql::SECRET_INSERT), params![name, fresh, now_ms()])?;
+            let v: String = tx.query_row(&lite(sql::SECRET_GET), [&name], |r| r.get(0))?;
+            tx.commit()?;
+            Ok(v)
+        })
+        .await
+    }
+
+    async fn outbox_add(&self, m: &NewOutgoing) -> Result<Outgoing, StoreError> {
+        let m = m.clone();
+        self.with(move |c| {
+            let mut st = c.prepare_cached(&lite(sql::OUTBOX_INSERT))?;
+            let mut rows = st.query(params![m.at, m.sender, m.recipient, m.text, m.kind, m.expires_at])?;
+            let row = rows
+                .next()?
+                .ok_or_else(|| StoreError::Corrupt("insert returned nothing".into()))?;
+            outgoing_from(row)
+        })
+        .await
+    }
+
+    async fn outbox_claim(
+        &self,
+        by: &str,
+        now: i64,
+        lease_until: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Outgoing>, StoreError> {
+        let by = by.to_string();
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            let ids = all(
+                &tx,
+                sql::OUTBOX_CLAIMABLE,
+                params![now, limit.min(10_000) as i64],
+                |r| r.int(0),
+            )?;
+            let (state, lease) = match lease_until {
+                Some(t) => ("claimed", t),
+                None => ("taken", 0),
+            };
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let mut st = tx.prepare_cached(&lite(sql::OUTBOX_CLAIM_ONE))?;
+                let mut rows = st.query(params![id, state, lease, by, now])?;
+                if let Some(r) = rows.next()? {
+                    out.push(outgoing_from(r)?);
+                }
+            }
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn outbox_finish(&self, id: i64, outcome: &OutboxOutcome, now: i64) -> Result<(), StoreError> {
+        let outcome = outcome.clone();
+        self.with(move |c| {
+            let (state, message_id, error) = outbox_outcome(&outcome);
+            c.execute(&lite(sql::OUTBOX_FINISH), params![id, state, message_id, error, now])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outbox_recent(&self, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
+        self.with(move |c| {
+            let sql = format!("SELECT {} FROM outbox ORDER BY id DESC LIMIT $1", sql::OUTBOX_COLUMNS);
+            all(c, &sql, [limit.min(10_000) as i64], |r| outgoing_from(r))
+        })
+        .await
+    }
+
+    async fn ad_register_stamp(&self) -> Result<Vec<i64>, StoreError> {
+        self.with(|c| {
+            Ok(c.query_row(sql::AD_STAMP, [], |r| {
+                (0..7).map(|i| r.get::<_, i64>(i)).collect::<Result<Vec<_>, _>>()
+            })?)
+        })
+        .await
+    }
+
+    async fn put_advertiser_number(&self, number: &str, advertiser: &str, actor: Actor<'_>) -> Result<(), StoreError> {
+        let (number, adv, who, why) = (
+            number.to_string(),
+            advertiser.to_string(),
+            actor.name.to_string(),
+            actor.reason.to_string(),
+        );
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            advertiser_known(&tx, &adv)?;
+            tx.execute(&lite(sql::NUMBER_UPSERT), params![number, adv, now_ms()])?;
+            let actor = Actor {
+                name: &who,
+                reason: &why,
+            };
+            audit(
+                &tx,
+                &actor,
+                "advertiser.number",
+                &format!("advertiser/{adv}/number/{number}"),
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn advertiser_numbers(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.with(|c| all(c, sql::NUMBERS, [], |r| Ok((r.text(0)?, r.text(1)?))))
+            .await
+    }
+
+    async fn evidence(&self, report_id: i64) -> Result<Vec<Evidence>, StoreError> {
+        self.with(move |c| {
+            let sql = format!(
+                "SELECT {} FROM report_evidence WHERE report_id = $1 ORDER BY id",
+                sql::EVIDENCE_COLUMNS
+            );
+            all(c, &sql, [report_id], |r| evidence_from(r))
+        })
+        .await
+    }
+
+    async fn evidence_file(&self, report_id: i64, id: i64) -> Result<Option<(Evidence, Vec<u8>)>, StoreError> {
+        self.with(move |c| {
+            let sql = format!(
+                "SELECT {}, data FROM report_evidence WHERE report_id = $1 AND id = $2",
+                sql::EVIDENCE_COLUMNS
+            );
+            Ok(all(c, &sql, [report_id, id], |r| {
+                Ok((evidence_from(r)?, r.get::<_, Vec<u8>>(6)?))
+            })?
+            .pop())
         })
         .await
     }
