@@ -194,10 +194,8 @@ pub async fn batch(
             }
         }
         let mut d = st.calls.detector.lock().unwrap_or_else(|p| p.into_inner());
-        for c in &cdrs {
-            d.push(c);
-            callers.push(c.caller);
-        }
+        d.push_all(&cdrs);
+        callers.extend(cdrs.iter().map(|c| c.caller));
         callers.sort_unstable();
         callers.dedup();
         let engine = st.engine();

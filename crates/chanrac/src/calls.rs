@@ -183,10 +183,18 @@ pub fn run(args: CallsArgs) -> Result<ExitCode> {
     let mut detector = Detector::new(policy, inputs);
     let mut card = Scorecard::default();
     let name = args.input.display().to_string();
+    // Records go to the detector a few hundred at a time: `push_all` overlaps their memory
+    // fetches (docs/benchmarks.md, calls).
+    let mut batch = Vec::with_capacity(256);
     while let Some(cdr) = reader.next_cdr().with_context(|| format!("cannot read {name}"))? {
         card.observe(&cdr);
-        detector.push(&cdr);
+        batch.push(cdr);
+        if batch.len() == batch.capacity() {
+            detector.push_all(&batch);
+            batch.clear();
+        }
     }
+    detector.push_all(&batch);
     let suspects = detector.suspects();
     let elapsed = started.elapsed();
     progress.finish_and_clear();
