@@ -6,7 +6,10 @@
 
 use chanrac_core::{Action, Category, ListKind};
 
-use super::{Actor, ChangeOp, Provenance, Records, Side, StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord};
+use super::{
+    Actor, ChangeOp, DimRow, Dimension, Provenance, Records, Side, StatsRow, TopKind, TopRow, VerdictQuery,
+    VerdictRecord,
+};
 use crate::StoreError;
 
 const ANALYST: Actor<'static> = Actor {
@@ -26,6 +29,7 @@ where
     changes_are_announced(&fresh().await).await;
     every_change_is_audited(&fresh().await).await;
     statistics_add_up(&fresh().await).await;
+    statistics_by_dimension_add_up(&fresh().await).await;
     concurrent_writers_lose_nothing(&fresh().await).await;
     the_verdict_log_finds_and_prunes(&fresh().await).await;
     entries_keep_their_provenance(&fresh().await).await;
@@ -495,6 +499,68 @@ pub async fn statistics_add_up<R: Records>(s: &R) {
         s.top(TopKind::Domain, 0, 10_000, 10).await.unwrap(),
         [("vtb-qua.xyz".to_string(), 7)]
     );
+}
+
+/// Counts by dimension add up across flushes and nodes, sum into buckets that start at
+/// `from`, and keep dimensions apart.
+pub async fn statistics_by_dimension_add_up<R: Records>(s: &R) {
+    let row = |bucket, dimension, key: &str, action: &str, label: &str, count| DimRow {
+        bucket,
+        dimension,
+        key: key.to_string(),
+        action: action.to_string(),
+        label: label.to_string(),
+        count,
+    };
+    let day = 86_400;
+    s.add_dim_stats(&[
+        row(0, Dimension::Operator, "viettel", "block", "scam", 4),
+        row(60, Dimension::Operator, "viettel", "block", "scam", 1),
+        row(60, Dimension::Operator, "", "allow", "ham", 10),
+        row(day + 120, Dimension::Operator, "viettel", "block", "scam", 2),
+        row(60, Dimension::Calls, "mobifone", "suspected", "robocall", 1),
+    ])
+    .await
+    .unwrap();
+    // A second node flushes the same minute.
+    s.add_dim_stats(&[row(0, Dimension::Operator, "viettel", "block", "scam", 3)])
+        .await
+        .unwrap();
+    s.add_dim_stats(&[]).await.unwrap();
+    assert_eq!(
+        s.dim_stats(Dimension::Operator, 0, 2 * day, day).await.unwrap(),
+        [
+            row(0, Dimension::Operator, "", "allow", "ham", 10),
+            row(0, Dimension::Operator, "viettel", "block", "scam", 8),
+            row(day, Dimension::Operator, "viettel", "block", "scam", 2),
+        ]
+    );
+    // One bucket for the whole period; `to` is exclusive.
+    assert_eq!(
+        s.dim_stats(Dimension::Operator, 0, day + 120, 10 * day).await.unwrap(),
+        [
+            row(0, Dimension::Operator, "", "allow", "ham", 10),
+            row(0, Dimension::Operator, "viettel", "block", "scam", 8),
+        ]
+    );
+    // Buckets start at `from`, not at the epoch.
+    assert_eq!(
+        s.dim_stats(Dimension::Operator, 60, 2 * day, day).await.unwrap(),
+        [
+            row(60, Dimension::Operator, "", "allow", "ham", 10),
+            row(60, Dimension::Operator, "viettel", "block", "scam", 1),
+            row(day + 60, Dimension::Operator, "viettel", "block", "scam", 2),
+        ]
+    );
+    assert_eq!(
+        s.dim_stats(Dimension::Calls, 0, day, day).await.unwrap(),
+        [row(0, Dimension::Calls, "mobifone", "suspected", "robocall", 1)]
+    );
+    assert!(s.dim_stats(Dimension::Ad, 0, day, day).await.unwrap().is_empty());
+    assert!(matches!(
+        s.dim_stats(Dimension::Calls, 0, day, 0).await,
+        Err(StoreError::Invalid(_))
+    ));
 }
 
 /// Concurrent writers: every distinct entry lands, and a contested one lands once.

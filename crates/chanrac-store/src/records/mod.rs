@@ -275,6 +275,57 @@ pub struct TopRow {
     pub count: u64,
 }
 
+/// What a [`DimRow`] counts: the statistics of [`Records::add_dim_stats`] by one dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dimension {
+    /// Checked messages by the sender's operator (`key`; empty when the message did not
+    /// say), with the verdict's action and category (`label`).
+    Operator,
+    /// Checked messages by channel (`key`: `sms`, `ott`, `email`), action and category.
+    Channel,
+    /// Call detail records by the caller's operator (`key`): `action` is `checked` (one per
+    /// record, `label` empty), `suspected` or `blocked` (one per number, when it became so,
+    /// `label` its call category).
+    Calls,
+    /// Advertising rule violations by advertiser (`key`: the advertiser's code, or the
+    /// sender when it is not a registered advertiser's): `action` is the message's action,
+    /// `label` the `AD_*` signal.
+    Ad,
+}
+
+impl Dimension {
+    /// Every dimension.
+    pub const ALL: [Dimension; 4] = [Dimension::Operator, Dimension::Channel, Dimension::Calls, Dimension::Ad];
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Operator => "operator",
+            Dimension::Channel => "channel",
+            Dimension::Calls => "calls",
+            Dimension::Ad => "ad",
+        }
+    }
+}
+
+/// A count by one [`Dimension`] in one bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct DimRow {
+    /// The bucket, as the Unix second it starts at (a minute when written).
+    pub bucket: i64,
+    /// What is counted.
+    pub dimension: Dimension,
+    /// The operator, channel or advertiser.
+    pub key: String,
+    /// The action (see [`Dimension`]).
+    pub action: String,
+    /// The category or signal (see [`Dimension`]).
+    pub label: String,
+    /// How many.
+    pub count: u64,
+}
+
 /// A checked message and its verdict, as kept in the verdict log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VerdictRecord {
@@ -420,6 +471,20 @@ pub trait Records: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<(String, u64)>, StoreError>> + Send;
 
+    /// Adds counts by dimension (additive like [`Records::add_stats`]).
+    fn add_dim_stats(&self, rows: &[DimRow]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The counts of `dimension` with `from <= bucket < to`, summed into buckets of `size`
+    /// seconds that start at `from` (`from + k * size`; one bucket when `size >= to - from`),
+    /// ordered by bucket, key, action and label.
+    fn dim_stats(
+        &self,
+        dimension: Dimension,
+        from: i64,
+        to: i64,
+        size: i64,
+    ) -> impl Future<Output = Result<Vec<DimRow>, StoreError>> + Send;
+
     /// Appends checked messages to the verdict log.
     fn add_verdicts(&self, records: &[VerdictRecord]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -526,6 +591,12 @@ impl Records for AnyRecords {
     }
     async fn top(&self, kind: TopKind, from: i64, to: i64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         any!(self, r => r.top(kind, from, to, limit).await)
+    }
+    async fn add_dim_stats(&self, rows: &[DimRow]) -> Result<(), StoreError> {
+        any!(self, r => r.add_dim_stats(rows).await)
+    }
+    async fn dim_stats(&self, dimension: Dimension, from: i64, to: i64, size: i64) -> Result<Vec<DimRow>, StoreError> {
+        any!(self, r => r.dim_stats(dimension, from, to, size).await)
     }
     async fn add_verdicts(&self, records: &[VerdictRecord]) -> Result<(), StoreError> {
         any!(self, r => r.add_verdicts(records).await)
@@ -684,6 +755,25 @@ pub(crate) mod sql {
     pub const ADDED_BY: &str = "SELECT added_by FROM list_entries WHERE side = $1 AND kind = $2 AND value = $3";
     /// Removes one entry.
     pub const DELETE_ENTRY: &str = "DELETE FROM list_entries WHERE side = $1 AND kind = $2 AND value = $3";
+}
+
+/// The SQL of the statistics by dimension, shared by both backends.
+pub(crate) mod dim_sql {
+    /// Adds one count.
+    pub const ADD: &str = "INSERT INTO stats_by (bucket, dimension, key, action, label, count) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (bucket, dimension, key, action, label) DO UPDATE SET count = stats_by.count + excluded.count";
+    /// Sums one dimension into buckets of `$4` seconds from `$2`.
+    pub const SUM: &str = "SELECT $2 + ((bucket - $2) / $4) * $4 AS b, key, action, label, CAST(SUM(count) AS BIGINT)
+         FROM stats_by WHERE dimension = $1 AND bucket >= $2 AND bucket < $3
+         GROUP BY b, key, action, label ORDER BY b, key, action, label";
+}
+
+/// Refuses a bucket size that is not positive.
+pub(crate) fn check_size(size: i64) -> Result<(), StoreError> {
+    if size <= 0 {
+        return Err(StoreError::Invalid(format!("bucket size {size} is not positive")));
+    }
+    Ok(())
 }
 
 /// Parses a stored action and category.

@@ -20,6 +20,7 @@ use super::{
     TopKind, TopRow, VerdictQuery, VerdictRecord, canonical, change_from, check_page, entry_from, list_target,
     new_entry, now_ms, parse_stats, parse_top, sql, sync_actor,
 };
+use super::{DimRow, Dimension, check_size, dim_sql};
 use crate::StoreError;
 use crate::migrations::POSTGRES;
 
@@ -599,6 +600,43 @@ impl Records for PgRecords {
                 Ok((r.get(1), r.get::<_, i64>(2) as u64))
             })
             .collect()
+    }
+
+    async fn add_dim_stats(&self, rows: &[DimRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let st = tx.prepare_cached(dim_sql::ADD).await?;
+        for r in rows {
+            tx.execute(
+                &st,
+                &[&r.bucket, &r.dimension.as_str(), &r.key, &r.action, &r.label, &(r.count as i64)],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn dim_stats(&self, dimension: Dimension, from: i64, to: i64, size: i64) -> Result<Vec<DimRow>, StoreError> {
+        check_size(size)?;
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(dim_sql::SUM, &[&dimension.as_str(), &from, &to, &size])
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DimRow {
+                bucket: r.get(0),
+                dimension,
+                key: r.get(1),
+                action: r.get(2),
+                label: r.get(3),
+                count: r.get::<_, i64>(4) as u64,
+            })
+            .collect())
     }
 
     async fn add_verdicts(&self, records: &[VerdictRecord]) -> Result<(), StoreError> {

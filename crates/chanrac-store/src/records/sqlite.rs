@@ -16,6 +16,7 @@ use super::{
     TopKind, TopRow, VerdictQuery, VerdictRecord, canonical, change_from, check_page, entry_from, list_target,
     new_entry, now_ms, parse_stats, parse_top, sql, sync_actor,
 };
+use super::{DimRow, Dimension, check_size, dim_sql};
 use crate::StoreError;
 use crate::migrations::SQLITE;
 
@@ -528,6 +529,51 @@ impl Records for SqliteRecords {
                 out.push((value, n as u64));
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn add_dim_stats(&self, rows: &[DimRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rows = rows.to_vec();
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut st = tx.prepare_cached(&lite(dim_sql::ADD))?;
+                for r in &rows {
+                    st.execute(params![
+                        r.bucket,
+                        r.dimension.as_str(),
+                        r.key,
+                        r.action,
+                        r.label,
+                        r.count as i64
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn dim_stats(&self, dimension: Dimension, from: i64, to: i64, size: i64) -> Result<Vec<DimRow>, StoreError> {
+        check_size(size)?;
+        self.with(move |c| {
+            let mut st = c.prepare_cached(&lite(dim_sql::SUM))?;
+            let rows = st.query_map(params![dimension.as_str(), from, to, size], |r| {
+                Ok(DimRow {
+                    bucket: r.get(0)?,
+                    dimension,
+                    key: r.get(1)?,
+                    action: r.get(2)?,
+                    label: r.get(3)?,
+                    count: r.get::<_, i64>(4)? as u64,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }
