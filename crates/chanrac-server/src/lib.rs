@@ -34,6 +34,7 @@ pub mod feed;
 pub mod hub;
 pub mod lookup;
 pub mod metrics;
+pub mod report;
 pub mod smpp;
 pub mod state;
 pub mod stats;
@@ -63,7 +64,7 @@ pub use state::AppState;
     ),
     paths(
         api::check, api::check_batch, api::lists, api::add_entry, api::remove_entry, api::audit,
-        api::reload, api::stats, api::verdicts, api::healthz, api::readyz, api::metrics,
+        api::reload, api::stats, report::report, api::verdicts, api::healthz, api::readyz, api::metrics,
         smpp::list, smpp::decide, smpp::status,
         hub::post_mo, hub::post_report, hub::get_reports, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
@@ -121,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit", get(api::audit))
         .route("/v1/reload", post(api::reload))
         .route("/v1/stats", get(api::stats))
+        .route("/v1/report", get(report::report))
         .route("/v1/verdicts", get(api::verdicts))
         .route("/v1/quarantine", get(smpp::list))
         .route("/v1/quarantine/{id}/{decision}", post(smpp::decide))

@@ -2,7 +2,9 @@
 //! documentation, checked. `tests/hub.rs` runs it against SQLite and a real PostgreSQL
 //! server. Each check takes a fresh, empty store.
 
-use super::{DncCount, HubRecords, NewAdCopy, ReportCount, ReportedSource, NewReport, OtpOutcome, ReportLimits, ReportQuery};
+use super::{
+    DncCount, HubRecords, NewAdCopy, NewReport, OtpOutcome, ReportCount, ReportLimits, ReportQuery, ReportedSource,
+};
 use crate::StoreError;
 use crate::records::{Actor, Records};
 
@@ -414,13 +416,21 @@ pub async fn activity_counts_a_period<R: Records + HubRecords>(s: &R) {
     s.add_report(&report(t0 - 1, "+84900000009", "+84912345678", "x"), limits(t0))
         .await
         .unwrap();
-    for (i, (at, source)) in [(0, "+84912345678"), (1, "+84912345678"), (day, "+84912345678"), (day + 5, "VAYNHANH")]
-        .into_iter()
-        .enumerate()
+    for (i, (at, source)) in [
+        (0, "+84912345678"),
+        (1, "+84912345678"),
+        (day, "+84912345678"),
+        (day + 5, "VAYNHANH"),
+    ]
+    .into_iter()
+    .enumerate()
     {
-        s.add_report(&report(t0 + at, &format!("+8490000000{i}"), source, "vay"), limits(t0 + at))
-            .await
-            .unwrap();
+        s.add_report(
+            &report(t0 + at, &format!("+8490000000{i}"), source, "vay"),
+            limits(t0 + at),
+        )
+        .await
+        .unwrap();
     }
     s.add_report(
         &NewReport {
@@ -437,9 +447,12 @@ pub async fn activity_counts_a_period<R: Records + HubRecords>(s: &R) {
     .unwrap();
     s.decide_source("VAYNHANH", "confirmed", ANALYST).await.unwrap();
     // At `to`: not counted.
-    s.add_report(&report(t0 + 2 * day, "+84900000008", "+84987654321", "x"), limits(t0 + 2 * day))
-        .await
-        .unwrap();
+    s.add_report(
+        &report(t0 + 2 * day, "+84900000008", "+84987654321", "x"),
+        limits(t0 + 2 * day),
+    )
+    .await
+    .unwrap();
     let n = "+84911111111";
     s.dnc_change(n, true, 1, "sms", n, t0 + 10).await.unwrap();
     s.dnc_change(n, true, 1, "sms", n, t0 + 11).await.unwrap();
@@ -465,7 +478,11 @@ pub async fn activity_counts_a_period<R: Records + HubRecords>(s: &R) {
     };
     assert_eq!(
         a.reports,
-        [rc("call", "api", "confirmed", 1), rc("spam", "sms", "confirmed", 1), rc("spam", "sms", "open", 3)]
+        [
+            rc("call", "api", "confirmed", 1),
+            rc("spam", "sms", "confirmed", 1),
+            rc("spam", "sms", "open", 3)
+        ]
     );
     assert_eq!(a.report_series, [(t0, 3), (t0 + day, 2)]);
     let src = |key: &str, reports, reporters, status: &str| ReportedSource {
@@ -476,7 +493,10 @@ pub async fn activity_counts_a_period<R: Records + HubRecords>(s: &R) {
     };
     assert_eq!(
         a.top_sources,
-        [src("+84912345678", 3, 3, "proposed"), src("VAYNHANH", 2, 2, "confirmed")]
+        [
+            src("+84912345678", 3, 3, "proposed"),
+            src("VAYNHANH", 2, 2, "confirmed")
+        ]
     );
     let dc = |action: &str, via: &str, requests, changed| DncCount {
         action: action.into(),
@@ -488,5 +508,8 @@ pub async fn activity_counts_a_period<R: Records + HubRecords>(s: &R) {
     assert_eq!(a.ad_copies, 2);
     assert_eq!(s.activity(t0, t0 + 2 * day, day, 1).await.unwrap().top_sources.len(), 1);
     assert_eq!(s.activity(0, 1, 1, 10).await.unwrap(), Default::default());
-    assert!(matches!(s.activity(t0, t0 + day, 0, 10).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        s.activity(t0, t0 + day, 0, 10).await,
+        Err(StoreError::Invalid(_))
+    ));
 }

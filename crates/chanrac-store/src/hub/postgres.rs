@@ -8,7 +8,7 @@ use super::{
     check_one_of, check_report, copy_from, dnc_after, dnc_from, report_filter, report_from, source_from, source_target,
     sql,
 };
-use super::{HubActivity, dnc_count_from, reported_from, report_count_from, series_from};
+use super::{HubActivity, dnc_count_from, report_count_from, reported_from, series_from};
 use crate::StoreError;
 use crate::records::postgres::PgRecords;
 use crate::records::{Actor, now_ms};
@@ -494,11 +494,24 @@ impl HubRecords for PgRecords {
         let client = self.pool.get().await?;
         let top = top as i64;
         Ok(HubActivity {
-            reports: rows(&client.query(sql::REPORT_COUNTS, &[&from, &to]).await?, report_count_from)?,
-            report_series: rows(&client.query(sql::REPORT_SERIES, &[&from, &to, &size]).await?, series_from)?,
-            top_sources: rows(&client.query(sql::TOP_REPORTED, &[&from, &to, &top]).await?, reported_from)?,
+            reports: rows(
+                &client.query(sql::REPORT_COUNTS, &[&from, &to]).await?,
+                report_count_from,
+            )?,
+            report_series: rows(
+                &client.query(sql::REPORT_SERIES, &[&from, &to, &size]).await?,
+                series_from,
+            )?,
+            top_sources: rows(
+                &client.query(sql::TOP_REPORTED, &[&from, &to, &top]).await?,
+                reported_from,
+            )?,
             dnc: rows(&client.query(sql::DNC_COUNTS, &[&from, &to]).await?, dnc_count_from)?,
-            ad_copies: client.query_one(sql::COPY_COUNT, &[&from, &to]).await?.get::<_, i64>(0).max(0) as u64,
+            ad_copies: client
+                .query_one(sql::COPY_COUNT, &[&from, &to])
+                .await?
+                .get::<_, i64>(0)
+                .max(0) as u64,
         })
     }
 }

@@ -8,7 +8,7 @@ use super::{
     check_one_of, check_report, copy_from, dnc_after, dnc_from, report_filter, report_from, source_from, source_target,
     sql,
 };
-use super::{HubActivity, dnc_count_from, reported_from, report_count_from, series_from};
+use super::{HubActivity, dnc_count_from, report_count_from, reported_from, series_from};
 use crate::StoreError;
 use crate::records::Actor;
 use crate::records::now_ms;
@@ -537,9 +537,13 @@ impl HubRecords for SqliteRecords {
             Ok(HubActivity {
                 reports: all(c, sql::REPORT_COUNTS, params![from, to], |r| report_count_from(r))?,
                 report_series: all(c, sql::REPORT_SERIES, params![from, to, size], |r| series_from(r))?,
-                top_sources: all(c, sql::TOP_REPORTED, params![from, to, top as i64], |r| reported_from(r))?,
+                top_sources: all(c, sql::TOP_REPORTED, params![from, to, top as i64], |r| {
+                    reported_from(r)
+                })?,
                 dnc: all(c, sql::DNC_COUNTS, params![from, to], |r| dnc_count_from(r))?,
-                ad_copies: c.query_row(&lite(sql::COPY_COUNT), params![from, to], |r| r.get::<_, i64>(0))?.max(0) as u64,
+                ad_copies: c
+                    .query_row(&lite(sql::COPY_COUNT), params![from, to], |r| r.get::<_, i64>(0))?
+                    .max(0) as u64,
             })
         })
         .await

@@ -760,7 +760,8 @@ pub(crate) mod sql {
 /// The SQL of the statistics by dimension, shared by both backends.
 pub(crate) mod dim_sql {
     /// Adds one count.
-    pub const ADD: &str = "INSERT INTO stats_by (bucket, dimension, key, action, label, count) VALUES ($1, $2, $3, $4, $5, $6)
+    pub const ADD: &str =
+        "INSERT INTO stats_by (bucket, dimension, key, action, label, count) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (bucket, dimension, key, action, label) DO UPDATE SET count = stats_by.count + excluded.count";
     /// Sums one dimension into buckets of `$4` seconds from `$2`.
     pub const SUM: &str = "SELECT $2 + ((bucket - $2) / $4) * $4 AS b, key, action, label, CAST(SUM(count) AS BIGINT)

@@ -612,7 +612,14 @@ impl Records for PgRecords {
         for r in rows {
             tx.execute(
                 &st,
-                &[&r.bucket, &r.dimension.as_str(), &r.key, &r.action, &r.label, &(r.count as i64)],
+                &[
+                    &r.bucket,
+                    &r.dimension.as_str(),
+                    &r.key,
+                    &r.action,
+                    &r.label,
+                    &(r.count as i64),
+                ],
             )
             .await?;
         }
