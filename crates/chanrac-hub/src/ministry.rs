@@ -1041,9 +1041,9 @@ fn bar_chart(title: &str, labels: &[String], series: &[(&str, Vec<u64>)]) -> Str
     let group_w = plot_w / groups;
     let bar_w = (group_w * 0.8 / series.len().max(1) as f64).max(0.5);
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\">\
-         <title>{}</title><rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>",
-        esc(title)
+        "<figure><figcaption>{t}</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\">\
+         <title>{t}</title><rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>",
+        t = esc(title)
     );
     // Axis and the largest value.
     let _ = write!(
@@ -1091,7 +1091,7 @@ fn bar_chart(title: &str, labels: &[String], series: &[(&str, Vec<u64>)]) -> Str
             y = top + plot_h + 16.0,
         );
     }
-    s.push_str("</svg>");
+    s.push_str("</svg></figure>");
     s
 }
 
@@ -1101,9 +1101,9 @@ fn hbar_chart(title: &str, items: &[(String, u64)]) -> String {
     let h = row * items.len().max(1) as f64 + 10.0;
     let max = items.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1) as f64;
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\">\
-         <title>{}</title><rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>",
-        esc(title)
+        "<figure><figcaption>{t}</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\">\
+         <title>{t}</title><rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>",
+        t = esc(title)
     );
     for (i, (name, v)) in items.iter().enumerate() {
         let y = 5.0 + i as f64 * row;
@@ -1121,7 +1121,7 @@ fn hbar_chart(title: &str, items: &[(String, u64)]) -> String {
             vx = left + bw + 4.0,
         );
     }
-    s.push_str("</svg>");
+    s.push_str("</svg></figure>");
     s
 }
 
@@ -1132,7 +1132,7 @@ fn html(f: &Figures) -> String {
         "<!doctype html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>{title} {period}</title>\
          <style>body{{font-family:sans-serif;margin:2em;max-width:60em}}table{{border-collapse:collapse;margin:.5em 0 1.5em}}\
          td,th{{border:1px solid #bbb;padding:.2em .6em;text-align:left}}td:not(:first-child){{text-align:right}}\
-         svg{{max-width:100%;height:auto;display:block;margin:.5em 0}}</style></head><body>\n\
+         svg{{max-width:100%;height:auto;display:block;margin:.2em 0}}figure{{margin:1em 0}}figcaption{{font-weight:bold;font-size:.9em}}</style></head><body>\n\
          <h1>{title}</h1>\n<p>{line}</p>\n",
         title = esc(text::TITLE),
         period = esc(&f.period),
