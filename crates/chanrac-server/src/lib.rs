@@ -30,6 +30,7 @@ pub mod counters;
 pub mod dashboard;
 pub mod email;
 pub mod error;
+pub mod expiry;
 pub mod feed;
 pub mod hub;
 pub mod lookup;
@@ -329,6 +330,21 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
             }
         }
     }));
+    // Expired list entries become revocations (in the feed, out of the firewall).
+    if state.config.server.expiry_sweep_secs > 0 {
+        let st = state.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(st.config.server.expiry_sweep_secs));
+            loop {
+                tick.tick().await;
+                let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+                if let Err(e) = expiry::sweep(&st.records, now).await {
+                    metrics::Metrics::store_error("expiry_sweep");
+                    tracing::warn!(error = %e, "expired list entries not revoked; retrying");
+                }
+            }
+        }));
+    }
     // Lists changed by this node or (through the store) by another.
     let st = state.clone();
     tasks.push(tokio::spawn(async move {

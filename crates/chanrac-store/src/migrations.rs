@@ -81,12 +81,14 @@ pub(crate) const SQLITE: &[&str] = &[
      CREATE TABLE sync_cursors (origin TEXT PRIMARY KEY, cursor INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
     // 7 (issue 8, the ministry's report; numbered 5 on its branch until 5 and 6 are merged):
     // statistics by a dimension (the sender's operator, the channel, calls per operator,
-    // ad violations per advertiser), additive like `stats`.
+    // ad violations per advertiser), additive like `stats`; entries by expiry, for the
+    // sweeper.
     "CREATE TABLE stats_by (
         bucket INTEGER NOT NULL, dimension TEXT NOT NULL, key TEXT NOT NULL, action TEXT NOT NULL,
         label TEXT NOT NULL, count INTEGER NOT NULL,
         PRIMARY KEY (bucket, dimension, key, action, label));
-     CREATE INDEX stats_by_dimension ON stats_by (dimension, bucket)",
+     CREATE INDEX stats_by_dimension ON stats_by (dimension, bucket);
+     CREATE INDEX list_entries_expiry ON list_entries (expires_at)",
 ];
 
 /// PostgreSQL migrations, version 1 first (the same tables as [`SQLITE`]).
@@ -169,10 +171,12 @@ pub(crate) const POSTGRES: &[&str] = &[
      CREATE TABLE sync_cursors (origin TEXT PRIMARY KEY, cursor BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
     // 7 (issue 8, the ministry's report; numbered 5 on its branch until 5 and 6 are merged):
     // statistics by a dimension (the sender's operator, the channel, calls per operator,
-    // ad violations per advertiser), additive like `stats`.
+    // ad violations per advertiser), additive like `stats`; entries by expiry, for the
+    // sweeper.
     "CREATE TABLE stats_by (
         bucket BIGINT NOT NULL, dimension TEXT NOT NULL, key TEXT NOT NULL, action TEXT NOT NULL,
         label TEXT NOT NULL, count BIGINT NOT NULL,
         PRIMARY KEY (bucket, dimension, key, action, label));
-     CREATE INDEX stats_by_dimension ON stats_by (dimension, bucket)",
+     CREATE INDEX stats_by_dimension ON stats_by (dimension, bucket);
+     CREATE INDEX list_entries_expiry ON list_entries (expires_at)",
 ];

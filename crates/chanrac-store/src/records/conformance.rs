@@ -102,6 +102,28 @@ pub async fn entries_keep_their_provenance<R: Records>(s: &R) {
         assert!(matches!(err, StoreError::Invalid(_)), "{err}");
     }
     assert_eq!(s.lists_version().await.unwrap(), 2, "refused entries change nothing");
+    // Expired entries: those with an expiry at or before the time asked, soonest first.
+    let expiring = |at| Provenance {
+        expires_at: Some(at),
+        ..p.clone()
+    };
+    for (value, at) in [("late.xyz", 9_000), ("soon.xyz", 5_000), ("now.xyz", 7_000)] {
+        s.add_list_entry_with(Side::Block, ListKind::Domains, value, ANALYST, expiring(at))
+            .await
+            .unwrap();
+    }
+    let values = |v: Vec<super::ListEntry>| v.into_iter().map(|e| e.value).collect::<Vec<_>>();
+    assert!(s.expired_entries(4_999, 10).await.unwrap().is_empty());
+    assert_eq!(
+        values(s.expired_entries(7_000, 10).await.unwrap()),
+        ["soon.xyz", "now.xyz"]
+    );
+    assert_eq!(values(s.expired_entries(10_000, 1).await.unwrap()), ["soon.xyz"]);
+    assert_eq!(
+        s.expired_entries(i64::MAX, 10).await.unwrap().len(),
+        4,
+        "the far expiry too; never the plain entry"
+    );
 }
 
 /// Every change is in the log once, in version order, resumable from any version; a page

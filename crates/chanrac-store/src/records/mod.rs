@@ -380,6 +380,14 @@ pub trait Records: Send + Sync + 'static {
     /// Every list entry.
     fn list_entries(&self) -> impl Future<Output = Result<Vec<ListEntry>, StoreError>> + Send;
 
+    /// The entries whose `expires_at` is at or before `now` (Unix ms), soonest expired first,
+    /// at most `limit` (what the expiry sweeper revokes).
+    fn expired_entries(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ListEntry>, StoreError>> + Send;
+
     /// Adds an entry (normalized first; an invalid one is [`StoreError::Invalid`]) with the
     /// provenance [`Provenance::local`]. Returns the stored entry and whether it is new.
     fn add_list_entry(
@@ -542,6 +550,9 @@ macro_rules! any {
 impl Records for AnyRecords {
     async fn list_entries(&self) -> Result<Vec<ListEntry>, StoreError> {
         any!(self, r => r.list_entries().await)
+    }
+    async fn expired_entries(&self, now: i64, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        any!(self, r => r.expired_entries(now, limit).await)
     }
     async fn add_list_entry_with(
         &self,
@@ -753,6 +764,9 @@ pub(crate) mod sql {
     pub const SET_CURSOR: &str = "INSERT INTO sync_cursors (origin, cursor, updated_at) VALUES ($1, $2, $3) ON CONFLICT (origin) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
     /// Who added an entry (to decide whether a revocation from a feed applies).
     pub const ADDED_BY: &str = "SELECT added_by FROM list_entries WHERE side = $1 AND kind = $2 AND value = $3";
+    /// The expired entries, soonest expired first (`ENTRY_COLUMNS` inserted).
+    pub const EXPIRED: &str = "SELECT {} FROM list_entries WHERE expires_at IS NOT NULL AND expires_at <= $1
+         ORDER BY expires_at, side, kind, value LIMIT $2";
     /// Removes one entry.
     pub const DELETE_ENTRY: &str = "DELETE FROM list_entries WHERE side = $1 AND kind = $2 AND value = $3";
 }

@@ -373,6 +373,17 @@ impl Records for PgRecords {
         rows.iter().map(|r| entry_from(entry_row(r, 0))).collect()
     }
 
+    async fn expired_entries(&self, now: i64, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &sql::EXPIRED.replace("{}", ENTRY_COLUMNS),
+                &[&now, &(limit.min(100_000) as i64)],
+            )
+            .await?;
+        rows.iter().map(|r| entry_from(entry_row(r, 0))).collect()
+    }
+
     async fn add_list_entry_with(
         &self,
         side: Side,

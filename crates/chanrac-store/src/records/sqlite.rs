@@ -267,6 +267,19 @@ impl Records for SqliteRecords {
         .await
     }
 
+    async fn expired_entries(&self, now: i64, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        self.with(move |c| {
+            let mut st = c.prepare_cached(&lite(&sql::EXPIRED.replace("{}", ENTRY_COLUMNS)))?;
+            let rows = st.query_map(params![now, limit.min(100_000) as i64], |r| entry_row(r, 0))?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(entry_from(row?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn add_list_entry_with(
         &self,
         side: Side,
