@@ -29,6 +29,12 @@ use serde::Serialize;
 
 const DAY: i64 = 86_400;
 
+/// Whether a signal is a breach of the advertising rules (every `AD_*` signal but
+/// `AD_LABEL`, which only says that a message is labelled as an ad).
+pub fn is_ad_violation(signal: &str) -> bool {
+    signal.starts_with("AD_") && signal != "AD_LABEL"
+}
+
 /// The longest period a report covers (ten years).
 pub const MAX_DAYS: i64 = 3_660;
 
@@ -360,7 +366,7 @@ pub struct Dnc {
 pub struct AdRow {
     /// The advertiser's code, or the sender of an unregistered one.
     pub advertiser: String,
-    /// Violations (one per `AD_*` signal per message).
+    /// Violations (one per violation signal per message, see [`is_ad_violation`]).
     pub violations: u64,
     /// Violations in messages that were blocked.
     pub blocked: u64,

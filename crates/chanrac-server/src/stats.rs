@@ -76,7 +76,7 @@ impl Tally {
     /// Counts a checked message (in the minute of its `received_at`, at most `now`) and, as
     /// `log` says, keeps it for the verdict log. A blocked message's sender and link
     /// `domains` are ranked. `advertiser` is the advertiser (or sender) of a message judged
-    /// as an ad: its `AD_*` signals count as violations.
+    /// as an ad: its `AD_*` signals but `AD_LABEL` count as violations.
     #[allow(clippy::too_many_arguments)]
     pub fn record<'a>(
         &mut self,
@@ -95,7 +95,7 @@ impl Tally {
         self.dim(minute, Dimension::Operator, &operator, action, category, 1);
         self.dim(minute, Dimension::Channel, msg.channel.as_str(), action, category, 1);
         if let Some(a) = advertiser {
-            for r in v.reasons.iter().filter(|r| r.signal.starts_with("AD_")) {
+            for r in v.reasons.iter().filter(|r| chanrac_hub::ministry::is_ad_violation(&r.signal)) {
                 self.dim(minute, Dimension::Ad, a, action, &r.signal, 1);
             }
         }

@@ -171,7 +171,8 @@ fn the_report_adds_up_with_the_statistics_and_the_inputs() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|r| r["signal"].as_str().unwrap().starts_with("AD_"))
+            .map(|r| r["signal"].as_str().unwrap())
+            .filter(|s| s.starts_with("AD_") && *s != "AD_LABEL")
             .count() as u64;
         if ads > 0 {
             let who = if m["sender"] == "FPTSHOP" { "QC-0001" } else { "LAMDEP" };

@@ -290,7 +290,7 @@ pub enum Dimension {
     Calls,
     /// Advertising rule violations by advertiser (`key`: the advertiser's code, or the
     /// sender when it is not a registered advertiser's): `action` is the message's action,
-    /// `label` the `AD_*` signal.
+    /// `label` the `AD_*` signal (every one but `AD_LABEL`).
     Ad,
 }
 
