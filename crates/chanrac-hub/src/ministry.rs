@@ -918,8 +918,12 @@ fn trend_table(f: &Figures) -> Table {
     t
 }
 
-/// The report's sections in order: a heading, an optional lead line, its tables.
-fn sections(f: &Figures) -> Vec<(&'static str, String, Vec<(Option<&'static str>, Table)>)> {
+/// A section of the report: its heading, a lead line (may be empty), its tables with their
+/// optional subheadings.
+type Section = (&'static str, String, Vec<(Option<&'static str>, Table)>);
+
+/// The report's sections in order.
+fn sections(f: &Figures) -> Vec<Section> {
     let calls_lead = format!(
         "{} bản ghi cuộc gọi / call records; {} số bị nghi ngờ / numbers suspected; {} số bị chặn / numbers blocked",
         f.calls.checked, f.calls.suspected, f.calls.blocked

@@ -95,7 +95,11 @@ impl Tally {
         self.dim(minute, Dimension::Operator, &operator, action, category, 1);
         self.dim(minute, Dimension::Channel, msg.channel.as_str(), action, category, 1);
         if let Some(a) = advertiser {
-            for r in v.reasons.iter().filter(|r| chanrac_hub::ministry::is_ad_violation(&r.signal)) {
+            for r in v
+                .reasons
+                .iter()
+                .filter(|r| chanrac_hub::ministry::is_ad_violation(&r.signal))
+            {
                 self.dim(minute, Dimension::Ad, a, action, &r.signal, 1);
             }
         }

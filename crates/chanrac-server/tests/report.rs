@@ -38,7 +38,10 @@ async fn only_the_regulator_reads_the_report() {
     assert_eq!(v["step"], "week");
     assert_eq!(v["trend"].as_array().unwrap().len(), 14);
     let (_, v) = call(&app, "GET", "/v1/report?half=2026H2&step=day", None, Some(REG)).await;
-    assert_eq!((v["days"].as_i64(), v["trend"].as_array().unwrap().len()), (Some(184), 184));
+    assert_eq!(
+        (v["days"].as_i64(), v["trend"].as_array().unwrap().len()),
+        (Some(184), 184)
+    );
 }
 
 #[tokio::test]

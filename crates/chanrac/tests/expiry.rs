@@ -6,30 +6,9 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Node, free_addr, http, temp};
-
-fn config(dir: &std::path::Path, extra: &str) -> String {
-    let path = dir.join("chanrac.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[server]\ndata_dir = {:?}\nstats_flush_secs = 3600\n{extra}",
-            dir.display().to_string()
-        ),
-    )
-    .unwrap();
-    path.display().to_string()
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+use common::{Node, config_file, free_addr, http, temp, wait_until};
 
 /// `POST /v1/lists/import` with a CSV body.
 fn import(node: &Node, csv: &str) -> String {
@@ -57,7 +36,7 @@ fn expired_entries_are_revoked_through_the_feed() {
     let hub = Node::start_at(
         hub_addr,
         &[],
-        &["--config", &config(&hub_dir, "expiry_sweep_secs = 1\n")],
+        &["--config", &config_file(&hub_dir, "expiry_sweep_secs = 1\n")],
     );
 
     let soon = time::OffsetDateTime::now_utc() + Duration::from_secs(5);
@@ -74,7 +53,7 @@ fn expired_entries_are_revoked_through_the_feed() {
     let sync = format!(
         "expiry_sweep_secs = 3600\n[sync]\nhub = \"http://{hub_addr}\"\nkey = \"dev\"\nhub_public_key = \"{public}\"\nwait_secs = 1\n"
     );
-    let op = Node::start(&[], &["--config", &config(&op_dir, &sync)]);
+    let op = Node::start(&[], &["--config", &config_file(&op_dir, &sync)]);
     let blocked = |node: &Node, sender: &str| node.check(sender, "Xin chao").contains("SENDER_BLOCKLISTED");
     wait_until("the operator has both entries", || {
         blocked(&op, "0911111111") && blocked(&op, "0922222222")

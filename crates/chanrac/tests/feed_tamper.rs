@@ -12,9 +12,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
-use common::{Node, free_addr, http, temp};
+use common::{Node, config_file, free_addr, http, temp, wait_until};
 
 /// What the proxy does to the hub's answers.
 const PASS: u8 = 0;
@@ -104,32 +103,11 @@ impl Proxy {
     }
 }
 
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 fn metric(node: &Node, name: &str) -> u64 {
     let (_, m) = http(node.addr, "GET", "/metrics", None).unwrap();
     m.lines()
         .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse::<f64>().ok()))
         .map_or(0, |v| v as u64)
-}
-
-fn config(dir: &std::path::Path, extra: &str) -> String {
-    let path = dir.join("chanrac.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[server]\ndata_dir = {:?}\nstats_flush_secs = 3600\n{extra}",
-            dir.display().to_string()
-        ),
-    )
-    .unwrap();
-    path.display().to_string()
 }
 
 #[test]
@@ -141,7 +119,7 @@ fn a_page_tampered_with_in_transit_is_never_applied() {
         .unwrap();
     let public = String::from_utf8(key.stdout).unwrap().trim().to_string();
     let hub_addr = free_addr();
-    let hub = Node::start_at(hub_addr, &[], &["--config", &config(&hub_dir, "")]);
+    let hub = Node::start_at(hub_addr, &[], &["--config", &config_file(&hub_dir, "")]);
     let (status, b) = http(
         hub_addr,
         "POST",
@@ -158,7 +136,7 @@ fn a_page_tampered_with_in_transit_is_never_applied() {
         "[sync]\nhub = \"http://{}\"\nkey = \"dev\"\nhub_public_key = \"{public}\"\nwait_secs = 1\n",
         proxy.addr
     );
-    let mut op = Node::start(&[], &["--config", &config(&op_dir, &sync)]);
+    let mut op = Node::start(&[], &["--config", &config_file(&op_dir, &sync)]);
     let blocked = |sender: &str| op.check(sender, "Xin chao").contains("SENDER_BLOCKLISTED");
     let nothing_applied = || {
         let (_, lists) = http(op.addr, "GET", "/v1/lists", None).unwrap();
@@ -198,7 +176,7 @@ fn a_page_tampered_with_in_transit_is_never_applied() {
     drop(hub);
     let new_dir = temp("tamper-hub-replaced");
     std::fs::copy(hub_dir.join("feed.key"), new_dir.join("feed.key")).unwrap();
-    let hub = Node::start_at(hub_addr, &[], &["--config", &config(&new_dir, "")]);
+    let hub = Node::start_at(hub_addr, &[], &["--config", &config_file(&new_dir, "")]);
     wait_until("the refused cursor is counted", || {
         metric(&op, "chanrac_sync_cursor_refused_total") >= 1
     });

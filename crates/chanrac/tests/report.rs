@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Node, http, temp};
+use common::{Node, config_file, http, temp};
 use serde_json::{Value, json};
 
 const DAY: i64 = 86_400;
@@ -80,16 +80,7 @@ struct Expected {
 #[test]
 fn the_report_adds_up_with_the_statistics_and_the_inputs() {
     let dir = temp("report");
-    let config = dir.join("chanrac.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\ndata_dir = {:?}\nstats_flush_secs = 3600\n",
-            dir.display().to_string()
-        ),
-    )
-    .unwrap();
-    let config = config.display().to_string();
+    let config = config_file(&dir, "");
     let node = Node::start(&[], &["--config", &config]);
 
     // The period: the ten days up to today (Vietnam time).

@@ -24,6 +24,30 @@ pub fn temp(name: &str) -> PathBuf {
     d
 }
 
+/// Writes `DIR/chanrac.toml` with `[server] data_dir = DIR`, statistics flushed only on
+/// demand, and `extra` (more `[server]` keys, then other sections); returns its path.
+pub fn config_file(dir: &std::path::Path, extra: &str) -> String {
+    let path = dir.join("chanrac.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\ndata_dir = {:?}\nstats_flush_secs = 3600\n{extra}",
+            dir.display().to_string()
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// Polls `f` until it holds, for at most a minute.
+pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// One HTTP/1.1 request with `Connection: close`; returns the status and the body.
 pub fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
