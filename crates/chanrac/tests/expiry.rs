@@ -27,11 +27,7 @@ fn import(node: &Node, csv: &str) -> String {
 #[test]
 fn expired_entries_are_revoked_through_the_feed() {
     let hub_dir = temp("expiry-hub");
-    let key = common::bin()
-        .args(["feed-key", "--data-dir", hub_dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let public = String::from_utf8(key.stdout).unwrap().trim().to_string();
+    let public = common::feed_key(&hub_dir);
     let hub_addr = free_addr();
     let hub = Node::start_at(
         hub_addr,

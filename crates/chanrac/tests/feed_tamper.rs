@@ -113,11 +113,7 @@ fn metric(node: &Node, name: &str) -> u64 {
 #[test]
 fn a_page_tampered_with_in_transit_is_never_applied() {
     let hub_dir = temp("tamper-hub");
-    let key = common::bin()
-        .args(["feed-key", "--data-dir", hub_dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let public = String::from_utf8(key.stdout).unwrap().trim().to_string();
+    let public = common::feed_key(&hub_dir);
     let hub_addr = free_addr();
     let hub = Node::start_at(hub_addr, &[], &["--config", &config_file(&hub_dir, "")]);
     let (status, b) = http(

@@ -39,6 +39,16 @@ pub fn config_file(dir: &std::path::Path, extra: &str) -> String {
     path.display().to_string()
 }
 
+/// The hub's feed public key in `dir` (made by `chanrac feed-key` if there is none).
+pub fn feed_key(dir: &std::path::Path) -> String {
+    let out = bin()
+        .args(["feed-key", "--data-dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 /// Polls `f` until it holds, for at most a minute.
 pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
