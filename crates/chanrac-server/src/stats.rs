@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use chanrac_core::{Action, Category, Message, Verdict};
+use chanrac_core::{Action, Category, Channel, Message, Verdict};
 
 use crate::config::LogVerdicts;
 use chanrac_store::records::{DimRow, Dimension, Records, StatsRow, TopKind, TopRow, VerdictRecord};
@@ -62,12 +62,24 @@ impl Pending {
 /// A count by dimension: minute, dimension, key, action, label (see [`Dimension`]).
 type DimKey = (i64, Dimension, Box<str>, Box<str>, Box<str>);
 
+/// Counts per action and category (indexed by `Action as usize`, `Category as usize`).
+type Grid = [[u64; 4]; 4];
+
+/// The channels, indexed by `Channel as usize`.
+const CHANNELS: [Channel; 3] = [Channel::Sms, Channel::Ott, Channel::Email];
+const _: () = assert!(Channel::Sms as usize == 0 && Channel::Ott as usize == 1 && Channel::Email as usize == 2);
+
 /// Counts gathered by one request, merged into [`Stats`] at its end.
 #[derive(Debug, Default)]
 pub struct Tally {
-    counts: HashMap<i64, [[u64; 4]; 4]>,
+    counts: HashMap<i64, Grid>,
     top: Vec<(i64, TopKind, Box<str>)>,
     dims: HashMap<DimKey, u64>,
+    /// Per operator and minute, and per minute and channel: kept as grids so that counting
+    /// a message allocates nothing for an operator already seen; they become [`DimKey`]s
+    /// once per request, in [`Stats::merge`].
+    operators: HashMap<Box<str>, HashMap<i64, Grid>>,
+    channels: HashMap<i64, [Grid; 3]>,
     /// Verdicts for the verdict log.
     pub verdicts: Vec<VerdictRecord>,
 }
@@ -90,10 +102,15 @@ impl Tally {
     ) {
         let received = msg.received_at.map_or(now, |t| t.min(now));
         let minute = received.div_euclid(60) * 60;
-        let (action, category) = (v.action.as_str(), v.category.as_str());
-        let operator = msg.meta.operator.as_deref().unwrap_or("").trim().to_lowercase();
-        self.dim(minute, Dimension::Operator, &operator, action, category, 1);
-        self.dim(minute, Dimension::Channel, msg.channel.as_str(), action, category, 1);
+        let (a, c) = (v.action as usize, v.category as usize);
+        let operator = msg.meta.operator.as_deref().unwrap_or("").trim();
+        let by_minute = match self.operators.get_mut(operator) {
+            Some(m) if !operator.bytes().any(|b| b.is_ascii_uppercase()) => m,
+            _ => self.operators.entry(operator.to_lowercase().into()).or_default(),
+        };
+        by_minute.entry(minute).or_default()[a][c] += 1;
+        self.channels.entry(minute).or_default()[msg.channel as usize][a][c] += 1;
+        let action = v.action.as_str();
         if let Some(a) = advertiser {
             for r in v
                 .reasons
@@ -181,7 +198,35 @@ impl Stats {
             }
         }
         p.merge_counts(tally.counts, HashMap::new());
-        for (key, n) in tally.dims {
+        let mut dims = tally.dims;
+        let mut grid = |minute: i64, dimension: Dimension, key: &str, g: &Grid| {
+            for action in Action::ALL {
+                for category in Category::ALL {
+                    let n = g[action as usize][category as usize];
+                    if n > 0 {
+                        let k = (
+                            minute,
+                            dimension,
+                            key.into(),
+                            action.as_str().into(),
+                            category.as_str().into(),
+                        );
+                        *dims.entry(k).or_default() += n;
+                    }
+                }
+            }
+        };
+        for (operator, minutes) in &tally.operators {
+            for (&minute, g) in minutes {
+                grid(minute, Dimension::Operator, operator, g);
+            }
+        }
+        for (&minute, per_channel) in &tally.channels {
+            for (channel, g) in CHANNELS.iter().zip(per_channel) {
+                grid(minute, Dimension::Channel, channel.as_str(), g);
+            }
+        }
+        for (key, n) in dims {
             if p.dims.len() >= MAX_TOP_KEYS && !p.dims.contains_key(&key) {
                 p.dropped_dims += n;
                 continue;
