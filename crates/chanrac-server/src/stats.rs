@@ -305,16 +305,6 @@ impl Stats {
                 "too many distinct operators, advertisers and minutes to count in one flush"
             );
         }
-        if let Err(e) = store.add_dim_stats(&dims).await {
-            if let Ok(mut p) = self.pending.lock() {
-                for (key, n) in taken.dims {
-                    *p.dims.entry(key).or_default() += n;
-                }
-                // The other counts go back too: they are written only after these.
-                p.merge_counts(taken.counts, taken.top);
-            }
-            return Err(e);
-        }
         let top: Vec<TopRow> = taken
             .top
             .iter()
@@ -325,10 +315,13 @@ impl Stats {
                 count,
             })
             .collect();
-        if let Err(e) = store.add_stats(&rows, &top).await {
+        if let Err(e) = store.add_all_stats(&rows, &top, &dims).await {
             // Put the counts back for the next flush.
             if let Ok(mut p) = self.pending.lock() {
                 p.merge_counts(taken.counts, taken.top);
+                for (key, n) in taken.dims {
+                    *p.dims.entry(key).or_default() += n;
+                }
             }
             return Err(e);
         }

@@ -535,20 +535,35 @@ pub async fn statistics_by_dimension_add_up<R: Records>(s: &R) {
         count,
     };
     let day = 86_400;
-    s.add_dim_stats(&[
-        row(0, Dimension::Operator, "viettel", "block", "scam", 4),
-        row(60, Dimension::Operator, "viettel", "block", "scam", 1),
-        row(60, Dimension::Operator, "", "allow", "ham", 10),
-        row(day + 120, Dimension::Operator, "viettel", "block", "scam", 2),
-        row(60, Dimension::Calls, "mobifone", "suspected", "robocall", 1),
-    ])
+    s.add_all_stats(
+        &[],
+        &[],
+        &[
+            row(0, Dimension::Operator, "viettel", "block", "scam", 4),
+            row(60, Dimension::Operator, "viettel", "block", "scam", 1),
+            row(60, Dimension::Operator, "", "allow", "ham", 10),
+            row(day + 120, Dimension::Operator, "viettel", "block", "scam", 2),
+            row(60, Dimension::Calls, "mobifone", "suspected", "robocall", 1),
+        ],
+    )
     .await
     .unwrap();
-    // A second node flushes the same minute.
-    s.add_dim_stats(&[row(0, Dimension::Operator, "viettel", "block", "scam", 3)])
-        .await
-        .unwrap();
-    s.add_dim_stats(&[]).await.unwrap();
+    // A second node flushes the same minute, with its totals.
+    let total = StatsRow {
+        bucket: 0,
+        action: Action::Block,
+        category: Category::Scam,
+        count: 3,
+    };
+    s.add_all_stats(
+        &[total],
+        &[],
+        &[row(0, Dimension::Operator, "viettel", "block", "scam", 3)],
+    )
+    .await
+    .unwrap();
+    s.add_all_stats(&[], &[], &[]).await.unwrap();
+    assert_eq!(s.stats(0, 60).await.unwrap(), [total], "the totals of the same flush");
     assert_eq!(
         s.dim_stats(Dimension::Operator, 0, 2 * day, day).await.unwrap(),
         [

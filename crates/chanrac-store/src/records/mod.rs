@@ -275,7 +275,7 @@ pub struct TopRow {
     pub count: u64,
 }
 
-/// What a [`DimRow`] counts: the statistics of [`Records::add_dim_stats`] by one dimension.
+/// What a [`DimRow`] counts: the statistics of [`Records::add_all_stats`] by one dimension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dimension {
@@ -465,7 +465,19 @@ pub trait Records: Send + Sync + 'static {
     fn audit_log(&self, after: i64, limit: usize) -> impl Future<Output = Result<Vec<AuditRecord>, StoreError>> + Send;
 
     /// Adds counts to the statistics (additive: several nodes may flush the same minute).
-    fn add_stats(&self, rows: &[StatsRow], top: &[TopRow]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn add_stats(&self, rows: &[StatsRow], top: &[TopRow]) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.add_all_stats(rows, top, &[])
+    }
+
+    /// Adds counts to the statistics, the top lists and the counts by dimension in one
+    /// transaction (additive), so that the breakdowns of a flush land with its totals or
+    /// not at all.
+    fn add_all_stats(
+        &self,
+        rows: &[StatsRow],
+        top: &[TopRow],
+        dims: &[DimRow],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The per-minute counts with `from <= bucket < to` (Unix seconds), oldest first.
     fn stats(&self, from: i64, to: i64) -> impl Future<Output = Result<Vec<StatsRow>, StoreError>> + Send;
@@ -478,9 +490,6 @@ pub trait Records: Send + Sync + 'static {
         to: i64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<(String, u64)>, StoreError>> + Send;
-
-    /// Adds counts by dimension (additive like [`Records::add_stats`]).
-    fn add_dim_stats(&self, rows: &[DimRow]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The counts of `dimension` with `from <= bucket < to`, summed into buckets of `size`
     /// seconds that start at `from` (`from + k * size`; one bucket when `size >= to - from`),
@@ -594,17 +603,14 @@ impl Records for AnyRecords {
     async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
         any!(self, r => r.audit_log(after, limit).await)
     }
-    async fn add_stats(&self, rows: &[StatsRow], top: &[TopRow]) -> Result<(), StoreError> {
-        any!(self, r => r.add_stats(rows, top).await)
+    async fn add_all_stats(&self, rows: &[StatsRow], top: &[TopRow], dims: &[DimRow]) -> Result<(), StoreError> {
+        any!(self, r => r.add_all_stats(rows, top, dims).await)
     }
     async fn stats(&self, from: i64, to: i64) -> Result<Vec<StatsRow>, StoreError> {
         any!(self, r => r.stats(from, to).await)
     }
     async fn top(&self, kind: TopKind, from: i64, to: i64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         any!(self, r => r.top(kind, from, to, limit).await)
-    }
-    async fn add_dim_stats(&self, rows: &[DimRow]) -> Result<(), StoreError> {
-        any!(self, r => r.add_dim_stats(rows).await)
     }
     async fn dim_stats(&self, dimension: Dimension, from: i64, to: i64, size: i64) -> Result<Vec<DimRow>, StoreError> {
         any!(self, r => r.dim_stats(dimension, from, to, size).await)

@@ -540,8 +540,8 @@ impl Records for PgRecords {
             .collect())
     }
 
-    async fn add_stats(&self, rows: &[StatsRow], top: &[TopRow]) -> Result<(), StoreError> {
-        if rows.is_empty() && top.is_empty() {
+    async fn add_all_stats(&self, rows: &[StatsRow], top: &[TopRow], dims: &[DimRow]) -> Result<(), StoreError> {
+        if rows.is_empty() && top.is_empty() && dims.is_empty() {
             return Ok(());
         }
         let mut client = self.pool.get().await?;
@@ -568,6 +568,21 @@ impl Records for PgRecords {
         for t in top {
             tx.execute(&st, &[&t.bucket, &t.kind.as_str(), &t.value, &(t.count as i64)])
                 .await?;
+        }
+        let st = tx.prepare_cached(dim_sql::ADD).await?;
+        for r in dims {
+            tx.execute(
+                &st,
+                &[
+                    &r.bucket,
+                    &r.dimension.as_str(),
+                    &r.key,
+                    &r.action,
+                    &r.label,
+                    &(r.count as i64),
+                ],
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -611,31 +626,6 @@ impl Records for PgRecords {
                 Ok((r.get(1), r.get::<_, i64>(2) as u64))
             })
             .collect()
-    }
-
-    async fn add_dim_stats(&self, rows: &[DimRow]) -> Result<(), StoreError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let st = tx.prepare_cached(dim_sql::ADD).await?;
-        for r in rows {
-            tx.execute(
-                &st,
-                &[
-                    &r.bucket,
-                    &r.dimension.as_str(),
-                    &r.key,
-                    &r.action,
-                    &r.label,
-                    &(r.count as i64),
-                ],
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn dim_stats(&self, dimension: Dimension, from: i64, to: i64, size: i64) -> Result<Vec<DimRow>, StoreError> {

@@ -462,11 +462,11 @@ impl Records for SqliteRecords {
         .await
     }
 
-    async fn add_stats(&self, rows: &[StatsRow], top: &[TopRow]) -> Result<(), StoreError> {
-        if rows.is_empty() && top.is_empty() {
+    async fn add_all_stats(&self, rows: &[StatsRow], top: &[TopRow], dims: &[DimRow]) -> Result<(), StoreError> {
+        if rows.is_empty() && top.is_empty() && dims.is_empty() {
             return Ok(());
         }
-        let (rows, top) = (rows.to_vec(), top.to_vec());
+        let (rows, top, dims) = (rows.to_vec(), top.to_vec(), dims.to_vec());
         self.with(move |c| {
             let tx = c.transaction()?;
             {
@@ -488,6 +488,17 @@ impl Records for SqliteRecords {
                 )?;
                 for t in &top {
                     st.execute(params![t.bucket, t.kind.as_str(), t.value, t.count as i64])?;
+                }
+                let mut st = tx.prepare_cached(&lite(dim_sql::ADD))?;
+                for r in &dims {
+                    st.execute(params![
+                        r.bucket,
+                        r.dimension.as_str(),
+                        r.key,
+                        r.action,
+                        r.label,
+                        r.count as i64
+                    ])?;
                 }
             }
             tx.commit()?;
@@ -542,32 +553,6 @@ impl Records for SqliteRecords {
                 out.push((value, n as u64));
             }
             Ok(out)
-        })
-        .await
-    }
-
-    async fn add_dim_stats(&self, rows: &[DimRow]) -> Result<(), StoreError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let rows = rows.to_vec();
-        self.with(move |c| {
-            let tx = c.transaction()?;
-            {
-                let mut st = tx.prepare_cached(&lite(dim_sql::ADD))?;
-                for r in &rows {
-                    st.execute(params![
-                        r.bucket,
-                        r.dimension.as_str(),
-                        r.key,
-                        r.action,
-                        r.label,
-                        r.count as i64
-                    ])?;
-                }
-            }
-            tx.commit()?;
-            Ok(())
         })
         .await
     }
