@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Node, config_file, http, temp};
+use common::{Node, config_file, http, pg_schema, temp};
 use serde_json::{Value, json};
 
 const DAY: i64 = 86_400;
@@ -79,9 +79,38 @@ struct Expected {
 
 #[test]
 fn the_report_adds_up_with_the_statistics_and_the_inputs() {
-    let dir = temp("report");
+    run(None);
+}
+
+/// The same with two nodes sharing a PostgreSQL store: each checks half of the messages,
+/// and the report counts both.
+#[test]
+fn the_report_adds_up_across_two_nodes_on_postgres() {
+    let Some(url) = pg_schema("report") else { return };
+    run(Some(url));
+}
+
+fn run(postgres: Option<String>) {
+    let dir = temp(if postgres.is_some() { "report-pg" } else { "report" });
     let config = config_file(&dir, "");
-    let node = Node::start(&[], &["--config", &config]);
+    let env: Vec<(&str, String)> = match &postgres {
+        Some(url) => vec![
+            ("CHANRAC_STORE__RECORDS", "postgres".into()),
+            ("CHANRAC_STORE__POSTGRES_URL", url.clone()),
+        ],
+        None => Vec::new(),
+    };
+    // `chanrac report` on the node's configuration (and store).
+    let report = |args: &[&str]| {
+        common::bin()
+            .arg("report")
+            .args(args)
+            .args(["--config", &config])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap()
+    };
+    let node = Node::start(&env, &["--config", &config]);
 
     // The period: the ten days up to today (Vietnam time).
     let today = (now() + VN).div_euclid(DAY) * DAY - VN;
@@ -98,6 +127,12 @@ fn the_report_adds_up_with_the_statistics_and_the_inputs() {
         "/v1/advertisers/QC-0001/brandnames",
         &json!({"name": "FPTSHOP", "operators": ["viettel"], "reason": "declared"}),
     );
+    // On PostgreSQL a second node (started after the advertiser register was filled, which
+    // a node reads at its start) checks half of the messages.
+    let second = postgres
+        .as_ref()
+        .map(|_| Node::start(&env, &["--config", &config_file(&temp("report-pg-b"), "")]));
+    let other = second.as_ref().unwrap_or(&node);
 
     // Messages: every day of the period but today at noon, plus some two days before it.
     let texts = [
@@ -138,8 +173,12 @@ fn the_report_adds_up_with_the_statistics_and_the_inputs() {
             inside.push(day >= 0);
         }
     }
-    let verdicts = post(&node, "/v1/check/batch", &json!({ "messages": messages }));
-    let verdicts = verdicts["verdicts"].as_array().unwrap();
+    let half = messages.len() / 2;
+    let mut verdicts = Vec::new();
+    for (n, part) in [(&node, &messages[..half]), (other, &messages[half..])] {
+        let v = post(n, "/v1/check/batch", &json!({ "messages": part }));
+        verdicts.extend(v["verdicts"].as_array().unwrap().iter().cloned());
+    }
     assert_eq!(verdicts.len(), messages.len());
     let mut want = Expected::default();
     for ((m, v), inside) in messages.iter().zip(verdicts).zip(&inside) {
@@ -218,17 +257,14 @@ fn the_report_adds_up_with_the_statistics_and_the_inputs() {
         &json!({"content": "[QC] Giam 50% tai FPT Shop. Tu choi QC soan TC gui 9029", "brandname": "FPTSHOP"}),
     );
 
-    // The statistics over the same period (this flushes the node's counts to the store).
+    // The statistics over the same period (this flushes each node's counts to the store).
+    get(other, &format!("/v1/stats?from={from}&to={}", today + DAY));
     let stats = get(
         &node,
         &format!("/v1/stats?from={from}&to={}&bucket=day&top=20", today + DAY),
     );
     let api = get(&node, &format!("/v1/report?from={from_date}&to={to_date}"));
-    let out = common::bin()
-        .args(["report", "--from", &from_date, "--to", &to_date, "--format", "json"])
-        .args(["--config", &config])
-        .output()
-        .unwrap();
+    let out = report(&["--from", &from_date, "--to", &to_date, "--format", "json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mut cli: Value = serde_json::from_slice(&out.stdout).unwrap();
 
@@ -339,11 +375,16 @@ fn the_report_adds_up_with_the_statistics_and_the_inputs() {
         ("html", "<svg".to_string()),
     ] {
         let file = dir.join(format!("report.{format}"));
-        let out = common::bin()
-            .args(["report", "--from", &from_date, "--to", &to_date, "--format", format])
-            .args(["--config", &config, "--out", file.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let out = report(&[
+            "--from",
+            &from_date,
+            "--to",
+            &to_date,
+            "--format",
+            format,
+            "--out",
+            file.to_str().unwrap(),
+        ]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(text.contains(&needle), "{format}: {needle:?} in {text}");
@@ -373,15 +414,13 @@ fn the_report_adds_up_with_the_statistics_and_the_inputs() {
         (vec!["--quarter", "2026Q3", "--format", "pdf"], "md, html, csv or json"),
         (vec!["--half", "2026H3"], "not a period"),
     ] {
-        let out = common::bin()
-            .arg("report")
-            .args(&args)
-            .args(["--config", &config])
-            .output()
-            .unwrap();
+        let out = report(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(want), "{args:?}: {err}");
+    }
+    if postgres.is_some() {
+        return;
     }
     let out = common::bin()
         .args([
@@ -395,5 +434,4 @@ fn the_report_adds_up_with_the_statistics_and_the_inputs() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no store at"));
-    drop(node);
 }

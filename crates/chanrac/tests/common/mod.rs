@@ -139,3 +139,26 @@ impl Drop for Node {
         let _ = self.child.wait();
     }
 }
+
+/// The PostgreSQL address for tests, with a fresh schema; `None` (skip) when unreachable
+/// outside CI.
+pub fn pg_schema(tag: &str) -> Option<String> {
+    let base =
+        std::env::var("CHANRAC_TEST_PG_URL").unwrap_or_else(|_| "host=127.0.0.1 user=postgres dbname=test".into());
+    let schema = format!("chanrac_srv{}_{tag}", std::process::id());
+    let ok = Command::new("psql")
+        .env("PGOPTIONS", "-c client_min_messages=warning")
+        .args(["-X", "-q", "-c"])
+        .arg(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
+        ))
+        .arg(&base)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(std::env::var("CI").is_err(), "PostgreSQL at {base:?} is required in CI");
+        eprintln!("skipping: PostgreSQL at {base:?} unreachable");
+        return None;
+    }
+    Some(format!("{base} options='-c search_path={schema}'"))
+}
