@@ -563,6 +563,23 @@ impl Detector {
             .max(self.states.len().max(self.incoming.len()) * 11 / 10);
     }
 
+    /// Sets the SMS counts (`SMS_MANY_CALLS_FEW`): with `replace`, they become the counts of
+    /// the new period and the old ones are forgotten; without, they add to what is there.
+    pub fn set_sms_sent(&mut self, counts: impl IntoIterator<Item = (Number, u64)>, replace: bool) {
+        if replace {
+            self.inputs.sms_sent.clear();
+        }
+        for (n, c) in counts {
+            let e = self.inputs.sms_sent.entry(n).or_insert(0);
+            *e = e.saturating_add(c);
+        }
+    }
+
+    /// How many numbers have an SMS count.
+    pub fn sms_numbers(&self) -> usize {
+        self.inputs.sms_sent.len()
+    }
+
     /// The suspect this number is, if it is one.
     pub fn suspect(&self, number: Number) -> Option<Suspect> {
         let st = self.states.get(&number)?;

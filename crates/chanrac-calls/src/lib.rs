@@ -54,6 +54,6 @@ pub mod signal;
 pub use accuracy::{Accuracy, KindScore, Scorecard};
 pub use cdr::{BadLine, Cdr, CdrError, CdrReader, Format, Label, Origin};
 pub use detect::{Detector, Evidence, Inputs, Suspect};
-pub use number::{Number, NumberKind, parse_number_list};
+pub use number::{Number, NumberKind, parse_number_list, parse_sms_counts};
 pub use policy::{CallPolicy, PolicyError};
 pub use signal::{CallCategory, CallSignal};

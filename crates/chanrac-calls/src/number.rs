@@ -208,9 +208,49 @@ pub fn parse_number_list(text: &str) -> Result<std::collections::HashSet<Number>
     Ok(out)
 }
 
+/// Parses SMS counts, one `number,sms_sent` per line (`#` starts a comment, a first line
+/// starting with `number` is a header); counts of one number in several forms add up. A
+/// bad line is an error naming it (`line 3: want `number,sms_sent``).
+pub fn parse_sms_counts(text: &str) -> Result<std::collections::HashMap<Number, u64>, String> {
+    let mut out = std::collections::HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() || (i == 0 && line.starts_with("number")) {
+            continue;
+        }
+        let bad = |why: String| format!("line {}: want `number,sms_sent` ({why})", i + 1);
+        let (n, c) = line.split_once(',').ok_or_else(|| bad("no comma".into()))?;
+        let n = Number::parse(n.trim()).map_err(|e| bad(e.to_string()))?;
+        let c: u64 = c
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("{:?} is not a count", c.trim())))?;
+        *out.entry(n).or_insert(0) += c;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sms_counts_add_up_across_forms_and_name_bad_lines() {
+        let counts =
+            parse_sms_counts("number,sms_sent\n0912345678,40\n+84912345678, 20 # same\n\n0987654321,3\n").unwrap();
+        assert_eq!(counts[&Number::parse("0912345678").unwrap()], 60);
+        assert_eq!(counts.len(), 2);
+        let cases: &[(&str, &str)] = &[
+            ("0912345678\n", "line 1: want `number,sms_sent` (no comma)"),
+            ("0912345678,1\nabc,2\n", "line 2: want `number,sms_sent`"),
+            ("0912345678,many\n", "\"many\" is not a count"),
+            ("0912345678,-1\n", "\"-1\" is not a count"),
+        ];
+        for (text, want) in cases {
+            let e = parse_sms_counts(text).unwrap_err();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
 
     #[test]
     fn parses_every_form_into_one_key() {

@@ -19,6 +19,7 @@ const OPERATORS = ['operator', 'regulator'];
 const CAPS = {
   'lists.edit': OPERATORS,
   'quarantine.decide': OPERATORS,
+  'hub.decide': ['regulator'],
   reload: OPERATORS,
 };
 

@@ -88,10 +88,10 @@ pub struct MessageIn {
 }
 
 impl MessageIn {
-    fn into_message(self, now: i64) -> Result<(Option<String>, Message), String> {
+    fn into_message(self, now: i64, mail: &chanrac_mail::Limits) -> Result<(Option<String>, Message), String> {
         let (text, mail) = match (self.text, self.email) {
             (Some(t), None) => (t, None),
-            (None, Some(raw)) => (String::new(), Some(crate::email::read(raw.as_bytes())?)),
+            (None, Some(raw)) => (String::new(), Some(crate::email::read(raw.as_bytes(), mail)?)),
             (Some(_), Some(_)) => return Err("give either `text` or `email`, not both".into()),
             (None, None) => return Err("missing field `text` (or `email`)".into()),
         };
@@ -226,7 +226,7 @@ pub async fn check(
     let started = Instant::now();
     let now = now();
     let (id, msg) = input
-        .into_message(now)
+        .into_message(now, &state.config.email.limits())
         .map_err(|m| ApiError::bad_request("invalid_message", m))?;
     Ok(check_message(state, id, msg, started, now).await)
 }
@@ -315,10 +315,11 @@ fn run_batch(state: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         ));
     }
     let now = now();
+    let limits = state.config.email.limits();
     let mut messages = Vec::with_capacity(batch.messages.len());
     for (i, m) in batch.messages.into_iter().enumerate() {
         messages.push(
-            m.into_message(now)
+            m.into_message(now, &limits)
                 .map_err(|why| ApiError::bad_request("invalid_message", format!("messages[{i}]: {why}")))?,
         );
     }

@@ -65,6 +65,15 @@ impl CallsState {
             dnc: read_list(c.dnc.as_deref(), "dnc")?,
             advertisers: read_list(c.advertisers.as_deref(), "advertisers")?,
             roaming: read_list(c.roaming.as_deref(), "roaming")?,
+            sms_sent: match c.sms_counts.as_deref() {
+                Some(p) => {
+                    let text = std::fs::read_to_string(p)
+                        .map_err(|e| format!("calls.sms_counts: cannot read {}: {e}", p.display()))?;
+                    chanrac_calls::parse_sms_counts(&text)
+                        .map_err(|e| format!("calls.sms_counts: {}: {e}", p.display()))?
+                }
+                None => Default::default(),
+            },
             ..Inputs::default()
         };
         Ok(CallsState {
@@ -287,6 +296,102 @@ pub async fn batch(
         rejected,
         suspects: suspects.into_iter().map(SuspectOut::from).collect(),
         blocked,
+    }))
+}
+
+/// SMS counts per number from the operator's SMSC, for `SMS_MANY_CALLS_FEW`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmsCountsIn {
+    /// The counts: `{"number":"0912345678","sms_sent":420}`, a number in any form.
+    pub counts: Vec<SmsCountIn>,
+    /// `replace` (the default): these are the counts of the new period, older counts are
+    /// forgotten; `add`: they add to the counts already held.
+    #[serde(default)]
+    pub mode: SmsCountsMode,
+}
+
+/// One number's SMS count.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmsCountIn {
+    /// The sending number.
+    pub number: String,
+    /// SMS it sent over the period.
+    pub sms_sent: u64,
+}
+
+/// How new SMS counts combine with the ones held.
+#[derive(Debug, Default, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsCountsMode {
+    /// The counts of a new period.
+    #[default]
+    Replace,
+    /// Added to the counts held.
+    Add,
+}
+
+/// What the detector now holds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SmsCountsOut {
+    /// Counts taken from this request.
+    pub accepted: usize,
+    /// Numbers with an SMS count now.
+    pub numbers: usize,
+    /// Suspects after the update whose evidence includes `SMS_MANY_CALLS_FEW`.
+    pub sms_sources: usize,
+}
+
+/// Sets the SMS counts per number (for `SMS_MANY_CALLS_FEW`: many SMS, few calls). The
+/// whole request is refused, and nothing changed, if one number is not a phone number.
+#[utoipa::path(
+    post,
+    path = "/v1/calls/sms-counts",
+    tag = "calls",
+    request_body = SmsCountsIn,
+    responses(
+        (status = 200, description = "Counts taken", body = SmsCountsOut),
+        (status = 400, description = "Invalid JSON, a bad number, or too many counts", body = crate::error::ErrorBody),
+        (status = 401, description = "No or unknown API key", body = crate::error::ErrorBody),
+        (status = 403, description = "Role not allowed", body = crate::error::ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn sms_counts(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SmsCountsOut>, ApiError> {
+    caller.require(&[Role::Operator])?;
+    let body = body?;
+    let req: SmsCountsIn = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("invalid SMS counts: {e}")))?;
+    let max = state.config.calls.max_batch;
+    if req.counts.len() > max {
+        return Err(ApiError::bad_request(
+            "too_many_records",
+            format!("{} counts in one request; at most {max}", req.counts.len()),
+        ));
+    }
+    let mut parsed = Vec::with_capacity(req.counts.len());
+    for (i, c) in req.counts.iter().enumerate() {
+        let n = Number::parse(&c.number)
+            .map_err(|e| ApiError::bad_request("invalid_number", format!("counts[{i}].number {:?}: {e}", c.number)))?;
+        parsed.push((n, c.sms_sent));
+    }
+    let accepted = parsed.len();
+    let mut d = state.calls.detector.lock().unwrap_or_else(|p| p.into_inner());
+    d.set_sms_sent(parsed, matches!(req.mode, SmsCountsMode::Replace));
+    let sms_sources = d
+        .suspects()
+        .iter()
+        .filter(|s| s.evidence.iter().any(|e| e.signal == "SMS_MANY_CALLS_FEW"))
+        .count();
+    Ok(Json(SmsCountsOut {
+        accepted,
+        numbers: d.sms_numbers(),
+        sms_sources,
     }))
 }
 

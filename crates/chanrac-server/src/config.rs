@@ -31,6 +31,8 @@ pub struct Config {
     pub api_keys: Vec<ApiKey>,
     /// Spam and scam calls from call detail records (`POST /v1/calls/batch`, docs/calls.md).
     pub calls: CallsSection,
+    /// The limits an e-mail on `POST /v1/check` is read within (docs/email.md).
+    pub email: EmailSection,
     /// The SMPP firewall (ESMEs bind here, allowed messages go to the upstream SMSC): off
     /// unless this section is present or `--smpp` / `--upstream` are given. Its keys are
     /// the `[smpp]` reference in `docs/smpp.md`.
@@ -128,7 +130,13 @@ pub struct CallsSection {
     /// spoofed): one per line.
     #[schema(value_type = Option<String>)]
     pub roaming: Option<PathBuf>,
-    /// The most records in one `POST /v1/calls/batch`.
+    /// SMS sent per number over the period (CSV `number,sms_sent`, as the SMSC's statistics
+    /// give them), read at start for `SMS_MANY_CALLS_FEW`; `POST /v1/calls/sms-counts`
+    /// replaces or adds to them while running.
+    #[schema(value_type = Option<String>)]
+    pub sms_counts: Option<PathBuf>,
+    /// The most records in one `POST /v1/calls/batch` (and counts in one
+    /// `POST /v1/calls/sms-counts`).
     pub max_batch: usize,
     /// Add suspects to the block list (senders), with an audit record naming the evidence,
     /// so that the SMS filter and every node sharing the lists block them.
@@ -144,9 +152,51 @@ impl Default for CallsSection {
             dnc: None,
             advertisers: None,
             roaming: None,
+            sms_counts: None,
             max_batch: 10_000,
             block_suspects: false,
             block_min_score: 10.0,
+        }
+    }
+}
+
+/// The limits an e-mail is read within: past each, the reader stops and says so with a signal
+/// (docs/email.md, "MIME bombs and hostile input"). The body limit `server.max_body_bytes`
+/// comes first: an e-mail larger than it is refused with 413.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailSection {
+    /// The most bytes of an e-mail read; past it, `EMAIL_TRUNCATED` and the rest is skipped.
+    pub max_bytes: usize,
+    /// The most MIME parts; more is `EMAIL_MIME_BOMB` and the message is cut before the next one.
+    pub max_parts: usize,
+    /// The deepest nesting of parts whose text is read; deeper is `EMAIL_MIME_BOMB`.
+    pub max_depth: usize,
+    /// The largest text or HTML part read; larger is `EMAIL_MIME_BOMB`, its start is read.
+    pub max_part_bytes: usize,
+}
+
+impl Default for EmailSection {
+    fn default() -> Self {
+        let d = chanrac_mail::Limits::default();
+        EmailSection {
+            max_bytes: d.max_bytes,
+            max_parts: d.max_parts,
+            max_depth: d.max_depth,
+            max_part_bytes: d.max_text_part,
+        }
+    }
+}
+
+impl EmailSection {
+    /// The reader's limits.
+    pub fn limits(&self) -> chanrac_mail::Limits {
+        chanrac_mail::Limits {
+            max_bytes: self.max_bytes,
+            max_parts: self.max_parts,
+            max_depth: self.max_depth,
+            max_text_part: self.max_part_bytes,
+            ..chanrac_mail::Limits::default()
         }
     }
 }
@@ -354,6 +404,12 @@ impl Config {
         self.hub
             .validate()
             .map_err(|e| ServerError::Config(format!("{name}: {e}")))?;
+        let e = &self.email;
+        if e.max_bytes < 1024 || e.max_part_bytes < 1024 || e.max_parts == 0 || e.max_depth == 0 {
+            return Err(ServerError::Config(format!(
+                "{name}: email.max_bytes and email.max_part_bytes must be at least 1024, email.max_parts and email.max_depth positive"
+            )));
+        }
         let s = &self.server;
         if s.max_batch == 0 || s.max_in_flight == 0 || s.max_body_bytes < 1024 {
             return Err(ServerError::Config(format!(

@@ -38,10 +38,11 @@ pub async fn check(State(state): State<AppState>, caller: Caller, req: Request) 
     let body = Bytes::from_request(req, &state).await?;
     let started = Instant::now();
     let now = api::now();
+    let limits = state.config.email.limits();
     let mail = if body.len() <= PARSE_INLINE_MAX {
-        read(&body)
+        read(&body, &limits)
     } else {
-        tokio::task::spawn_blocking(move || read(&body))
+        tokio::task::spawn_blocking(move || read(&body, &limits))
             .await
             .map_err(|e| ApiError::internal(format!("e-mail parsing failed: {e}")))?
     }
@@ -50,9 +51,9 @@ pub async fn check(State(state): State<AppState>, caller: Caller, req: Request) 
     Ok(api::check_message(state, msg.id.clone(), msg, started, now).await)
 }
 
-/// Parses an e-mail with the default limits; the error says why it is not one.
-pub(crate) fn read(raw: &[u8]) -> Result<Message, String> {
-    chanrac_mail::Reader::default().read(raw).map_err(|e| e.to_string())
+/// Parses an e-mail within `email.*` limits; the error says why it is not one.
+pub(crate) fn read(raw: &[u8], limits: &chanrac_mail::Limits) -> Result<Message, String> {
+    chanrac_mail::Reader::new(*limits).read(raw).map_err(|e| e.to_string())
 }
 
 /// The message of an e-mail with what the request says: its id, sender and recipient when

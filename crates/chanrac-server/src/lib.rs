@@ -35,6 +35,7 @@ pub mod feed;
 pub mod hub;
 pub mod lookup;
 pub mod metrics;
+pub mod push;
 pub mod report;
 pub mod smpp;
 pub mod state;
@@ -70,7 +71,7 @@ pub use state::AppState;
         hub::post_mo, hub::post_report, hub::get_reports, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
         hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::post_ad_copy, hub::take_outbox,
-        calls::batch, calls::suspects, calls::stats,
+        calls::batch, calls::suspects, calls::stats, calls::sms_counts,
         feed::feed, feed::key, lookup::lookup, lookup::batch, lookup::import, hub::post_finding
     ),
     components(schemas(chanrac_core::Verdict, chanrac_core::Reason, chanrac_core::Action, chanrac_core::Category)),
@@ -145,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ads/copies", post(hub::post_ad_copy))
         .route("/v1/outbox/take", post(hub::take_outbox))
         .route("/v1/calls/batch", post(calls::batch))
+        .route("/v1/calls/sms-counts", post(calls::sms_counts))
         .route("/v1/calls/suspects", get(calls::suspects))
         .route("/v1/calls/stats", get(calls::stats))
         .route("/v1/feed", get(feed::feed))
@@ -216,6 +218,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     }
     let mut tasks = spawn_background(state.clone());
     tasks.extend(sync::spawn(&state).map_err(|e| ServerError::Config(format!("[sync]: {e}")))?);
+    tasks.extend(push::spawn(&state).map_err(|e| ServerError::Config(format!("[sync]: {e}")))?);
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -352,10 +355,15 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
         let mut poll = tokio::time::interval(Duration::from_secs(2));
         let mut last_lookup = std::time::Instant::now();
         loop {
-            tokio::select! {
-                r = changes.changed() => if r.is_err() { changes = st.records.changes(); },
-                _ = poll.tick() => {},
-            }
+            let notified = tokio::select! {
+                r = changes.changed() => {
+                    if r.is_err() {
+                        changes = st.records.changes();
+                    }
+                    true
+                }
+                _ = poll.tick() => false,
+            };
             let changed = match st.refresh_lists(false).await {
                 Ok(changed) => changed,
                 Err(e) => {
@@ -364,8 +372,10 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
                     false
                 }
             };
-            // The lookup index follows the lists at once and the reports every few seconds.
-            if changed || last_lookup.elapsed() >= Duration::from_secs(lookup::REFRESH_SECS) {
+            // The lookup index follows the lists at once (a change notified here may already
+            // be in effect: the endpoint that made it refreshed the lists itself) and the
+            // reports every few seconds.
+            if changed || notified || last_lookup.elapsed() >= Duration::from_secs(lookup::REFRESH_SECS) {
                 last_lookup = std::time::Instant::now();
                 if let Err(e) = st.lookup.rebuild(&st.records).await {
                     tracing::warn!(error = %e, "lookup index not rebuilt");

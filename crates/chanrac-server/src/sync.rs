@@ -39,6 +39,11 @@ pub struct SyncConfig {
     /// How long one long-poll waits at the hub for a change, in seconds (1–30).
     #[serde(default = "default_wait")]
     pub wait_secs: u64,
+    /// Push this node's own findings to the hub for review: every number or brandname its
+    /// analysts or its call detector put on the block list goes to the hub's
+    /// `POST /v1/findings` (docs/feed.md). Off by default.
+    #[serde(default)]
+    pub push_findings: bool,
 }
 
 fn default_origin() -> String {

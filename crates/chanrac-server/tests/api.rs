@@ -609,6 +609,105 @@ async fn call_batches_name_suspects_with_evidence() {
     assert!(doc.contains("/v1/calls/batch") && doc.contains("/v1/calls/suspects") && doc.contains("/v1/calls/stats"));
 }
 
+/// The numbers of the `sms_source` suspects.
+async fn sms_sources(app: &axum::Router) -> Vec<String> {
+    let (s, v) = call(app, "GET", "/v1/calls/suspects?category=sms_source", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["suspects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["number"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_counts_name_numbers_that_text_much_and_call_little() {
+    let file = std::env::temp_dir().join(format!("chanrac-sms-counts-{}.csv", std::process::id()));
+    std::fs::write(&file, "number,sms_sent\n0912000077,900\n0912000078,3\n").unwrap();
+    let (app, _, _) = server(&format!("[calls]\nsms_counts = {:?}\n", file.display().to_string())).await;
+    // From the file: many SMS and no calls.
+    assert_eq!(sms_sources(&app).await, ["+84912000077"]);
+
+    // One call does not clear a number sending 500 SMS; a talkative number is not a source.
+    let mut records = robocalls("0912000099", 1);
+    records[0]["caller"] = json!("0912000088");
+    for i in 0..30 {
+        records.push(
+            json!({"start_time": format!("2026-11-22T10:{:02}:00+07:00", i), "caller": "0912000066",
+                            "callee": format!("098765{i:04}"), "duration_s": 120, "answered": true,
+                            "origin": "domestic", "operator": "viettel"}),
+        );
+    }
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/calls/batch",
+        Some(json!({ "records": records })),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let body =
+        json!({"counts": [{"number": "0912000088", "sms_sent": 500}, {"number": "+84912000066", "sms_sent": 500}]});
+    let (s, v) = call(&app, "POST", "/v1/calls/sms-counts", Some(body), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["accepted"].as_u64(), v["numbers"].as_u64()),
+        (Some(2), Some(2)),
+        "{v}"
+    );
+    // `replace` (the default) forgot the file's counts.
+    assert_eq!(sms_sources(&app).await, ["+84912000088"]);
+    assert_eq!(v["sms_sources"], 1, "{v}");
+
+    // `add` adds up: 30 + 30 crosses the policy's 50.
+    let add = json!({"mode": "add", "counts": [{"number": "0912000055", "sms_sent": 30}]});
+    let (s, _) = call(&app, "POST", "/v1/calls/sms-counts", Some(add.clone()), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(sms_sources(&app).await, ["+84912000088"]);
+    let (_, v) = call(&app, "POST", "/v1/calls/sms-counts", Some(add), None).await;
+    assert_eq!(v["numbers"], 3, "{v}");
+    let mut got = sms_sources(&app).await;
+    got.sort();
+    assert_eq!(got, ["+84912000055", "+84912000088"]);
+
+    // A bad number refuses the whole request and changes nothing.
+    let bad = json!({"counts": [{"number": "0912000011", "sms_sent": 900}, {"number": "call me", "sms_sent": 1}]});
+    let (s, v) = call(&app, "POST", "/v1/calls/sms-counts", Some(bad), None).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_number")),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("counts[1].number"), "{v}");
+    assert_eq!(sms_sources(&app).await.len(), 2);
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/calls/sms-counts",
+        Some(json!({"counts": [], "mode": "merge"})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_json")),
+        "{v}"
+    );
+    assert!(chanrac_server::openapi_json().contains("/v1/calls/sms-counts"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_counts_file_errors_name_the_line() {
+    let file = std::env::temp_dir().join(format!("chanrac-sms-bad-{}.csv", std::process::id()));
+    std::fs::write(&file, "0912000077,900\nnobody,3\n").unwrap();
+    let cfg = format!("[calls]\nsms_counts = {:?}\n", file.display().to_string());
+    let config = chanrac_server::Config::from_toml("test.toml", &cfg, std::iter::empty()).unwrap();
+    let e = chanrac_server::calls::CallsState::new(&config.calls).unwrap_err();
+    assert!(e.contains("calls.sms_counts") && e.contains("line 2"), "{e}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_endpoints_check_roles_and_feed_the_block_list() {
     let (app, _, _) = server(

@@ -13,11 +13,15 @@ use tower::ServiceExt;
 static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 async fn server() -> Router {
+    server_with("").await
+}
+
+async fn server_with(extra: &str) -> Router {
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let dir = std::env::temp_dir().join(format!("chanrac-email-api-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let text = format!("[server]\ndata_dir = {:?}\n", dir.display().to_string());
+    let text = format!("[server]\ndata_dir = {:?}\n{extra}", dir.display().to_string());
     let config = Config::from_toml("test.toml", &text, std::iter::empty()).unwrap();
     router(AppState::new(config).await.unwrap())
 }
@@ -152,4 +156,47 @@ async fn openapi_documents_rfc822() {
     let content = &doc["paths"]["/v1/check"]["post"]["requestBody"]["content"];
     assert!(content["message/rfc822"].is_object(), "{content}");
     assert!(content["application/json"].is_object(), "{content}");
+}
+
+#[tokio::test]
+async fn email_limits_come_from_the_configuration() {
+    let photos = case("ham/family-photos-attachment.eml");
+    let (s, v) = post(&server().await, "/v1/check", "message/rfc822", photos.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(!signals(&v).contains(&"EMAIL_MIME_BOMB".to_string()), "{v}");
+
+    let app = server_with("[email]\nmax_parts = 2\nmax_bytes = 4096\n").await;
+    let (s, v) = post(&app, "/v1/check", "message/rfc822", photos.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["reasons"].to_string().contains("more than 2 MIME parts"), "{v}");
+    // The same limits for the `email` field of JSON, in a batch.
+    let body = json!({"messages": [{"email": String::from_utf8(photos).unwrap()}]});
+    let (s, v) = post(
+        &app,
+        "/v1/check/batch",
+        "application/json",
+        serde_json::to_vec(&body).unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v["verdicts"][0]["reasons"]
+            .to_string()
+            .contains("more than 2 MIME parts"),
+        "{v}"
+    );
+    let long = format!("From: a@example.vn\nSubject: dai\n\n{}\n", "Xin chao. ".repeat(1000));
+    let (_, v) = post(&app, "/v1/check", "message/rfc822", long.into_bytes()).await;
+    assert!(v["reasons"].to_string().contains("read 4096 of"), "{v}");
+
+    for bad in [
+        "[email]\nmax_parts = 0\n",
+        "[email]\nmax_bytes = 100\n",
+        "[email]\nmax_size = 1\n",
+    ] {
+        let e = Config::from_toml("test.toml", bad, std::iter::empty())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("email") || e.contains("max_size"), "{bad}: {e}");
+    }
 }

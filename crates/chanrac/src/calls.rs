@@ -97,19 +97,7 @@ fn read_numbers(path: &Path) -> Result<HashSet<Number>> {
 /// Reads `number,sms_sent` lines (a header line is skipped).
 fn read_sms_counts(path: &Path) -> Result<HashMap<Number, u64>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut out = HashMap::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() || (i == 0 && line.starts_with("number")) {
-            continue;
-        }
-        let bad = || format!("{}:{}: want `number,sms_sent`", path.display(), i + 1);
-        let (n, c) = line.split_once(',').with_context(bad)?;
-        let n = Number::parse(n.trim()).with_context(bad)?;
-        let c: u64 = c.trim().parse().ok().with_context(bad)?;
-        *out.entry(n).or_insert(0) += c;
-    }
-    Ok(out)
+    chanrac_calls::parse_sms_counts(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 impl CallsArgs {

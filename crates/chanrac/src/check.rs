@@ -53,6 +53,8 @@ pub struct CheckArgs {
     json: bool,
     #[command(flatten)]
     engine: EngineArgs,
+    #[command(flatten)]
+    mail: crate::mail::MailLimitArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -64,7 +66,7 @@ enum OriginArg {
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let engine = args.engine.build()?;
     if args.email {
-        let mut msg = crate::mail::read_file(std::path::Path::new(&args.text), &chanrac_mail::Reader::default())?;
+        let mut msg = crate::mail::read_file(std::path::Path::new(&args.text), &args.mail.reader())?;
         msg.sender = args.sender.or(msg.sender);
         msg.recipient = args.recipient.or(msg.recipient);
         msg.received_at = args

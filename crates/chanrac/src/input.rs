@@ -60,6 +60,7 @@ impl Input {
             self.reader,
             self.format,
             name,
+            &chanrac_mail::Limits::default(),
             OnInvalid::Stop,
             &ProgressBar::hidden(),
             |_, mut rows| {
@@ -253,14 +254,14 @@ pub fn read_rows(
     reader: BufReader<Box<dyn Read + Send>>,
     format: Format,
     name: &str,
+    limits: &chanrac_mail::Limits,
     on_invalid: OnInvalid,
     progress: &ProgressBar,
     mut send: impl FnMut(u64, Vec<Row>) -> Result<()>,
 ) -> Result<u64> {
-    let limits = chanrac_mail::Limits::default();
     match format {
-        Format::Mbox => return crate::mail::read_mbox(reader, name, &limits, on_invalid, progress, send),
-        Format::EmlDir => return crate::mail::read_eml_dir(Path::new(name), &limits, on_invalid, progress, send),
+        Format::Mbox => return crate::mail::read_mbox(reader, name, limits, on_invalid, progress, send),
+        Format::EmlDir => return crate::mail::read_eml_dir(Path::new(name), limits, on_invalid, progress, send),
         _ => {}
     }
     let mut skipped = 0u64;

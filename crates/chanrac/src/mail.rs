@@ -18,6 +18,68 @@ use indicatif::ProgressBar;
 
 use crate::input::{BATCH, OnInvalid, Row};
 
+/// The limits an e-mail is read within (docs/email.md, "MIME bombs and hostile input");
+/// shared by `check --email` and `scan`. Sizes take `K`, `M` or `G` (powers of 1024).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "E-mail limits")]
+pub struct MailLimitArgs {
+    /// The most bytes of an e-mail read; past it, EMAIL_TRUNCATED and the rest is skipped.
+    #[arg(long, value_name = "SIZE", default_value = "25M", value_parser = parse_size)]
+    pub email_max_bytes: usize,
+    /// The most MIME parts; more is EMAIL_MIME_BOMB and the message is cut before the next one.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub email_max_parts: u32,
+    /// The deepest nesting of parts whose text is read; deeper is EMAIL_MIME_BOMB.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub email_max_depth: u32,
+    /// The largest text or HTML part read; larger is EMAIL_MIME_BOMB and its start is read.
+    #[arg(long, value_name = "SIZE", default_value = "2M", value_parser = parse_size)]
+    pub email_max_part_bytes: usize,
+}
+
+impl MailLimitArgs {
+    /// The reader's limits.
+    pub fn limits(&self) -> chanrac_mail::Limits {
+        chanrac_mail::Limits {
+            max_bytes: self.email_max_bytes,
+            max_parts: self.email_max_parts as usize,
+            max_depth: self.email_max_depth as usize,
+            max_text_part: self.email_max_part_bytes,
+            ..chanrac_mail::Limits::default()
+        }
+    }
+
+    /// A reader with these limits.
+    pub fn reader(&self) -> Reader {
+        Reader::new(self.limits())
+    }
+}
+
+/// Parses a size: bytes, or a number with `K`, `M` or `G` (1024, 1024², 1024³; `KiB`,
+/// `MB` and the like are read the same); at least 1 KiB.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (bytes, or a number with K, M or G)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        other => return Err(format!("{s:?}: unknown unit {other:?} (use K, M or G)")),
+    };
+    let bytes = n
+        .checked_mul(1usize << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))?;
+    if bytes < 1024 {
+        return Err(format!("{s:?} is below the smallest limit, 1K"));
+    }
+    Ok(bytes)
+}
+
 /// An e-mail not parsed yet.
 #[derive(Debug)]
 pub struct RawEmail {

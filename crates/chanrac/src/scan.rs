@@ -89,6 +89,8 @@ pub struct ScanArgs {
     #[command(flatten)]
     engine: EngineArgs,
     #[command(flatten)]
+    mail: crate::mail::MailLimitArgs,
+    #[command(flatten)]
     state: StateArgs,
 }
 
@@ -190,6 +192,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     let (res_tx, res_rx) = crossbeam_channel::bounded::<(u64, String, Tally)>(jobs * 2);
     let engine = &engine;
     let write_out = out.is_some();
+    let limits = args.mail.limits();
 
     let (read_result, write_result) = std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -197,7 +200,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             let res_tx = res_tx.clone();
             scope.spawn(move || {
                 let mut scratch = Scratch::default();
-                let mail = chanrac_mail::Reader::default();
+                let mail = chanrac_mail::Reader::new(limits);
                 for (seq, rows) in job_rx {
                     let mut tally = Tally::default();
                     let mut buf = String::new();
@@ -259,15 +262,23 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             OnInvalid::StopSuggestSkip
         };
         let stage = &mut stage;
-        let read_result = read_rows(reader, format, &name, on_invalid, &progress, |seq, mut rows| {
-            if let Some(stage) = stage.as_mut() {
-                // The counters need each message's sender and text now, in file order.
-                let mail = chanrac_mail::Reader::default();
-                rows.iter_mut().for_each(|r| crate::mail::prepare(r, &mail));
-                stage.process(engine, &mut rows);
-            }
-            job_tx.send((seq, rows)).map_err(|_| anyhow!("the workers stopped"))
-        });
+        let read_result = read_rows(
+            reader,
+            format,
+            &name,
+            &limits,
+            on_invalid,
+            &progress,
+            |seq, mut rows| {
+                if let Some(stage) = stage.as_mut() {
+                    // The counters need each message's sender and text now, in file order.
+                    let mail = chanrac_mail::Reader::new(limits);
+                    rows.iter_mut().for_each(|r| crate::mail::prepare(r, &mail));
+                    stage.process(engine, &mut rows);
+                }
+                job_tx.send((seq, rows)).map_err(|_| anyhow!("the workers stopped"))
+            },
+        );
         drop(job_tx);
         let write_result = writer
             .join()

@@ -49,6 +49,7 @@ pub fn run(args: SyncArgs) -> Result<ExitCode> {
         hub_public_key: args.hub_public_key,
         origin: args.origin,
         wait_secs: 10,
+        push_findings: false,
     })
     .map_err(anyhow::Error::msg)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -142,6 +142,11 @@ name = "bank-x"
 key = "bank-key-0123456789abc"
 roles = ["bank"]
 
+[[api_keys]]
+name = "mic"
+key = "regulator-key-0123456789"
+roles = ["regulator"]
+
 [smpp]
 listen = "{smpp}"
 
@@ -207,6 +212,7 @@ fn the_dashboard_in_a_real_browser() {
         .env("CHANRAC_DEV_URL", format!("http://{dev_addr}"))
         .env("CHANRAC_OPERATOR_KEY", "operator-key-0123456789")
         .env("CHANRAC_BANK_KEY", "bank-key-0123456789abc")
+        .env("CHANRAC_REGULATOR_KEY", "regulator-key-0123456789")
         .env("CHANRAC_SMPP", smpp_addr.to_string())
         .env("CHANRAC_PYTHON", &tools.python)
         .env(

@@ -198,3 +198,65 @@ fn scan_an_mbox() {
     assert_eq!(summary["rows"], 2);
     assert_eq!(summary["state"]["stats"]["keys"], 1, "{summary}");
 }
+
+#[test]
+fn the_limits_are_flags_of_check_and_scan() {
+    let photos = cases().join("ham/family-photos-attachment.eml");
+    let photos = photos.to_str().unwrap();
+    // Three MIME parts: within the default limit, a bomb under a limit of two.
+    let v = json(&chanrac(&["check", "--email", "--json", photos], None));
+    assert!(!signals(&v).contains(&"EMAIL_MIME_BOMB".to_string()), "{v}");
+    let v = json(&chanrac(
+        &["check", "--email", "--json", "--email-max-parts", "2", photos],
+        None,
+    ));
+    assert!(v["reasons"].to_string().contains("more than 2 MIME parts"), "{v}");
+
+    // A 5 KiB body under a 2 KiB limit is read in part, and says so.
+    let long = tmp("long.eml");
+    let body = "Xin chao, day la thu dai. ".repeat(200);
+    std::fs::write(
+        &long,
+        format!("From: a@example.vn\nTo: b@example.vn\nSubject: dai\n\n{body}\n"),
+    )
+    .unwrap();
+    let long = long.to_str().unwrap();
+    let v = json(&chanrac(&["check", "--email", "--json", long], None));
+    assert!(!signals(&v).contains(&"EMAIL_TRUNCATED".to_string()), "{v}");
+    let v = json(&chanrac(
+        &["check", "--email", "--json", "--email-max-bytes", "2K", long],
+        None,
+    ));
+    assert!(v["reasons"].to_string().contains("read 2048 of"), "{v}");
+
+    // scan: the splitter and the workers use the same limits.
+    let out = tmp("limits-verdicts.jsonl");
+    let ham = cases().join("ham");
+    let args = [
+        "scan",
+        ham.to_str().unwrap(),
+        "--no-progress",
+        "--email-max-parts",
+        "2",
+        "--out",
+    ];
+    let o = chanrac(&[&args[..], &[out.to_str().unwrap()]].concat(), None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bombs = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("EMAIL_MIME_BOMB"))
+        .count();
+    assert_eq!(bombs, 3, "the three ham cases with three parts");
+
+    for (flag, value, want) in [
+        ("--email-max-bytes", "12", "below the smallest limit"),
+        ("--email-max-part-bytes", "3X", "unknown unit"),
+        ("--email-max-depth", "0", "--email-max-depth"),
+    ] {
+        let o = chanrac(&["check", "--email", flag, value, photos], None);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(want), "{flag} {value}: {err}");
+    }
+}

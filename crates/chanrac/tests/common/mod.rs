@@ -17,6 +17,15 @@ pub fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
 }
 
+/// Polls `f` every 200 ms until it holds; fails the test after 30 s, naming `what`.
+pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 pub fn temp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("chanrac-serve-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);

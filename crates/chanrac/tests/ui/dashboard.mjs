@@ -35,6 +35,9 @@ const BASE = env('CHANRAC_URL');
 const DEV = process.env.CHANRAC_DEV_URL;
 const OPERATOR = env('CHANRAC_OPERATOR_KEY');
 const BANK = env('CHANRAC_BANK_KEY');
+const REGULATOR = env('CHANRAC_REGULATOR_KEY');
+/** A source that three subscribers report to 5656: it goes on the watch list. */
+const REPORTED = '0966111222';
 const SHOTS = env('CHANRAC_SHOTS');
 mkdirSync(SHOTS, { recursive: true });
 
@@ -133,6 +136,12 @@ async function traffic() {
     return q.held.length === 2 ? q.held : null;
   });
   equal(held.map((x) => x.text).sort(), [...HOLD_TEXTS].sort(), 'the held texts');
+
+  // Three subscribers report the same number to 5656: it is watched.
+  for (const from of ['0903000001', '0903000002', '0903000003']) {
+    const r = await call('POST', '/v1/mo', { key: REGULATOR, body: { from, to: '5656', text: `S ${REPORTED} Vay tien nhanh lai 0%` } });
+    check(r.status === 200 && r.data.kind === 'report', 'a report to 5656', r.data);
+  }
 }
 
 // ---- The browser ----
@@ -477,6 +486,60 @@ async function hub(page, key, expectIds) {
   await noRawKeys(page);
 }
 
+/** The hub's cards against the API; with `decide`, confirm the watched source and see it blocked. */
+async function hubFigures(page, decide) {
+  step = decide ? 'hub (regulator)' : 'hub (operator)';
+  const key = decide ? REGULATOR : OPERATOR;
+  const reports = (await get('/v1/reports', { key })).reports;
+  await page.waitForSelector('[data-testid=reports-count]');
+  equal(await dataValue(page, '[data-testid=reports-count]'), reports.length, 'reports counted as the API lists them');
+  const watch = (await get('/v1/watchlist', { key })).sources;
+  equal(await dataValue(page, '[data-testid=watch-count]'), watch.length, 'watched sources');
+  const row = `[data-testid=watch-table] tr[data-source="+84${REPORTED.slice(1)}"]`;
+  equal(await page.getAttribute(row, 'data-status'), 'watch', 'the reported number is watched');
+  const dnc = await get('/v1/dnc/stats', { key });
+  equal(await dataValue(page, '[data-testid=dnc-registered]'), dnc.registered, 'DNC registrations');
+  const calls = await get('/v1/calls/stats', { key });
+  equal(await dataValue(page, '[data-testid=calls-records]'), calls.records, 'call records');
+  const feed = JSON.parse((await get('/v1/feed', { key })).payload);
+  equal(await dataValue(page, '[data-testid=feed-version]'), feed.latest, 'the feed version');
+  if (!decide) {
+    equal(await page.$$(`${row} button`).then((b) => b.length), 0, 'an operator key cannot confirm');
+    return;
+  }
+  page.once('dialog', (d) => d.accept('e2e: three subscribers, loan scam'));
+  await page.click(`${row} [data-testid=confirm]`);
+  await page.waitForSelector(`${row}[data-status=confirmed]`);
+  await page.waitForSelector('[data-testid=watch-result] .note.ok');
+  const after = (await get('/v1/watchlist?status=confirmed', { key })).sources.find((x) => x.key === `+84${REPORTED.slice(1)}`);
+  equal([after.status, after.decided_by], ['confirmed', 'mic'], 'the confirmation as the API holds it');
+  const listed = (await get('/v1/lists', { key })).entries || [];
+  check(JSON.stringify(listed).includes(`+84${REPORTED.slice(1)}`), 'the confirmed number is on the block list', listed.length);
+  // The feed card is asked again and shows the new entry on top.
+  await until('the feed card shows the confirmation', async () =>
+    (await page.textContent('[data-testid=feed-changes] tbody tr:first-child').catch(() => '')).includes(`+84${REPORTED.slice(1)}`));
+  // The lookup a bank or a checker page makes: the index follows the lists within moments.
+  await until('the lookup knows the confirmation', async () => (await get(`/v1/lookup?phone=${REPORTED}`, { key })).risk === 'high', 5000);
+  await page.selectOption('[data-testid=lookup-form] select[name=kind]', 'phone');
+  await page.fill('[data-testid=lookup-form] input[name=value]', REPORTED);
+  await page.click('[data-testid=lookup-form] button[type=submit]');
+  await page.waitForSelector('[data-testid=lookup-result] .lookup');
+  const answer = await get(`/v1/lookup?phone=${REPORTED}`, { key });
+  equal(await page.getAttribute('[data-testid=lookup-result] .lookup', 'data-risk'), answer.risk, 'the lookup risk as the API answers');
+  equal(answer.risk, 'high', 'a confirmed source is high risk');
+}
+
+async function regulatorHub(page) {
+  step = 'regulator';
+  await page.click('#logout');
+  await page.waitForSelector('#login');
+  await login(page, REGULATOR);
+  await page.waitForSelector('nav a[data-page=hub]');
+  await hub(page, REGULATOR, ['reports', 'watchlist', 'dnc', 'advertisers', 'keywords', 'feed', 'lookup', 'calls']);
+  await hubFigures(page, true);
+  await shot(page, '09b-hub-regulator');
+}
+
 async function languages(page) {
   step = 'languages';
   const dicts = await page.evaluate(async () => {
@@ -570,8 +633,10 @@ async function main() {
     await tryIt(page);
     await system(page);
     await hub(page, OPERATOR, ['reports', 'watchlist', 'dnc', 'advertisers', 'feed', 'calls']);
+    await hubFigures(page, false);
     await shot(page, '09-hub');
     await languages(page);
+    await regulatorHub(page);
     await bankKey(page);
     if (DEV) await devMode(browser);
     step = 'console';
