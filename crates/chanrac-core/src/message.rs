@@ -15,6 +15,17 @@ pub enum Channel {
     Email,
 }
 
+impl Channel {
+    /// The lower-case name (`sms`, `ott`, `email`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Ott => "ott",
+            Channel::Email => "email",
+        }
+    }
+}
+
 /// Where a message entered the operator's network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -9,6 +9,8 @@
 //! when a source is watched or proposed for the block list. [`dnc::DncIndex`] answers "may
 //! this number receive ads?" for millions of numbers per second from memory. [`ads`] checks
 //! brandnames and matches messages against the ad copies advertisers submitted.
+//! [`ministry`] sums the period's statistics into the ministry's report and writes it
+//! (Markdown, HTML with SVG charts, CSV, JSON).
 //!
 //! ```
 //! use chanrac_hub::mo::{self, Mo, ReportKind};
@@ -30,6 +32,7 @@ pub mod ads;
 pub mod config;
 pub mod dnc;
 pub mod lookup;
+pub mod ministry;
 pub mod mo;
 pub mod report;
 

@@ -179,7 +179,16 @@ pub(crate) fn check_one(
         }
         state.metrics.checked(v.action, v.category, 1);
         let domains = scratch.findings().urls.iter().map(|u| u.domain.as_str());
-        tally.record(state.config.server.log_verdicts, channel, now, msg, &v, domains);
+        let advertiser = ads.as_ref().map(|_| state.hub.advertiser_key(msg));
+        tally.record(
+            state.config.server.log_verdicts,
+            channel,
+            now,
+            msg,
+            &v,
+            domains,
+            advertiser.as_deref(),
+        );
         v
     })
 }

@@ -5,11 +5,15 @@
 //! (senders) with an audit record naming the evidence, so that the SMS engine and every
 //! node sharing the lists block them too.
 //!
+//! Every record counts in the statistics (`Dimension::Calls`, by the record's `operator`,
+//! in the minute it started), and so does every number the first time it is suspected and
+//! when it is blocked, under its category (the ministry's report, docs/report.md).
+//!
 //! The detector's windows run on the records' own times (a switch's export, replayed in
 //! batches, is judged as it happened); the detector is behind one mutex, held only while a
 //! batch is pushed (a batch of 10,000 records takes a few milliseconds).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use axum::Json;
@@ -18,7 +22,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use chanrac_calls::{CallPolicy, Detector, Inputs, Number, Suspect};
 use chanrac_core::ListKind;
-use chanrac_store::records::{Actor, Records, Side};
+use chanrac_store::records::{Actor, Dimension, Records, Side};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -26,11 +30,14 @@ use crate::auth::Caller;
 use crate::config::{CallsSection, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::stats::Tally;
 
 /// The detector and what it has fed to the lists.
 pub struct CallsState {
     detector: Mutex<Detector>,
     blocked: Mutex<HashSet<Number>>,
+    /// Numbers already counted as suspects in the statistics.
+    counted: Mutex<HashSet<Number>>,
 }
 
 impl std::fmt::Debug for CallsState {
@@ -72,6 +79,7 @@ impl CallsState {
         Ok(CallsState {
             detector: Mutex::new(Detector::new(policy, inputs)),
             blocked: Mutex::new(HashSet::new()),
+            counted: Mutex::new(HashSet::new()),
         })
     }
 }
@@ -183,16 +191,30 @@ pub async fn batch(
         ));
     }
     let st = state.clone();
-    let (accepted, rejected, suspects) = tokio::task::spawn_blocking(move || {
+    let (accepted, rejected, suspects, seen) = tokio::task::spawn_blocking(move || {
         let mut rejected = Vec::new();
         let mut callers = Vec::new();
         let mut cdrs = Vec::with_capacity(batch.records.len());
+        let mut tally = Tally::default();
+        // Each caller's operator and latest start in this batch, for its suspect count.
+        let mut seen: HashMap<Number, (String, i64)> = HashMap::new();
         for (index, v) in batch.records.iter().enumerate() {
             match chanrac_calls::cdr::from_json_value(v) {
-                Ok(c) => cdrs.push(c),
+                Ok(c) => {
+                    let operator = v.get("operator").and_then(|o| o.as_str()).unwrap_or("");
+                    let operator = operator.trim().to_lowercase();
+                    let minute = c.start.div_euclid(60) * 60;
+                    tally.dim(minute, Dimension::Calls, &operator, "checked", "", 1);
+                    let last = seen.entry(c.caller).or_insert_with(|| (String::new(), c.start));
+                    if c.start >= last.1 {
+                        *last = (operator, c.start);
+                    }
+                    cdrs.push(c);
+                }
                 Err(reason) => rejected.push(RejectedOut { index, reason }),
             }
         }
+        st.stats.merge(tally);
         let mut d = st.calls.detector.lock().unwrap_or_else(|p| p.into_inner());
         d.push_all(&cdrs);
         callers.extend(cdrs.iter().map(|c| c.caller));
@@ -204,11 +226,28 @@ pub async fn batch(
             .filter_map(|n| d.suspect(n))
             .filter(|s| !engine.lists().allow.has_sender(&s.number))
             .collect();
-        (cdrs.len(), rejected, suspects)
+        (cdrs.len(), rejected, suspects, seen)
     })
     .await
     .map_err(|e| ApiError::internal(format!("call batch failed: {e}")))?;
 
+    // Suspects and blocked numbers count once each, under the operator of their latest
+    // record, in the minute it started.
+    let mut tally = Tally::default();
+    let where_of = |number: &str| {
+        Number::parse(number)
+            .ok()
+            .and_then(|n| seen.get(&n).map(|(op, at)| (n, op.clone(), at.div_euclid(60) * 60)))
+    };
+    for s in &suspects {
+        let Some((n, operator, minute)) = where_of(&s.number) else {
+            continue;
+        };
+        if state.calls.counted.lock().unwrap_or_else(|p| p.into_inner()).insert(n) {
+            tally.dim(minute, Dimension::Calls, &operator, "suspected", s.category.as_str(), 1);
+        }
+    }
+    state.stats.merge(std::mem::take(&mut tally));
     let mut blocked = Vec::new();
     let cfg = &state.config.calls;
     if cfg.block_suspects {
@@ -237,6 +276,9 @@ pub async fn batch(
                 .records
                 .add_list_entry(Side::Block, ListKind::Senders, &s.number, actor)
                 .await?;
+            if let Some((_, operator, minute)) = where_of(&s.number) {
+                tally.dim(minute, Dimension::Calls, &operator, "blocked", s.category.as_str(), 1);
+            }
             blocked.push(s.number.clone());
         }
         if !blocked.is_empty() {
@@ -246,6 +288,7 @@ pub async fn batch(
                 .map_err(|e| ApiError::internal(format!("written, but not yet in effect: {e}")))?;
         }
     }
+    state.stats.merge(tally);
     Ok(Json(CallBatchOut {
         accepted,
         rejected,

@@ -80,6 +80,9 @@ pub struct ServerSection {
     pub log_verdicts: LogVerdicts,
     /// Days the verdict log keeps a message.
     pub verdict_retention_days: u32,
+    /// Seconds between sweeps that revoke list entries past their `expires_at` (audited as
+    /// `expiry`, and sent to operators in the feed); 0 turns the sweeper off.
+    pub expiry_sweep_secs: u64,
 }
 
 /// Which checked messages go to the verdict log.
@@ -107,6 +110,7 @@ impl Default for ServerSection {
             stats_flush_secs: 5,
             log_verdicts: LogVerdicts::Unwanted,
             verdict_retention_days: 30,
+            expiry_sweep_secs: 60,
         }
     }
 }

@@ -239,6 +239,18 @@ impl HubState {
         })
     }
 
+    /// Who an ad is counted against in the statistics: the advertiser's code when the sender
+    /// is a registered brandname, else the sender's canonical key (empty when it has none).
+    pub fn advertiser_key(&self, msg: &Message) -> String {
+        let sender = SenderId::parse(msg.sender.as_deref().unwrap_or(""));
+        if let SenderId::Brandname(b) = &sender
+            && let Some(a) = self.ads.load().brands.get(b)
+        {
+            return a.clone();
+        }
+        sender.key().map(str::to_string).unwrap_or_default()
+    }
+
     /// Counts an ad the firewall let through toward its advertiser's cap for the recipient.
     pub fn count_ad(&self, msg: &Message, now: i64) {
         let Some(SenderId::Brandname(b)) = msg.sender.as_deref().map(SenderId::parse) else {

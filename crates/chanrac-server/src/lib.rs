@@ -30,12 +30,14 @@ pub mod counters;
 pub mod dashboard;
 pub mod email;
 pub mod error;
+pub mod expiry;
 pub mod feed;
 pub mod hub;
 pub mod keywords;
 pub mod lookup;
 pub mod metrics;
 pub mod push;
+pub mod report;
 pub mod smpp;
 pub mod state;
 pub mod stats;
@@ -65,7 +67,7 @@ pub use state::AppState;
     ),
     paths(
         api::check, api::check_batch, api::lists, api::add_entry, api::remove_entry, api::audit,
-        api::reload, api::stats, api::verdicts, api::healthz, api::readyz, api::metrics,
+        api::reload, api::stats, report::report, api::verdicts, api::healthz, api::readyz, api::metrics,
         smpp::list, smpp::decide, smpp::status,
         hub::post_mo, hub::post_report, hub::get_reports, hub::report_evidence, hub::report_evidence_file, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
@@ -125,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit", get(api::audit))
         .route("/v1/reload", post(api::reload))
         .route("/v1/stats", get(api::stats))
+        .route("/v1/report", get(report::report))
         .route("/v1/verdicts", get(api::verdicts))
         .route("/v1/quarantine", get(smpp::list))
         .route("/v1/quarantine/{id}/{decision}", post(smpp::decide))
@@ -350,6 +353,21 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
             }
         }
     }));
+    // Expired list entries become revocations (in the feed, out of the firewall).
+    if state.config.server.expiry_sweep_secs > 0 {
+        let st = state.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(st.config.server.expiry_sweep_secs));
+            loop {
+                tick.tick().await;
+                let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+                if let Err(e) = expiry::sweep(&st.records, now).await {
+                    metrics::Metrics::store_error("expiry_sweep");
+                    tracing::warn!(error = %e, "expired list entries not revoked; retrying");
+                }
+            }
+        }));
+    }
     // Lists changed by this node or (through the store) by another.
     let st = state.clone();
     tasks.push(tokio::spawn(async move {

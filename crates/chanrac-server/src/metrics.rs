@@ -11,6 +11,7 @@
 //! | `chanrac_reloads_total` | counter | result | engine reloads (`ok`, `error`) |
 //! | `chanrac_lists_version` | gauge | | the lists version in effect on this node |
 //! | `chanrac_list_entries` | gauge | | list entries in effect |
+//! | `chanrac_list_entries_expired_total` | counter | | list entries revoked by the expiry sweeper |
 //! | `chanrac_counters_calls_total` | counter | backend | calls to the frequency and campaign counters |
 //! | `chanrac_counters_failures_total` | counter | backend | calls that failed (Redis down or slow) |
 //! | `chanrac_counters_timeouts_total` | counter | backend | of those, calls over `store.redis_timeout_ms` |

@@ -5,7 +5,9 @@
 //!
 //! A page that does not verify is not applied: the error is logged at `error` level
 //! (`ALARM`) and counted in `chanrac_sync_bad_signatures_total`, and the puller retries
-//! after a back-off. Network errors and hub restarts back off from 1 s to 60 s. Since the
+//! after a back-off. So is a cursor the hub refuses (`invalid_cursor`: the hub is behind
+//! this node, its store replaced), counted in `chanrac_sync_cursor_refused_total`. Network
+//! errors and hub restarts back off from 1 s to 60 s. Since the
 //! cursor moves only with the page it covers, a change is never applied twice or out of
 //! order, whatever stops where.
 
@@ -105,6 +107,14 @@ impl Puller {
             .map_err(|e| format!("{url}: {e}"))?;
         let status = resp.status();
         let body = resp.text().await.map_err(|e| format!("{url}: {e}"))?;
+        if status == reqwest::StatusCode::BAD_REQUEST && body.contains("invalid_cursor") {
+            // The hub is behind this node (its store replaced or restored from an older
+            // backup): nothing can be applied until someone decides what to do.
+            metrics::counter!("chanrac_sync_cursor_refused_total").increment(1);
+            tracing::error!(hub = %self.config.hub, cursor, answer = %body,
+                "ALARM: the hub refuses this node's feed cursor; nothing applied");
+            return Err(format!("{url}: the hub refuses cursor {cursor}: {body}"));
+        }
         if !status.is_success() {
             return Err(format!("{url}: {status}: {body}"));
         }

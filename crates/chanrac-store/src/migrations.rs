@@ -114,6 +114,16 @@ pub(crate) const SQLITE: &[&str] = &[
      CREATE INDEX report_evidence_report ON report_evidence (report_id, id);
      CREATE TABLE advertiser_numbers (
         number TEXT PRIMARY KEY, advertiser TEXT NOT NULL REFERENCES advertisers (code), updated_at INTEGER NOT NULL)",
+    // 7 (issue 8, the ministry's report):
+    // statistics by a dimension (the sender's operator, the channel, calls per operator,
+    // ad violations per advertiser), additive like `stats`; entries by expiry, for the
+    // sweeper.
+    "CREATE TABLE stats_by (
+        bucket INTEGER NOT NULL, dimension TEXT NOT NULL, key TEXT NOT NULL, action TEXT NOT NULL,
+        label TEXT NOT NULL, count INTEGER NOT NULL,
+        PRIMARY KEY (bucket, dimension, key, action, label));
+     CREATE INDEX stats_by_dimension ON stats_by (dimension, bucket);
+     CREATE INDEX list_entries_expiry ON list_entries (expires_at)",
 ];
 
 /// PostgreSQL migrations, version 1 first (the same tables as [`SQLITE`]).
@@ -229,4 +239,14 @@ pub(crate) const POSTGRES: &[&str] = &[
      CREATE INDEX report_evidence_report ON report_evidence (report_id, id);
      CREATE TABLE advertiser_numbers (
         number TEXT PRIMARY KEY, advertiser TEXT NOT NULL REFERENCES advertisers (code), updated_at BIGINT NOT NULL)",
+    // 7 (issue 8, the ministry's report):
+    // statistics by a dimension (the sender's operator, the channel, calls per operator,
+    // ad violations per advertiser), additive like `stats`; entries by expiry, for the
+    // sweeper.
+    "CREATE TABLE stats_by (
+        bucket BIGINT NOT NULL, dimension TEXT NOT NULL, key TEXT NOT NULL, action TEXT NOT NULL,
+        label TEXT NOT NULL, count BIGINT NOT NULL,
+        PRIMARY KEY (bucket, dimension, key, action, label));
+     CREATE INDEX stats_by_dimension ON stats_by (dimension, bucket);
+     CREATE INDEX list_entries_expiry ON list_entries (expires_at)",
 ];

@@ -9,6 +9,7 @@ mod keywords;
 mod mail;
 mod model;
 mod replay;
+mod report;
 mod scan;
 mod serve;
 mod smpp;
@@ -44,6 +45,7 @@ Examples:
   chanrac hub watchlist                           # the regulator's hub, through the server
   chanrac gen calls --records 1000000 --seed 1 --out calls.csv --inputs calls-inputs
   chanrac calls calls.csv --inputs calls-inputs
+  chanrac report --quarter 2026Q3 --format html --out q3.html   # the ministry's report
 
 Docs: README.md, docs/signals.md (every signal), docs/rules.md (rule packs), docs/policy.md,\ndocs/model.md (the classifier), docs/email.md (e-mail).")]
 struct Cli {
@@ -84,6 +86,10 @@ enum Command {
     /// Print the hub's feed public key (hex), making the signing key in the data directory
     /// if it has none yet. Give it to operators for their `[sync] hub_public_key`.
     FeedKey(FeedKeyArgs),
+    /// The ministry's report over a period (quarter, half year or dates): messages and calls
+    /// checked and blocked, top sources, reports, DNC, ad violations, trends (md, html, csv,
+    /// json), read from the node's store.
+    Report(report::ReportArgs),
     /// Follow a hub's signed list feed into this node's store (or `[sync]` in `serve`'s
     /// configuration): verify each page, apply it with its cursor, never twice.
     Sync(sync::SyncArgs),
@@ -180,6 +186,7 @@ fn main() -> ExitCode {
         Command::Hub(args) => hub::run(args),
         Command::Calls(args) => calls::run(args),
         Command::Sync(args) => sync::run(args),
+        Command::Report(args) => report::run(args),
         Command::FeedKey(args) => chanrac_server::feed::FeedKey::load_or_create(&args.data_dir)
             .map(|k| {
                 println!("{}", k.public_hex());

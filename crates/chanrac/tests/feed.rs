@@ -6,30 +6,9 @@
 mod common;
 
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Node, free_addr, http, temp};
-
-fn config(dir: &std::path::Path, sync: &str) -> String {
-    let path = dir.join("chanrac.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[server]\ndata_dir = {:?}\nstats_flush_secs = 3600\n{sync}",
-            dir.display().to_string()
-        ),
-    )
-    .unwrap();
-    path.display().to_string()
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+use common::{Node, config_file, free_addr, http, temp, wait_until};
 
 const SPAM: &str = "Xin chao";
 
@@ -45,7 +24,7 @@ fn an_operator_node_follows_the_hub_feed() {
     assert_eq!(public.len(), 64);
 
     let hub_addr = free_addr();
-    let hub_config = config(&hub_dir, "");
+    let hub_config = config_file(&hub_dir, "");
     let hub = Node::start_at(hub_addr, &[], &["--config", &hub_config]);
     let (status, body) = http(hub_addr, "GET", "/v1/feed/key", None).unwrap();
     assert_eq!(status, 200);
@@ -68,7 +47,7 @@ fn an_operator_node_follows_the_hub_feed() {
     let op_dir = temp("feed-op");
     let sync =
         format!("[sync]\nhub = \"http://{hub_addr}\"\nkey = \"dev\"\nhub_public_key = \"{public}\"\nwait_secs = 2\n");
-    let op_config = config(&op_dir, &sync);
+    let op_config = config_file(&op_dir, &sync);
     let op = Node::start(&[], &["--config", &op_config]);
     let blocked = |node: &Node, sender: &str| node.check(sender, SPAM).contains("SENDER_BLOCKLISTED");
     wait_until("the first entry reaches the operator", || blocked(&op, "0911111111"));
@@ -134,7 +113,7 @@ fn an_operator_node_follows_the_hub_feed() {
     assert_ne!(wrong, public);
     let sync =
         format!("[sync]\nhub = \"http://{hub_addr}\"\nkey = \"dev\"\nhub_public_key = \"{wrong}\"\nwait_secs = 1\n");
-    let bad_config = config(&bad_dir, &sync);
+    let bad_config = config_file(&bad_dir, &sync);
     let mut bad = Node::start(&[], &["--config", &bad_config]);
     wait_until("the bad signature is counted", || {
         http(bad.addr, "GET", "/metrics", None).is_ok_and(|(_, m)| m.contains("chanrac_sync_bad_signatures_total 2"))
@@ -178,7 +157,7 @@ fn an_approved_keyword_reaches_the_operator_firewall_through_the_feed() {
         .unwrap();
     let public = String::from_utf8(key_out.stdout).unwrap().trim().to_string();
     let ham = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/uci_sms_spam_collection_en.tsv");
-    let hub_config = config(&hub_dir, &format!("[keywords]\nham = [{ham:?}]\n"));
+    let hub_config = config_file(&hub_dir, &format!("[keywords]\nham = [{ham:?}]\n"));
     let hub = Node::start(&[], &["--config", &hub_config]);
     let post = |path: &str, body: &str| {
         let (status, b) = http(hub.addr, "POST", path, Some(body)).unwrap();
@@ -213,7 +192,7 @@ fn an_approved_keyword_reaches_the_operator_firewall_through_the_feed() {
         "[sync]\nhub = \"http://{}\"\nkey = \"dev\"\nhub_public_key = \"{public}\"\nwait_secs = 2\n",
         hub.addr
     );
-    let op_config = config(&op_dir, &sync);
+    let op_config = config_file(&op_dir, &sync);
     let op = Node::start(&[], &["--config", &op_config]);
     let probe = "Moi ban tai zorbix ve may";
     let fires = |node: &Node| node.check("0987000001", probe).contains("HUB_KW_ZORBIX");

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Node, bin, free_addr, http, temp};
+use common::{Node, bin, free_addr, http, pg_schema, temp};
 
 #[test]
 fn serve_refuses_a_public_address_without_keys() {
@@ -76,29 +76,6 @@ fn sighup_reloads_and_sigterm_stops_cleanly_keeping_the_statistics() {
     assert!(stats.contains("\"messages\":"), "{stats}");
     let v: serde_json::Value = serde_json::from_str(&stats).unwrap();
     assert!(v["totals"]["messages"].as_u64().unwrap() >= 2, "{stats}");
-}
-
-/// The PostgreSQL address for tests, with a fresh schema; `None` (skip) when unreachable
-/// outside CI.
-fn pg_schema(tag: &str) -> Option<String> {
-    let base =
-        std::env::var("CHANRAC_TEST_PG_URL").unwrap_or_else(|_| "host=127.0.0.1 user=postgres dbname=test".into());
-    let schema = format!("chanrac_srv{}_{tag}", std::process::id());
-    let ok = Command::new("psql")
-        .env("PGOPTIONS", "-c client_min_messages=warning")
-        .args(["-X", "-q", "-c"])
-        .arg(format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
-        ))
-        .arg(&base)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(std::env::var("CI").is_err(), "PostgreSQL at {base:?} is required in CI");
-        eprintln!("skipping: PostgreSQL at {base:?} unreachable");
-        return None;
-    }
-    Some(format!("{base} options='-c search_path={schema}'"))
 }
 
 #[test]

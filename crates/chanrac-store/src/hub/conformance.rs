@@ -3,8 +3,8 @@
 //! server. Each check takes a fresh, empty store.
 
 use super::{
-    HubRecords, NewAdCopy, NewEvidence, NewOutgoing, NewProposal, NewReport, OtpOutcome, OutboxOutcome,
-    ProposalsMerged, ReportLimits, ReportQuery,
+    DncCount, HubRecords, NewAdCopy, NewEvidence, NewOutgoing, NewProposal, NewReport, OtpOutcome, OutboxOutcome,
+    ProposalsMerged, ReportCount, ReportLimits, ReportQuery, ReportedSource,
 };
 use crate::StoreError;
 use crate::records::{Actor, ChangeOp, Records};
@@ -25,6 +25,7 @@ where
     near_duplicate_contents_group_by_band(&fresh().await).await;
     evidence_is_stored_with_its_report(&fresh().await).await;
     the_ad_register_stamp_changes_with_every_change(&fresh().await).await;
+    activity_counts_a_period(&fresh().await).await;
     reporters_have_an_allowance_and_old_reports_expire(&fresh().await).await;
     decisions_stand_and_are_audited(&fresh().await).await;
     concurrent_reports_lose_nothing(&fresh().await).await;
@@ -892,4 +893,111 @@ pub async fn the_ad_register_stamp_changes_with_every_change<R: HubRecords>(s: &
     ));
     let last = s.ad_register_stamp().await.unwrap();
     assert_eq!(s.ad_register_stamp().await.unwrap(), last);
+}
+
+/// The activity of a period counts exactly the reports, DNC requests and ad copies with
+/// `from <= at < to`, by kind, way in and status, and ranks the sources reported in it.
+pub async fn activity_counts_a_period<R: Records + HubRecords>(s: &R) {
+    let day = 86_400_000;
+    let t0 = 1_800_000_000_000;
+    // Before the period: not counted.
+    s.add_report(&report(t0 - 1, "+84900000009", "+84912345678", "x"), limits(t0))
+        .await
+        .unwrap();
+    for (i, (at, source)) in [
+        (0, "+84912345678"),
+        (1, "+84912345678"),
+        (day, "+84912345678"),
+        (day + 5, "VAYNHANH"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        s.add_report(
+            &report(t0 + at, &format!("+8490000000{i}"), source, "vay"),
+            limits(t0 + at),
+        )
+        .await
+        .unwrap();
+    }
+    s.add_report(
+        &NewReport {
+            at: t0 + 7,
+            via: "api".into(),
+            reporter: "operator:viettel".into(),
+            kind: "call".into(),
+            raw: String::new(),
+            ..report(t0 + 7, "operator:viettel", "VAYNHANH", "calls")
+        },
+        limits(t0 + 7),
+    )
+    .await
+    .unwrap();
+    s.decide_source("VAYNHANH", "confirmed", ANALYST).await.unwrap();
+    // At `to`: not counted.
+    s.add_report(
+        &report(t0 + 2 * day, "+84900000008", "+84987654321", "x"),
+        limits(t0 + 2 * day),
+    )
+    .await
+    .unwrap();
+    let n = "+84911111111";
+    s.dnc_change(n, true, 1, "sms", n, t0 + 10).await.unwrap();
+    s.dnc_change(n, true, 1, "sms", n, t0 + 11).await.unwrap();
+    s.dnc_change(n, false, 1, "api", n, t0 + day).await.unwrap();
+    s.dnc_change(n, true, 3, "sms", n, t0 - 1).await.unwrap();
+    for at in [t0 - 1, t0 + 3, t0 + day + 1] {
+        s.add_ad_copy(&NewAdCopy {
+            at,
+            via: "api".into(),
+            sender: "k".into(),
+            text: "[QC] x".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    let a = s.activity(t0, t0 + 2 * day, day, 10).await.unwrap();
+    let rc = |kind: &str, via: &str, status: &str, count| ReportCount {
+        kind: kind.into(),
+        via: via.into(),
+        status: status.into(),
+        count,
+    };
+    assert_eq!(
+        a.reports,
+        [
+            rc("call", "api", "confirmed", 1),
+            rc("spam", "sms", "confirmed", 1),
+            rc("spam", "sms", "open", 3)
+        ]
+    );
+    assert_eq!(a.report_series, [(t0, 3), (t0 + day, 2)]);
+    let src = |key: &str, reports, reporters, status: &str| ReportedSource {
+        key: key.into(),
+        reports,
+        reporters,
+        status: status.into(),
+    };
+    assert_eq!(
+        a.top_sources,
+        [
+            src("+84912345678", 3, 3, "proposed"),
+            src("VAYNHANH", 2, 2, "confirmed")
+        ]
+    );
+    let dc = |action: &str, via: &str, requests, changed| DncCount {
+        action: action.into(),
+        via: via.into(),
+        requests,
+        changed,
+    };
+    assert_eq!(a.dnc, [dc("cancel", "api", 1, 1), dc("register", "sms", 2, 1)]);
+    assert_eq!(a.ad_copies, 2);
+    assert_eq!(s.activity(t0, t0 + 2 * day, day, 1).await.unwrap().top_sources.len(), 1);
+    assert_eq!(s.activity(0, 1, 1, 10).await.unwrap(), Default::default());
+    assert!(matches!(
+        s.activity(t0, t0 + day, 0, 10).await,
+        Err(StoreError::Invalid(_))
+    ));
 }

@@ -591,6 +591,17 @@ pub trait HubRecords: Send + Sync + 'static {
     /// Ad copies received at or after `since` (Unix ms), oldest first, at most `limit`.
     fn ad_copies(&self, since: i64, limit: usize) -> impl Future<Output = Result<Vec<AdCopy>, StoreError>> + Send;
 
+    /// What the hub received with `from <= at < to` (Unix ms): reports by kind, way in and
+    /// status, reports per bucket of `size` ms starting at `from`, the `top` most reported
+    /// sources, DNC requests, ad copies.
+    fn activity(
+        &self,
+        from: i64,
+        to: i64,
+        size: i64,
+        top: usize,
+    ) -> impl Future<Output = Result<HubActivity, StoreError>> + Send;
+
     /// Stores a mining run's proposals at `at` (Unix ms), in one transaction: a new phrase
     /// is `proposed`, a `proposed` one gets the new figures, a decided one is left alone.
     fn propose_keywords(
@@ -676,6 +687,61 @@ pub trait HubRecords: Send + Sync + 'static {
         report_id: i64,
         id: i64,
     ) -> impl Future<Output = Result<Option<(Evidence, Vec<u8>)>, StoreError>> + Send;
+}
+
+/// Reports of one kind, way in and status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportCount {
+    /// `spam`, `call`, `fraud` or `unparsed`.
+    pub kind: String,
+    /// `sms`, `smpp`, `api`, `operator`.
+    pub via: String,
+    /// `open`, `confirmed` or `rejected` (what an analyst made of it).
+    pub status: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// DNC history lines of one action and way in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DncCount {
+    /// `register` or `cancel`.
+    pub action: String,
+    /// `sms`, `smpp`, `api`, `import`.
+    pub via: String,
+    /// Requests (history lines).
+    pub requests: u64,
+    /// Requests that changed the register (registering twice changes nothing).
+    pub changed: u64,
+}
+
+/// A source as reported within a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportedSource {
+    /// Its canonical key.
+    pub key: String,
+    /// Reports of it in the period.
+    pub reports: u64,
+    /// Distinct reporters in the period.
+    pub reporters: u64,
+    /// Its status now (`reported`, `watch`, `proposed`, `confirmed`, `rejected`).
+    pub status: String,
+}
+
+/// The hub's activity over a period (the ministry's report): reports and how they were
+/// handled, DNC requests, ad copies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HubActivity {
+    /// Reports by kind, way in and status.
+    pub reports: Vec<ReportCount>,
+    /// Reports per bucket: (bucket start in Unix ms, count), buckets without reports left out.
+    pub report_series: Vec<(i64, u64)>,
+    /// The most reported sources, most reports first.
+    pub top_sources: Vec<ReportedSource>,
+    /// DNC requests by action and way in.
+    pub dnc: Vec<DncCount>,
+    /// Ad copies received.
+    pub ad_copies: u64,
 }
 
 /// Forwards a call to the chosen backend.
@@ -836,6 +902,9 @@ impl HubRecords for AnyRecords {
     }
     async fn evidence_file(&self, report_id: i64, id: i64) -> Result<Option<(Evidence, Vec<u8>)>, StoreError> {
         any!(self, r => r.evidence_file(report_id, id).await)
+    }
+    async fn activity(&self, from: i64, to: i64, size: i64, top: usize) -> Result<HubActivity, StoreError> {
+        any!(self, r => r.activity(from, to, size, top).await)
     }
 }
 
@@ -1068,6 +1137,19 @@ pub(crate) mod sql {
     pub const EVIDENCE_INSERT: &str =
         "INSERT INTO report_evidence (report_id, name, content_type, size, sha256, data) VALUES ($1, $2, $3, $4, $5, $6)
          RETURNING id";
+    pub const REPORT_COUNTS: &str = "SELECT kind, via, status, COUNT(*) FROM reports WHERE at >= $1 AND at < $2
+         GROUP BY kind, via, status ORDER BY kind, via, status";
+    pub const REPORT_SERIES: &str = "SELECT $1 + ((at - $1) / $3) * $3 AS b, COUNT(*) FROM reports
+         WHERE at >= $1 AND at < $2 GROUP BY b ORDER BY b";
+    pub const TOP_REPORTED: &str = "SELECT r.source_key, COUNT(*) AS n, COUNT(DISTINCT r.reporter),
+           COALESCE(MAX(s.status), 'reported')
+         FROM reports r LEFT JOIN sources s ON s.key = r.source_key
+         WHERE r.at >= $1 AND r.at < $2 AND r.source_key IS NOT NULL
+         GROUP BY r.source_key ORDER BY n DESC, r.source_key LIMIT $3";
+    pub const DNC_COUNTS: &str = "SELECT action, via, COUNT(*),
+           CAST(SUM(CASE WHEN after_flags <> before_flags THEN 1 ELSE 0 END) AS BIGINT)
+         FROM dnc_history WHERE at >= $1 AND at < $2 GROUP BY action, via ORDER BY action, via";
+    pub const COPY_COUNT: &str = "SELECT COUNT(*) FROM ad_copies WHERE at >= $1 AND at < $2";
     pub const COPY_INSERT: &str =
         "INSERT INTO ad_copies (at, via, sender, brandname, text, window_from, window_to, recipients)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
@@ -1202,6 +1284,37 @@ pub(crate) fn proposals_query(with_status: bool, limit: usize) -> String {
         if with_status { " WHERE status = $1" } else { "" },
         limit.min(10_000)
     )
+}
+
+pub(crate) fn report_count_from(r: &impl Cols) -> Result<ReportCount, StoreError> {
+    Ok(ReportCount {
+        kind: r.text(0)?,
+        via: r.text(1)?,
+        status: r.text(2)?,
+        count: r.int(3)?.max(0) as u64,
+    })
+}
+
+pub(crate) fn series_from(r: &impl Cols) -> Result<(i64, u64), StoreError> {
+    Ok((r.int(0)?, r.int(1)?.max(0) as u64))
+}
+
+pub(crate) fn reported_from(r: &impl Cols) -> Result<ReportedSource, StoreError> {
+    Ok(ReportedSource {
+        key: r.text(0)?,
+        reports: r.int(1)?.max(0) as u64,
+        reporters: r.int(2)?.max(0) as u64,
+        status: r.text(3)?,
+    })
+}
+
+pub(crate) fn dnc_count_from(r: &impl Cols) -> Result<DncCount, StoreError> {
+    Ok(DncCount {
+        action: r.text(0)?,
+        via: r.text(1)?,
+        requests: r.int(2)?.max(0) as u64,
+        changed: r.opt_int(3)?.unwrap_or(0).max(0) as u64,
+    })
 }
 
 /// The WHERE clause and parameters of a report query (`$1`… numbered from 1).

@@ -10,6 +10,7 @@ use super::{
     evidence_from, evidence_stored, examples_json, outbox_outcome, outgoing_from, pack_of, proposal_from,
     proposal_target, proposals_query, report_filter, report_from, source_from, source_target, sql,
 };
+use super::{HubActivity, dnc_count_from, report_count_from, reported_from, series_from};
 use crate::StoreError;
 use crate::records::postgres::PgRecords;
 use crate::records::{Actor, now_ms};
@@ -750,5 +751,31 @@ impl HubRecords for PgRecords {
             pack,
             lists_version: version,
         }))
+    }
+
+    async fn activity(&self, from: i64, to: i64, size: i64, top: usize) -> Result<HubActivity, StoreError> {
+        crate::records::check_size(size)?;
+        let client = self.pool.get().await?;
+        let top = top as i64;
+        Ok(HubActivity {
+            reports: rows(
+                &client.query(sql::REPORT_COUNTS, &[&from, &to]).await?,
+                report_count_from,
+            )?,
+            report_series: rows(
+                &client.query(sql::REPORT_SERIES, &[&from, &to, &size]).await?,
+                series_from,
+            )?,
+            top_sources: rows(
+                &client.query(sql::TOP_REPORTED, &[&from, &to, &top]).await?,
+                reported_from,
+            )?,
+            dnc: rows(&client.query(sql::DNC_COUNTS, &[&from, &to]).await?, dnc_count_from)?,
+            ad_copies: client
+                .query_one(sql::COPY_COUNT, &[&from, &to])
+                .await?
+                .get::<_, i64>(0)
+                .max(0) as u64,
+        })
     }
 }

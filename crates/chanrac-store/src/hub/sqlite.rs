@@ -10,6 +10,7 @@ use super::{
     evidence_from, evidence_stored, examples_json, outbox_outcome, outgoing_from, pack_of, proposal_from,
     proposal_target, proposals_query, report_filter, report_from, source_from, source_target, sql,
 };
+use super::{HubActivity, dnc_count_from, report_count_from, reported_from, series_from};
 use crate::StoreError;
 use crate::records::Actor;
 use crate::records::now_ms;
@@ -803,6 +804,24 @@ impl HubRecords for SqliteRecords {
                 pack,
                 lists_version: version,
             }))
+        })
+        .await
+    }
+
+    async fn activity(&self, from: i64, to: i64, size: i64, top: usize) -> Result<HubActivity, StoreError> {
+        crate::records::check_size(size)?;
+        self.with(move |c| {
+            Ok(HubActivity {
+                reports: all(c, sql::REPORT_COUNTS, params![from, to], |r| report_count_from(r))?,
+                report_series: all(c, sql::REPORT_SERIES, params![from, to, size], |r| series_from(r))?,
+                top_sources: all(c, sql::TOP_REPORTED, params![from, to, top as i64], |r| {
+                    reported_from(r)
+                })?,
+                dnc: all(c, sql::DNC_COUNTS, params![from, to], |r| dnc_count_from(r))?,
+                ad_copies: c
+                    .query_row(&lite(sql::COPY_COUNT), params![from, to], |r| r.get::<_, i64>(0))?
+                    .max(0) as u64,
+            })
         })
         .await
     }

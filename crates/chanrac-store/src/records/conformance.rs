@@ -6,7 +6,10 @@
 
 use chanrac_core::{Action, Category, ListKind};
 
-use super::{Actor, ChangeOp, Provenance, Records, Side, StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord};
+use super::{
+    Actor, ChangeOp, DimRow, Dimension, Provenance, Records, Side, StatsRow, TopKind, TopRow, VerdictQuery,
+    VerdictRecord,
+};
 use crate::StoreError;
 
 const ANALYST: Actor<'static> = Actor {
@@ -26,6 +29,7 @@ where
     changes_are_announced(&fresh().await).await;
     every_change_is_audited(&fresh().await).await;
     statistics_add_up(&fresh().await).await;
+    statistics_by_dimension_add_up(&fresh().await).await;
     concurrent_writers_lose_nothing(&fresh().await).await;
     the_verdict_log_finds_and_prunes(&fresh().await).await;
     entries_keep_their_provenance(&fresh().await).await;
@@ -98,6 +102,28 @@ pub async fn entries_keep_their_provenance<R: Records>(s: &R) {
         assert!(matches!(err, StoreError::Invalid(_)), "{err}");
     }
     assert_eq!(s.lists_version().await.unwrap(), 2, "refused entries change nothing");
+    // Expired entries: those with an expiry at or before the time asked, soonest first.
+    let expiring = |at| Provenance {
+        expires_at: Some(at),
+        ..p.clone()
+    };
+    for (value, at) in [("late.xyz", 9_000), ("soon.xyz", 5_000), ("now.xyz", 7_000)] {
+        s.add_list_entry_with(Side::Block, ListKind::Domains, value, ANALYST, expiring(at))
+            .await
+            .unwrap();
+    }
+    let values = |v: Vec<super::ListEntry>| v.into_iter().map(|e| e.value).collect::<Vec<_>>();
+    assert!(s.expired_entries(4_999, 10).await.unwrap().is_empty());
+    assert_eq!(
+        values(s.expired_entries(7_000, 10).await.unwrap()),
+        ["soon.xyz", "now.xyz"]
+    );
+    assert_eq!(values(s.expired_entries(10_000, 1).await.unwrap()), ["soon.xyz"]);
+    assert_eq!(
+        s.expired_entries(i64::MAX, 10).await.unwrap().len(),
+        4,
+        "the far expiry too; never the plain entry"
+    );
 }
 
 /// Every change is in the log once, in version order, resumable from any version; a page
@@ -502,6 +528,83 @@ pub async fn statistics_add_up<R: Records>(s: &R) {
         s.top(TopKind::Domain, 0, 10_000, 10).await.unwrap(),
         [("vtb-qua.xyz".to_string(), 7)]
     );
+}
+
+/// Counts by dimension add up across flushes and nodes, sum into buckets that start at
+/// `from`, and keep dimensions apart.
+pub async fn statistics_by_dimension_add_up<R: Records>(s: &R) {
+    let row = |bucket, dimension, key: &str, action: &str, label: &str, count| DimRow {
+        bucket,
+        dimension,
+        key: key.to_string(),
+        action: action.to_string(),
+        label: label.to_string(),
+        count,
+    };
+    let day = 86_400;
+    s.add_all_stats(
+        &[],
+        &[],
+        &[
+            row(0, Dimension::Operator, "viettel", "block", "scam", 4),
+            row(60, Dimension::Operator, "viettel", "block", "scam", 1),
+            row(60, Dimension::Operator, "", "allow", "ham", 10),
+            row(day + 120, Dimension::Operator, "viettel", "block", "scam", 2),
+            row(60, Dimension::Calls, "mobifone", "suspected", "robocall", 1),
+        ],
+    )
+    .await
+    .unwrap();
+    // A second node flushes the same minute, with its totals.
+    let total = StatsRow {
+        bucket: 0,
+        action: Action::Block,
+        category: Category::Scam,
+        count: 3,
+    };
+    s.add_all_stats(
+        &[total],
+        &[],
+        &[row(0, Dimension::Operator, "viettel", "block", "scam", 3)],
+    )
+    .await
+    .unwrap();
+    s.add_all_stats(&[], &[], &[]).await.unwrap();
+    assert_eq!(s.stats(0, 60).await.unwrap(), [total], "the totals of the same flush");
+    assert_eq!(
+        s.dim_stats(Dimension::Operator, 0, 2 * day, day).await.unwrap(),
+        [
+            row(0, Dimension::Operator, "", "allow", "ham", 10),
+            row(0, Dimension::Operator, "viettel", "block", "scam", 8),
+            row(day, Dimension::Operator, "viettel", "block", "scam", 2),
+        ]
+    );
+    // One bucket for the whole period; `to` is exclusive.
+    assert_eq!(
+        s.dim_stats(Dimension::Operator, 0, day + 120, 10 * day).await.unwrap(),
+        [
+            row(0, Dimension::Operator, "", "allow", "ham", 10),
+            row(0, Dimension::Operator, "viettel", "block", "scam", 8),
+        ]
+    );
+    // Buckets start at `from`, not at the epoch.
+    assert_eq!(
+        s.dim_stats(Dimension::Operator, 60, 2 * day, day).await.unwrap(),
+        [
+            row(60, Dimension::Operator, "", "allow", "ham", 10),
+            row(60, Dimension::Operator, "viettel", "block", "scam", 1),
+            row(day + 60, Dimension::Operator, "viettel", "block", "scam", 2),
+        ]
+    );
+    assert_eq!(
+        s.dim_stats(Dimension::Calls, 0, day, day).await.unwrap(),
+        [row(0, Dimension::Calls, "mobifone", "suspected", "robocall", 1)]
+    );
+    assert!(s.dim_stats(Dimension::Ad, 0, day, day).await.unwrap().is_empty());
+    assert!(matches!(
+        s.dim_stats(Dimension::Calls, 0, day, 0).await,
+        Err(StoreError::Invalid(_))
+    ));
 }
 
 /// Concurrent writers: every distinct entry lands, and a contested one lands once.

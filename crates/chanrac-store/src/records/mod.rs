@@ -367,6 +367,57 @@ pub struct TopRow {
     pub count: u64,
 }
 
+/// What a [`DimRow`] counts: the statistics of [`Records::add_all_stats`] by one dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dimension {
+    /// Checked messages by the sender's operator (`key`; empty when the message did not
+    /// say), with the verdict's action and category (`label`).
+    Operator,
+    /// Checked messages by channel (`key`: `sms`, `ott`, `email`), action and category.
+    Channel,
+    /// Call detail records by the caller's operator (`key`): `action` is `checked` (one per
+    /// record, `label` empty), `suspected` or `blocked` (one per number, when it became so,
+    /// `label` its call category).
+    Calls,
+    /// Advertising rule violations by advertiser (`key`: the advertiser's code, or the
+    /// sender when it is not a registered advertiser's): `action` is the message's action,
+    /// `label` the `AD_*` signal (every one but `AD_LABEL`).
+    Ad,
+}
+
+impl Dimension {
+    /// Every dimension.
+    pub const ALL: [Dimension; 4] = [Dimension::Operator, Dimension::Channel, Dimension::Calls, Dimension::Ad];
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Operator => "operator",
+            Dimension::Channel => "channel",
+            Dimension::Calls => "calls",
+            Dimension::Ad => "ad",
+        }
+    }
+}
+
+/// A count by one [`Dimension`] in one bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct DimRow {
+    /// The bucket, as the Unix second it starts at (a minute when written).
+    pub bucket: i64,
+    /// What is counted.
+    pub dimension: Dimension,
+    /// The operator, channel or advertiser.
+    pub key: String,
+    /// The action (see [`Dimension`]).
+    pub action: String,
+    /// The category or signal (see [`Dimension`]).
+    pub label: String,
+    /// How many.
+    pub count: u64,
+}
+
 /// A checked message and its verdict, as kept in the verdict log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VerdictRecord {
@@ -420,6 +471,14 @@ pub struct VerdictQuery {
 pub trait Records: Send + Sync + 'static {
     /// Every list entry.
     fn list_entries(&self) -> impl Future<Output = Result<Vec<ListEntry>, StoreError>> + Send;
+
+    /// The entries whose `expires_at` is at or before `now` (Unix ms), soonest expired first,
+    /// at most `limit` (what the expiry sweeper revokes).
+    fn expired_entries(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ListEntry>, StoreError>> + Send;
 
     /// Adds an entry (normalized first; an invalid one is [`StoreError::Invalid`]) with the
     /// provenance [`Provenance::local`]. Returns the stored entry and whether it is new.
@@ -503,7 +562,19 @@ pub trait Records: Send + Sync + 'static {
     fn audit_log(&self, after: i64, limit: usize) -> impl Future<Output = Result<Vec<AuditRecord>, StoreError>> + Send;
 
     /// Adds counts to the statistics (additive: several nodes may flush the same minute).
-    fn add_stats(&self, rows: &[StatsRow], top: &[TopRow]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn add_stats(&self, rows: &[StatsRow], top: &[TopRow]) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.add_all_stats(rows, top, &[])
+    }
+
+    /// Adds counts to the statistics, the top lists and the counts by dimension in one
+    /// transaction (additive), so that the breakdowns of a flush land with its totals or
+    /// not at all.
+    fn add_all_stats(
+        &self,
+        rows: &[StatsRow],
+        top: &[TopRow],
+        dims: &[DimRow],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The per-minute counts with `from <= bucket < to` (Unix seconds), oldest first.
     fn stats(&self, from: i64, to: i64) -> impl Future<Output = Result<Vec<StatsRow>, StoreError>> + Send;
@@ -516,6 +587,17 @@ pub trait Records: Send + Sync + 'static {
         to: i64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<(String, u64)>, StoreError>> + Send;
+
+    /// The counts of `dimension` with `from <= bucket < to`, summed into buckets of `size`
+    /// seconds that start at `from` (`from + k * size`; one bucket when `size >= to - from`),
+    /// ordered by bucket, key, action and label.
+    fn dim_stats(
+        &self,
+        dimension: Dimension,
+        from: i64,
+        to: i64,
+        size: i64,
+    ) -> impl Future<Output = Result<Vec<DimRow>, StoreError>> + Send;
 
     /// Appends checked messages to the verdict log.
     fn add_verdicts(&self, records: &[VerdictRecord]) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -575,6 +657,9 @@ impl Records for AnyRecords {
     async fn list_entries(&self) -> Result<Vec<ListEntry>, StoreError> {
         any!(self, r => r.list_entries().await)
     }
+    async fn expired_entries(&self, now: i64, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        any!(self, r => r.expired_entries(now, limit).await)
+    }
     async fn add_list_entry_with(
         &self,
         side: Side,
@@ -618,14 +703,17 @@ impl Records for AnyRecords {
     async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
         any!(self, r => r.audit_log(after, limit).await)
     }
-    async fn add_stats(&self, rows: &[StatsRow], top: &[TopRow]) -> Result<(), StoreError> {
-        any!(self, r => r.add_stats(rows, top).await)
+    async fn add_all_stats(&self, rows: &[StatsRow], top: &[TopRow], dims: &[DimRow]) -> Result<(), StoreError> {
+        any!(self, r => r.add_all_stats(rows, top, dims).await)
     }
     async fn stats(&self, from: i64, to: i64) -> Result<Vec<StatsRow>, StoreError> {
         any!(self, r => r.stats(from, to).await)
     }
     async fn top(&self, kind: TopKind, from: i64, to: i64, limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
         any!(self, r => r.top(kind, from, to, limit).await)
+    }
+    async fn dim_stats(&self, dimension: Dimension, from: i64, to: i64, size: i64) -> Result<Vec<DimRow>, StoreError> {
+        any!(self, r => r.dim_stats(dimension, from, to, size).await)
     }
     async fn add_verdicts(&self, records: &[VerdictRecord]) -> Result<(), StoreError> {
         any!(self, r => r.add_verdicts(records).await)
@@ -825,8 +913,31 @@ pub(crate) mod sql {
     pub const SET_CURSOR: &str = "INSERT INTO sync_cursors (origin, cursor, updated_at) VALUES ($1, $2, $3) ON CONFLICT (origin) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
     /// Who added an entry (to decide whether a revocation from a feed applies).
     pub const ADDED_BY: &str = "SELECT added_by FROM list_entries WHERE side = $1 AND kind = $2 AND value = $3";
+    /// The expired entries, soonest expired first (`ENTRY_COLUMNS` inserted).
+    pub const EXPIRED: &str = "SELECT {} FROM list_entries WHERE expires_at IS NOT NULL AND expires_at <= $1
+         ORDER BY expires_at, side, kind, value LIMIT $2";
     /// Removes one entry.
     pub const DELETE_ENTRY: &str = "DELETE FROM list_entries WHERE side = $1 AND kind = $2 AND value = $3";
+}
+
+/// The SQL of the statistics by dimension, shared by both backends.
+pub(crate) mod dim_sql {
+    /// Adds one count.
+    pub const ADD: &str =
+        "INSERT INTO stats_by (bucket, dimension, key, action, label, count) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (bucket, dimension, key, action, label) DO UPDATE SET count = stats_by.count + excluded.count";
+    /// Sums one dimension into buckets of `$4` seconds from `$2`.
+    pub const SUM: &str = "SELECT $2 + ((bucket - $2) / $4) * $4 AS b, key, action, label, CAST(SUM(count) AS BIGINT)
+         FROM stats_by WHERE dimension = $1 AND bucket >= $2 AND bucket < $3
+         GROUP BY b, key, action, label ORDER BY b, key, action, label";
+}
+
+/// Refuses a bucket size that is not positive.
+pub(crate) fn check_size(size: i64) -> Result<(), StoreError> {
+    if size <= 0 {
+        return Err(StoreError::Invalid(format!("bucket size {size} is not positive")));
+    }
+    Ok(())
 }
 
 /// Parses a stored action and category.

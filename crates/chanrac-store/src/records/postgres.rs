@@ -20,6 +20,7 @@ use super::{
     StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord, canonical, change_from, check_page, entry_from,
     list_target, new_entry, now_ms, pack_from_json, pack_json, pack_target, parse_stats, parse_top, sql, sync_actor,
 };
+use super::{DimRow, Dimension, check_size, dim_sql};
 use crate::StoreError;
 use crate::migrations::POSTGRES;
 
@@ -409,6 +410,17 @@ impl Records for PgRecords {
         rows.iter().map(|r| entry_from(entry_row(r, 0))).collect()
     }
 
+    async fn expired_entries(&self, now: i64, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &sql::EXPIRED.replace("{}", ENTRY_COLUMNS),
+                &[&now, &(limit.min(100_000) as i64)],
+            )
+            .await?;
+        rows.iter().map(|r| entry_from(entry_row(r, 0))).collect()
+    }
+
     async fn add_list_entry_with(
         &self,
         side: Side,
@@ -575,8 +587,8 @@ impl Records for PgRecords {
             .collect())
     }
 
-    async fn add_stats(&self, rows: &[StatsRow], top: &[TopRow]) -> Result<(), StoreError> {
-        if rows.is_empty() && top.is_empty() {
+    async fn add_all_stats(&self, rows: &[StatsRow], top: &[TopRow], dims: &[DimRow]) -> Result<(), StoreError> {
+        if rows.is_empty() && top.is_empty() && dims.is_empty() {
             return Ok(());
         }
         let mut client = self.pool.get().await?;
@@ -603,6 +615,21 @@ impl Records for PgRecords {
         for t in top {
             tx.execute(&st, &[&t.bucket, &t.kind.as_str(), &t.value, &(t.count as i64)])
                 .await?;
+        }
+        let st = tx.prepare_cached(dim_sql::ADD).await?;
+        for r in dims {
+            tx.execute(
+                &st,
+                &[
+                    &r.bucket,
+                    &r.dimension.as_str(),
+                    &r.key,
+                    &r.action,
+                    &r.label,
+                    &(r.count as i64),
+                ],
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -646,6 +673,25 @@ impl Records for PgRecords {
                 Ok((r.get(1), r.get::<_, i64>(2) as u64))
             })
             .collect()
+    }
+
+    async fn dim_stats(&self, dimension: Dimension, from: i64, to: i64, size: i64) -> Result<Vec<DimRow>, StoreError> {
+        check_size(size)?;
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(dim_sql::SUM, &[&dimension.as_str(), &from, &to, &size])
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DimRow {
+                bucket: r.get(0),
+                dimension,
+                key: r.get(1),
+                action: r.get(2),
+                label: r.get(3),
+                count: r.get::<_, i64>(4) as u64,
+            })
+            .collect())
     }
 
     async fn add_verdicts(&self, records: &[VerdictRecord]) -> Result<(), StoreError> {

@@ -16,6 +16,7 @@ use super::{
     StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord, canonical, change_from, check_page, entry_from,
     list_target, new_entry, now_ms, pack_from_json, pack_json, pack_target, parse_stats, parse_top, sql, sync_actor,
 };
+use super::{DimRow, Dimension, check_size, dim_sql};
 use crate::StoreError;
 use crate::migrations::SQLITE;
 
@@ -288,6 +289,19 @@ impl Records for SqliteRecords {
         .await
     }
 
+    async fn expired_entries(&self, now: i64, limit: usize) -> Result<Vec<ListEntry>, StoreError> {
+        self.with(move |c| {
+            let mut st = c.prepare_cached(&lite(&sql::EXPIRED.replace("{}", ENTRY_COLUMNS)))?;
+            let rows = st.query_map(params![now, limit.min(100_000) as i64], |r| entry_row(r, 0))?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(entry_from(row?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn add_list_entry_with(
         &self,
         side: Side,
@@ -480,11 +494,11 @@ impl Records for SqliteRecords {
         .await
     }
 
-    async fn add_stats(&self, rows: &[StatsRow], top: &[TopRow]) -> Result<(), StoreError> {
-        if rows.is_empty() && top.is_empty() {
+    async fn add_all_stats(&self, rows: &[StatsRow], top: &[TopRow], dims: &[DimRow]) -> Result<(), StoreError> {
+        if rows.is_empty() && top.is_empty() && dims.is_empty() {
             return Ok(());
         }
-        let (rows, top) = (rows.to_vec(), top.to_vec());
+        let (rows, top, dims) = (rows.to_vec(), top.to_vec(), dims.to_vec());
         self.with(move |c| {
             let tx = c.transaction()?;
             {
@@ -506,6 +520,17 @@ impl Records for SqliteRecords {
                 )?;
                 for t in &top {
                     st.execute(params![t.bucket, t.kind.as_str(), t.value, t.count as i64])?;
+                }
+                let mut st = tx.prepare_cached(&lite(dim_sql::ADD))?;
+                for r in &dims {
+                    st.execute(params![
+                        r.bucket,
+                        r.dimension.as_str(),
+                        r.key,
+                        r.action,
+                        r.label,
+                        r.count as i64
+                    ])?;
                 }
             }
             tx.commit()?;
@@ -560,6 +585,25 @@ impl Records for SqliteRecords {
                 out.push((value, n as u64));
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn dim_stats(&self, dimension: Dimension, from: i64, to: i64, size: i64) -> Result<Vec<DimRow>, StoreError> {
+        check_size(size)?;
+        self.with(move |c| {
+            let mut st = c.prepare_cached(&lite(dim_sql::SUM))?;
+            let rows = st.query_map(params![dimension.as_str(), from, to, size], |r| {
+                Ok(DimRow {
+                    bucket: r.get(0)?,
+                    dimension,
+                    key: r.get(1)?,
+                    action: r.get(2)?,
+                    label: r.get(3)?,
+                    count: r.get::<_, i64>(4)? as u64,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }

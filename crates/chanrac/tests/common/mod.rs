@@ -33,6 +33,31 @@ pub fn temp(name: &str) -> PathBuf {
     d
 }
 
+/// Writes `DIR/chanrac.toml` with `[server] data_dir = DIR`, statistics flushed only on
+/// demand, and `extra` (more `[server]` keys, then other sections); returns its path.
+pub fn config_file(dir: &std::path::Path, extra: &str) -> String {
+    let path = dir.join("chanrac.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\ndata_dir = {:?}\nstats_flush_secs = 3600\n{extra}",
+            dir.display().to_string()
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// The hub's feed public key in `dir` (made by `chanrac feed-key` if there is none).
+pub fn feed_key(dir: &std::path::Path) -> String {
+    let out = bin()
+        .args(["feed-key", "--data-dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 /// One HTTP/1.1 request with `Connection: close`; returns the status and the body.
 pub fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
@@ -113,4 +138,27 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The PostgreSQL address for tests, with a fresh schema; `None` (skip) when unreachable
+/// outside CI.
+pub fn pg_schema(tag: &str) -> Option<String> {
+    let base =
+        std::env::var("CHANRAC_TEST_PG_URL").unwrap_or_else(|_| "host=127.0.0.1 user=postgres dbname=test".into());
+    let schema = format!("chanrac_srv{}_{tag}", std::process::id());
+    let ok = Command::new("psql")
+        .env("PGOPTIONS", "-c client_min_messages=warning")
+        .args(["-X", "-q", "-c"])
+        .arg(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
+        ))
+        .arg(&base)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(std::env::var("CI").is_err(), "PostgreSQL at {base:?} is required in CI");
+        eprintln!("skipping: PostgreSQL at {base:?} unreachable");
+        return None;
+    }
+    Some(format!("{base} options='-c search_path={schema}'"))
 }
