@@ -67,7 +67,7 @@ pub struct ServerSection {
     pub public_lookups_per_minute: u32,
     /// Seconds to let requests in flight finish after SIGTERM.
     pub shutdown_grace_secs: u64,
-    /// Seconds between flushes of the statistics (and the verdict log) to the store.
+    /// Seconds between flushes of the statistics to the store.
     pub stats_flush_secs: u64,
     /// Which checked messages are kept in the verdict log (searched by `GET /v1/verdicts`,
     /// "why was this blocked"): `none`, `unwanted` (tagged, quarantined and blocked) or
@@ -75,6 +75,11 @@ pub struct ServerSection {
     pub log_verdicts: LogVerdicts,
     /// Days the verdict log keeps a message.
     pub verdict_retention_days: u32,
+    /// Verdict log entries that may wait to be written. Entries are written after the answer,
+    /// by one task that commits everything waiting in one transaction; when this many are
+    /// waiting (the store is down or slower than the traffic) new ones are dropped and
+    /// counted in `chanrac_verdict_log_dropped_total`, so that checks never wait for the log.
+    pub verdict_log_queue: usize,
 }
 
 /// Which checked messages go to the verdict log.
@@ -102,6 +107,7 @@ impl Default for ServerSection {
             stats_flush_secs: 5,
             log_verdicts: LogVerdicts::Unwanted,
             verdict_retention_days: 30,
+            verdict_log_queue: 100_000,
         }
     }
 }

@@ -2,15 +2,14 @@
 //! of blocked messages. Requests add to in-memory counts (one short lock per request, never
 //! per message); a background task flushes them to the store every few seconds, where they
 //! add up across nodes. `GET /v1/stats` flushes first, so that it counts every message
-//! answered before it.
+//! answered before it. (The verdict log has its own writer: `verdict_log`.)
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chanrac_core::{Action, Category, Message, Verdict};
 
-use crate::config::LogVerdicts;
-use chanrac_store::records::{Records, StatsRow, TopKind, TopRow, VerdictRecord};
+use chanrac_store::records::{Records, StatsRow, TopKind, TopRow};
 use chanrac_store::{StoreError, records::AnyRecords};
 
 /// The most distinct (minute, sender or domain) keys kept between two flushes; beyond, new
@@ -18,15 +17,9 @@ use chanrac_store::{StoreError, records::AnyRecords};
 /// random senders cannot grow memory without bound.
 const MAX_TOP_KEYS: usize = 50_000;
 
-/// The most logged verdicts waiting for a flush; beyond, the oldest are dropped (and
-/// counted in the logs), so that a store outage cannot grow memory without bound.
-const MAX_PENDING_VERDICTS: usize = 100_000;
-
 /// Counts not yet flushed.
 #[derive(Debug, Default)]
 struct Pending {
-    verdicts: Vec<VerdictRecord>,
-    dropped_verdicts: u64,
     counts: HashMap<i64, [[u64; 4]; 4]>,
     top: HashMap<(i64, TopKind, Box<str>), u64>,
     dropped_top: u64,
@@ -35,24 +28,15 @@ struct Pending {
 /// Counts gathered by one request, merged into [`Stats`] at its end.
 #[derive(Debug, Default)]
 pub struct Tally {
-    counts: HashMap<i64, [[u64; 4]; 4]>,
+    /// Counts per minute: a request's messages almost always share one or two minutes, so a
+    /// short list beats a map (and allocates once).
+    counts: Vec<(i64, [[u64; 4]; 4])>,
     top: Vec<(i64, TopKind, Box<str>)>,
-    /// Verdicts for the verdict log.
-    pub verdicts: Vec<VerdictRecord>,
 }
 
 impl Tally {
-    /// Counts a checked message and, as `log` says, keeps it for the verdict log. A blocked
-    /// message's sender and link `domains` are ranked.
-    pub fn record<'a>(
-        &mut self,
-        log: LogVerdicts,
-        source: &str,
-        now: i64,
-        msg: &Message,
-        v: &Verdict,
-        domains: impl Iterator<Item = &'a str>,
-    ) {
+    /// Counts a checked message. A blocked message's sender and link `domains` are ranked.
+    pub fn record<'a>(&mut self, now: i64, msg: &Message, v: &Verdict, domains: impl Iterator<Item = &'a str>) {
         if v.action == Action::Block {
             let sender = msg
                 .sender
@@ -67,33 +51,20 @@ impl Tally {
         } else {
             self.add(now, v.action, v.category, &[]);
         }
-        let keep = match log {
-            LogVerdicts::None => false,
-            LogVerdicts::Unwanted => v.action != Action::Allow,
-            LogVerdicts::All => true,
-        };
-        if keep {
-            self.verdicts.push(VerdictRecord {
-                id: 0,
-                at: now,
-                message_id: msg.id.clone(),
-                source: source.to_string(),
-                sender: msg.sender.clone(),
-                recipient: msg.recipient.clone(),
-                text: msg.text.clone(),
-                action: v.action,
-                category: v.category,
-                score: v.score,
-                reasons: serde_json::to_string(&v.reasons).unwrap_or_default(),
-            });
-        }
     }
 
     /// Counts one verdict received at `unix_seconds`; `blocked_sources` are the sender key
     /// and the link domains of a blocked message (empty otherwise).
     pub fn add(&mut self, unix_seconds: i64, action: Action, category: Category, blocked_sources: &[(TopKind, &str)]) {
         let minute = unix_seconds.div_euclid(60) * 60;
-        self.counts.entry(minute).or_default()[action as usize][category as usize] += 1;
+        let at = match self.counts.iter().position(|(m, _)| *m == minute) {
+            Some(i) => i,
+            None => {
+                self.counts.push((minute, [[0; 4]; 4]));
+                self.counts.len() - 1
+            }
+        };
+        self.counts[at].1[action as usize][category as usize] += 1;
         for (kind, value) in blocked_sources {
             self.top.push((minute, *kind, Box::from(*value)));
         }
@@ -112,14 +83,6 @@ impl Stats {
     /// Merges a request's counts.
     pub fn merge(&self, tally: Tally) {
         let Ok(mut p) = self.pending.lock() else { return };
-        if !tally.verdicts.is_empty() {
-            p.verdicts.extend(tally.verdicts);
-            if p.verdicts.len() > MAX_PENDING_VERDICTS {
-                let excess = p.verdicts.len() - MAX_PENDING_VERDICTS;
-                p.verdicts.drain(..excess);
-                p.dropped_verdicts += excess as u64;
-            }
-        }
         for (minute, counts) in tally.counts {
             let slot = p.counts.entry(minute).or_default();
             for (a, row) in counts.iter().enumerate() {
@@ -144,22 +107,6 @@ impl Stats {
             Ok(mut p) => std::mem::take(&mut *p),
             Err(_) => return Ok(()),
         };
-        if taken.dropped_verdicts > 0 {
-            tracing::warn!(
-                dropped = taken.dropped_verdicts,
-                "verdict log entries dropped while the store was behind"
-            );
-        }
-        if let Err(e) = store.add_verdicts(&taken.verdicts).await {
-            if let Ok(mut p) = self.pending.lock() {
-                let mut back = taken.verdicts;
-                back.append(&mut p.verdicts);
-                let excess = back.len().saturating_sub(MAX_PENDING_VERDICTS);
-                back.drain(..excess);
-                p.verdicts = back;
-            }
-            return Err(e);
-        }
         if taken.dropped_top > 0 {
             tracing::warn!(
                 dropped = taken.dropped_top,
