@@ -351,38 +351,54 @@ impl Fingerprinter {
 
 /// True when the folded text names a contact channel.
 fn has_contact_cue(folded: &str) -> bool {
-    const CUES: &[&str] = &[
-        "zalo", "telegram", "viber", "whatsapp", "inbox", "ib", "hotline", "lien he", "lh", "soan", "dang ky",
-        "tai app", "click", "truy cap", "website", "link",
-    ];
-    has_word(folded, CUES)
+    static CUES: std::sync::LazyLock<Cues> = std::sync::LazyLock::new(|| {
+        Cues::new(&[
+            "zalo", "telegram", "viber", "whatsapp", "inbox", "ib", "hotline", "lien he", "lh", "soan", "dang ky",
+            "tai app", "click", "truy cap", "website", "link",
+        ])
+    });
+    CUES.in_text(folded)
 }
 
-/// True when one of the phrases stands as whole words in the folded text.
-fn has_word(folded: &str, phrases: &[&str]) -> bool {
-    phrases.iter().any(|p| {
-        folded.match_indices(p).any(|(i, _)| {
-            let before = folded[..i].bytes().next_back();
-            let after = folded[i + p.len()..].bytes().next();
+/// Phrases looked for as whole words, all in one pass over the text (one automaton rather
+/// than one substring search per phrase: this runs for every message the counters see).
+struct Cues(aho_corasick::AhoCorasick);
+
+impl Cues {
+    fn new(phrases: &[&str]) -> Cues {
+        // Plain ASCII phrases: the automaton cannot fail to build.
+        Cues(aho_corasick::AhoCorasick::new(phrases).expect("cue phrases build an automaton"))
+    }
+
+    /// True when one of the phrases stands as whole words in the folded text (no letter or
+    /// digit before it, no letter after it: `otp123` counts, `barcode` does not). Every match
+    /// is tried, overlapping ones too, so that `ib` inside `inbox` does not hide `inbox`.
+    fn in_text(&self, folded: &str) -> bool {
+        let b = folded.as_bytes();
+        self.0.find_overlapping_iter(folded).any(|m| {
+            let before = m.start().checked_sub(1).map(|i| b[i]);
+            let after = b.get(m.end()).copied();
             !before.is_some_and(|b| b.is_ascii_alphanumeric()) && !after.is_some_and(|b| b.is_ascii_alphabetic())
         })
-    })
+    }
 }
 
 /// True when the folded text talks about a one-time code.
 fn has_code_cue(folded: &str) -> bool {
-    const CUES: &[&str] = &[
-        "otp",
-        "ma xac thuc",
-        "ma xac nhan",
-        "ma kich hoat",
-        "mat khau",
-        "passcode",
-        "password",
-        "code",
-        "pin",
-    ];
-    has_word(folded, CUES)
+    static CUES: std::sync::LazyLock<Cues> = std::sync::LazyLock::new(|| {
+        Cues::new(&[
+            "otp",
+            "ma xac thuc",
+            "ma xac nhan",
+            "ma kich hoat",
+            "mat khau",
+            "passcode",
+            "password",
+            "code",
+            "pin",
+        ])
+    });
+    CUES.in_text(folded)
 }
 
 /// A hash of a sequence of hashes (order matters).
@@ -616,6 +632,25 @@ mod tests {
         assert!(has_code_cue("your code 1234"));
         assert!(!has_code_cue("barcode scanner 1234"));
         assert!(!has_code_cue("pinky 1234"));
+        assert!(has_code_cue("otp123456"), "digits may follow a cue");
+        assert!(!has_code_cue("1234pin"), "but not come before it");
+    }
+
+    #[test]
+    fn contact_cues_need_word_boundaries() {
+        // Each phrase as a word, at either end, and inside a longer word (not a cue).
+        for (text, cue) in [
+            ("nhan tin zalo 0912", true),
+            ("inbox ngay", true),
+            ("lien he ngay", true),
+            ("goi lh", true),
+            ("ibis hotel", false),
+            ("flinkt", false),
+            ("clicks", false),
+            ("", false),
+        ] {
+            assert_eq!(has_contact_cue(text), cue, "{text:?}");
+        }
     }
 
     #[test]

@@ -284,6 +284,26 @@ impl Velocity {
     }
 }
 
+/// `prefix` and `body` in one string of exactly their size (keys are built for every
+/// message: no formatting machinery, one allocation).
+fn named(prefix: &str, body: &str) -> String {
+    let mut k = String::with_capacity(prefix.len() + body.len());
+    k.push_str(prefix);
+    k.push_str(body);
+    k
+}
+
+/// `prefix` and `n` in 16 lower-case hex digits (what `format!("{prefix}{n:016x}")` gives).
+fn hex_named(prefix: &str, n: u64) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut k = String::with_capacity(prefix.len() + 16);
+    k.push_str(prefix);
+    for i in (0..16).rev() {
+        k.push(HEX[(n >> (i * 4)) as usize & 15] as char);
+    }
+    k
+}
+
 /// The canonical key of a recipient: its phone key, or the raw field cut to 32 bytes.
 fn recipient_key(msg: &Message) -> Option<String> {
     let raw = msg.recipient.as_deref()?.trim();
@@ -314,7 +334,7 @@ impl StateDetector for Velocity {
         let recipient = recipient_key(input.msg);
         let r_hash = recipient.as_deref().map(|r| xxh3_64(r.as_bytes()));
         if let Some(s) = sender {
-            let key = format!("s:{s}");
+            let key = named("s:", s);
             if !self.burst.is_empty() {
                 out.push(StateKey {
                     key: key.clone(),
@@ -337,7 +357,7 @@ impl StateDetector for Velocity {
             && !self.flood.is_empty()
         {
             out.push(StateKey {
-                key: format!("t:{r}"),
+                key: named("t:", r),
                 op: StateOp::Count { windows: self.flood },
             });
         }
@@ -348,7 +368,7 @@ impl StateDetector for Velocity {
             let s_hash = xxh3_64(s.as_bytes());
             for band in fp.bands {
                 out.push(StateKey {
-                    key: format!("c:{band:016x}"),
+                    key: hex_named("c:", band),
                     op: StateOp::Distinct {
                         member: s_hash,
                         windows: self.bulk,
@@ -358,7 +378,7 @@ impl StateDetector for Velocity {
             if let Some(member) = r_hash {
                 let pair = crate::fingerprint::mix(s_hash ^ fp.exact.rotate_left(17));
                 out.push(StateKey {
-                    key: format!("r:{pair:016x}"),
+                    key: hex_named("r:", pair),
                     op: StateOp::Distinct {
                         member,
                         windows: self.repeat,
@@ -488,6 +508,14 @@ fn duration(secs: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_prefixed_bodies() {
+        assert_eq!(named("s:", "+84912345678"), "s:+84912345678");
+        for n in [0, 1, 0xdead_beef, u64::MAX, 0x0123_4567_89ab_cdef] {
+            assert_eq!(hex_named("c:", n), format!("c:{n:016x}"));
+        }
+    }
 
     #[test]
     fn durations_read_well() {

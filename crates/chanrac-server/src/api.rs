@@ -23,6 +23,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::metrics::Metrics;
 use crate::state::{AppState, ReloadReport};
 use crate::stats::Tally;
+use crate::verdict_log::Entry;
 
 /// Who may check messages and manage the firewall: the roles of an operator's or the
 /// regulator's engineers.
@@ -157,7 +158,8 @@ impl<'a> VerdictOut<'a> {
     }
 }
 
-/// Checks one message with this thread's working memory and counts it. `counted` is the
+/// Checks one message with this thread's working memory and counts it (the caller hands it
+/// to the verdict log once answered, see [`crate::verdict_log`]). `counted` is the
 /// message's counter plan and the values the counters returned (`None`: they could not
 /// answer), when the engine is stateful.
 pub(crate) fn check_one(
@@ -166,7 +168,6 @@ pub(crate) fn check_one(
     msg: &Message,
     now: i64,
     tally: &mut Tally,
-    channel: &'static str,
     counted: Option<(&StatePlan, Option<&[u64]>)>,
 ) -> Verdict {
     SCRATCH.with(|s| {
@@ -180,15 +181,7 @@ pub(crate) fn check_one(
         state.metrics.checked(v.action, v.category, 1);
         let domains = scratch.findings().urls.iter().map(|u| u.domain.as_str());
         let advertiser = ads.as_ref().map(|_| state.hub.advertiser_key(msg));
-        tally.record(
-            state.config.server.log_verdicts,
-            channel,
-            now,
-            msg,
-            &v,
-            domains,
-            advertiser.as_deref(),
-        );
+        tally.record(now, msg, &v, domains, advertiser.as_deref());
         v
     })
 }
@@ -249,14 +242,25 @@ pub(crate) async fn check_message(
         let requests = [Request { now, ops: &plan.keys }];
         let ok = state.counters.apply(&requests, &mut values).await;
         let values = state.counters.answered(ok, 1).then_some(&values[..]);
-        check_one(&state, &engine, &msg, now, &mut tally, "http", Some((&plan, values)))
+        check_one(&state, &engine, &msg, now, &mut tally, Some((&plan, values)))
     } else {
-        check_one(&state, &engine, &msg, now, &mut tally, "http", None)
+        check_one(&state, &engine, &msg, now, &mut tally, None)
     };
     state.stats.merge(tally);
-    let out = Json(VerdictOut::new(id.as_deref(), &v)).into_response();
+    let out = json_response(&VerdictOut::new(id.as_deref(), &v), 256 + 96 * v.reasons.len());
+    // The answer is made: the message and its verdict move to the log's queue, uncopied.
+    state.verdict_log.push_one(now, "http", msg, v);
     state.metrics.check_seconds.record(started.elapsed().as_secs_f64());
     out
+}
+
+/// A JSON answer, written into a buffer of about the right size.
+fn json_response(value: &impl Serialize, capacity: usize) -> Response {
+    let mut body = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => ApiError::internal(e.to_string()).into_response(),
+    }
 }
 
 /// Up to `server.max_batch` messages.
@@ -384,7 +388,7 @@ fn run_batch(state: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
                             let counted = plans
                                 .get(i)
                                 .map(|p| (p, answered.then(|| &values[offsets[i]..offsets[i + 1]])));
-                            check_one(state, engine, m, now, &mut tally, "http", counted)
+                            check_one(state, engine, m, now, &mut tally, counted)
                         })
                         .collect();
                     state.stats.merge(tally);
@@ -408,7 +412,19 @@ fn run_batch(state: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
             .map(|((id, _), v)| VerdictOut::new(id.as_deref(), v))
             .collect(),
     };
-    serde_json::to_vec(&out).map_err(|e| ApiError::internal(e.to_string()))
+    let mut body = Vec::with_capacity(256 * messages.len());
+    serde_json::to_writer(&mut body, &out).map_err(|e| ApiError::internal(e.to_string()))?;
+    drop(out);
+    // Answered: the messages and their verdicts move to the log's queue, uncopied.
+    state
+        .verdict_log
+        .push(messages.into_iter().zip(verdicts).map(|((_, msg), verdict)| Entry {
+            at: now,
+            source: "http",
+            msg,
+            verdict,
+        }));
+    Ok(body)
 }
 
 /// Which entries to list.
@@ -929,11 +945,8 @@ pub async fn verdicts(
         })?),
         None => None,
     };
-    state
-        .stats
-        .flush(&state.records)
-        .await
-        .inspect_err(|_| Metrics::store_error("add_verdicts"))?;
+    // Entries of answers sent before this request, unless the store is far behind.
+    state.verdict_log.sync(std::time::Duration::from_secs(5)).await;
     let found = state
         .records
         .find_verdicts(&VerdictQuery {

@@ -98,9 +98,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The development caller: every role.
+/// The development caller: every role (made once; each request clones two `Arc`s).
 fn dev_caller() -> Caller {
-    Caller {
+    static DEV: std::sync::OnceLock<Caller> = std::sync::OnceLock::new();
+    DEV.get_or_init(|| Caller {
         name: Arc::from("dev"),
         roles: Arc::from(
             [
@@ -112,7 +113,8 @@ fn dev_caller() -> Caller {
             ]
             .as_slice(),
         ),
-    }
+    })
+    .clone()
 }
 
 impl FromRequestParts<AppState> for Caller {

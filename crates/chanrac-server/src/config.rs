@@ -72,7 +72,7 @@ pub struct ServerSection {
     pub public_lookups_per_minute: u32,
     /// Seconds to let requests in flight finish after SIGTERM.
     pub shutdown_grace_secs: u64,
-    /// Seconds between flushes of the statistics (and the verdict log) to the store.
+    /// Seconds between flushes of the statistics to the store.
     pub stats_flush_secs: u64,
     /// Which checked messages are kept in the verdict log (searched by `GET /v1/verdicts`,
     /// "why was this blocked"): `none`, `unwanted` (tagged, quarantined and blocked) or
@@ -83,6 +83,11 @@ pub struct ServerSection {
     /// Seconds between sweeps that revoke list entries past their `expires_at` (audited as
     /// `expiry`, and sent to operators in the feed); 0 turns the sweeper off.
     pub expiry_sweep_secs: u64,
+    /// Verdict log entries that may wait to be written. Entries are written after the answer,
+    /// by one task that commits everything waiting in one transaction; when this many are
+    /// waiting (the store is down or slower than the traffic) new ones are dropped and
+    /// counted in `chanrac_verdict_log_dropped_total`, so that checks never wait for the log.
+    pub verdict_log_queue: usize,
 }
 
 /// Which checked messages go to the verdict log.
@@ -111,6 +116,7 @@ impl Default for ServerSection {
             log_verdicts: LogVerdicts::Unwanted,
             verdict_retention_days: 30,
             expiry_sweep_secs: 60,
+            verdict_log_queue: 100_000,
         }
     }
 }

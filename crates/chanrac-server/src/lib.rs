@@ -42,6 +42,7 @@ pub mod smpp;
 pub mod state;
 pub mod stats;
 pub mod sync;
+pub mod verdict_log;
 
 use std::future::Future;
 use std::time::Duration;
@@ -190,7 +191,7 @@ async fn limit_in_flight(State(state): State<AppState>, req: Request, next: Next
         return ApiError::overloaded().into_response();
     };
     let response = next.run(req).await;
-    metrics::Metrics::request(response.status().as_u16());
+    state.metrics.request(response.status().as_u16());
     response
 }
 
@@ -266,6 +267,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     if let Err(e) = state.stats.flush(&state.records).await {
         tracing::error!(error = %e, "could not flush the last statistics");
     }
+    state.verdict_log.close(grace).await;
     let (counters, config) = (state.counters.clone(), state.config.clone());
     match tokio::task::spawn_blocking(move || counters.save(&config)).await {
         Ok(Err(e)) => tracing::error!(error = %e, "counters not saved"),
@@ -302,6 +304,7 @@ fn spawn_background(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
             tick.tick().await;
             st.metrics.upkeep();
             st.counters.publish();
+            metrics::Metrics::verdict_log_pending(st.verdict_log.pending());
         }
     }));
     // DNC and advertiser register changes committed by other nodes sharing the store.

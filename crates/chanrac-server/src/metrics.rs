@@ -19,6 +19,9 @@
 //! | `chanrac_counters_unavailable_total` | counter | | messages judged without the counters (`DETECTOR_FAILED`) |
 //! | `chanrac_counters_keys` | gauge | backend | keys held by the embedded counters |
 //! | `chanrac_counters_evicted_total` | counter | backend | embedded keys evicted because the store was full |
+//! | `chanrac_verdict_log_written_total` | counter | | verdict log entries written to the store |
+//! | `chanrac_verdict_log_dropped_total` | counter | | verdict log entries dropped because its queue was full |
+//! | `chanrac_verdict_log_pending` | gauge | | verdict log entries queued and not yet written |
 
 use std::sync::OnceLock;
 
@@ -43,6 +46,9 @@ pub struct Metrics {
     pub batch_messages: Histogram,
     /// Requests refused for overload.
     pub overloaded: Counter,
+    /// Requests answered, by status class (2xx, 3xx, 4xx, 5xx), resolved once: every
+    /// request counts in one.
+    requests: [Counter; 4],
 }
 
 impl Metrics {
@@ -90,6 +96,8 @@ impl Metrics {
             batch_seconds: histogram!("chanrac_check_request_seconds", "endpoint" => "batch"),
             batch_messages: histogram!("chanrac_batch_messages"),
             overloaded: counter!("chanrac_overloaded_total"),
+            requests: ["2xx", "3xx", "4xx", "5xx"]
+                .map(|class| counter!("chanrac_http_requests_total", "status" => class)),
         }
     }
 
@@ -104,15 +112,30 @@ impl Metrics {
     }
 
     /// Counts an answered request by status class.
-    pub fn request(status: u16) {
+    pub fn request(&self, status: u16) {
         let class = match status {
-            200..=299 => "2xx",
+            200..=299 => 0,
             // The dashboard's files answer 304 when the browser has them.
-            300..=399 => "3xx",
-            400..=499 => "4xx",
-            _ => "5xx",
+            300..=399 => 1,
+            400..=499 => 2,
+            _ => 3,
         };
-        counter!("chanrac_http_requests_total", "status" => class).increment(1);
+        self.requests[class].increment(1);
+    }
+
+    /// Counts verdict log entries written.
+    pub fn verdict_log_written(n: u64) {
+        counter!("chanrac_verdict_log_written_total").increment(n);
+    }
+
+    /// Counts verdict log entries dropped because the queue was full.
+    pub fn verdict_log_dropped(n: u64) {
+        counter!("chanrac_verdict_log_dropped_total").increment(n);
+    }
+
+    /// Publishes the verdict log entries waiting to be written.
+    pub fn verdict_log_pending(n: u64) {
+        gauge!("chanrac_verdict_log_pending").set(n as f64);
     }
 
     /// Counts a reload.

@@ -105,17 +105,9 @@ impl Filter for EngineFilter {
             let requests = [chanrac_store::Request { now, ops: &plan.keys }];
             let ok = self.state.counters.apply_blocking(&requests, &mut values);
             let values = self.state.counters.answered(ok, 1).then_some(&values[..]);
-            crate::api::check_one(
-                &self.state,
-                &engine,
-                msg,
-                now,
-                &mut tally,
-                "smpp",
-                Some((&plan, values)),
-            )
+            crate::api::check_one(&self.state, &engine, msg, now, &mut tally, Some((&plan, values)))
         } else {
-            crate::api::check_one(&self.state, &engine, msg, now, &mut tally, "smpp", None)
+            crate::api::check_one(&self.state, &engine, msg, now, &mut tally, None)
         };
         self.state.stats.merge(tally);
         if v.action != Action::Allow {
@@ -130,12 +122,17 @@ impl Filter for EngineFilter {
                 "smpp verdict"
             );
         }
-        match v.action {
+        let decision = match v.action {
             Action::Allow => Decision::Forward,
             Action::Tag => Decision::Tag,
             Action::Quarantine => Decision::Quarantine,
             Action::Block => Decision::Reject(self.reject_status),
+        };
+        // The firewall keeps its message: the log gets a copy, only when it keeps it.
+        if self.state.verdict_log.keeps(v.action) {
+            self.state.verdict_log.push_one(now, "smpp", msg.clone(), v);
         }
+        decision
     }
 }
 

@@ -21,10 +21,23 @@ use crate::counters::ServerCounters;
 use crate::metrics::Metrics;
 use crate::stats::Stats;
 
-/// Everything a request handler needs. Cheap to clone.
+/// Everything a request handler needs: one `Arc` (axum clones the state several times per
+/// request, so a clone is one atomic increment, not one per field). Its fields are
+/// [`Shared`]'s.
 #[derive(Clone)]
-pub struct AppState {
-    inner: Arc<Inner>,
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
+    inner: Inner,
     /// The API keys.
     pub keys: Arc<Keys>,
     /// The records store.
@@ -33,6 +46,8 @@ pub struct AppState {
     pub counters: ServerCounters,
     /// Statistics not yet flushed.
     pub stats: Arc<Stats>,
+    /// The verdict log's queue and writer.
+    pub verdict_log: Arc<crate::verdict_log::VerdictLog>,
     /// Metric handles.
     pub metrics: Arc<Metrics>,
     /// Requests in flight, bounded.
@@ -114,18 +129,24 @@ impl AppState {
             .map_err(|e| ServerError::Engine(e.to_string()))?
             .map_err(ServerError::Engine)?;
         let calls = crate::calls::CallsState::new(&config.calls).map_err(ServerError::Config)?;
-        let state = AppState {
-            inner: Arc::new(Inner {
+        let verdict_log = Arc::new(crate::verdict_log::VerdictLog::start(
+            records.clone(),
+            config.server.log_verdicts,
+            config.server.verdict_log_queue,
+        ));
+        let state = AppState(Arc::new(Shared {
+            inner: Inner {
                 engine: ArcSwap::from_pointee(base),
                 lists_version: AtomicI64::new(-1),
                 pack_version: AtomicI64::new(0),
                 reloading: tokio::sync::Mutex::new(()),
                 files: std::sync::Mutex::new(Vec::new()),
-            }),
+            },
             keys: Arc::new(keys),
             records,
             counters,
             stats: Arc::new(Stats::default()),
+            verdict_log,
             metrics: Arc::new(Metrics::new()),
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.server.max_in_flight)),
             config: Arc::new(config),
@@ -135,7 +156,7 @@ impl AppState {
             lookup: Arc::default(),
             keywords: Arc::default(),
             smpp: Arc::new(std::sync::Mutex::new(None)),
-        };
+        }));
         state.import_list_files().await.map_err(ServerError::Engine)?;
         state.refresh_lists(true).await.map_err(ServerError::Engine)?;
         state.remember_files();

@@ -4,7 +4,7 @@
 //! report). Requests add to in-memory counts (one short lock per request, never per
 //! message); a background task flushes them to the store every few seconds, where they add
 //! up across nodes. `GET /v1/stats` and `GET /v1/report` flush first, so that they count
-//! every message answered before them.
+//! every message answered before them. (The verdict log has its own writer: `verdict_log`.)
 //!
 //! A message counts in the minute it was received (its `received_at`, which defaults to
 //! now; a time in the future counts now), so that traffic replayed or submitted late lands
@@ -15,8 +15,7 @@ use std::sync::Mutex;
 
 use chanrac_core::{Action, Category, Channel, Message, Verdict};
 
-use crate::config::LogVerdicts;
-use chanrac_store::records::{DimRow, Dimension, Records, StatsRow, TopKind, TopRow, VerdictRecord};
+use chanrac_store::records::{DimRow, Dimension, Records, StatsRow, TopKind, TopRow};
 use chanrac_store::{StoreError, records::AnyRecords};
 
 /// The most distinct (minute, sender or domain) keys kept between two flushes; beyond, new
@@ -24,15 +23,9 @@ use chanrac_store::{StoreError, records::AnyRecords};
 /// random senders cannot grow memory without bound.
 const MAX_TOP_KEYS: usize = 50_000;
 
-/// The most logged verdicts waiting for a flush; beyond, the oldest are dropped (and
-/// counted in the logs), so that a store outage cannot grow memory without bound.
-const MAX_PENDING_VERDICTS: usize = 100_000;
-
 /// Counts not yet flushed.
 #[derive(Debug, Default)]
 struct Pending {
-    verdicts: Vec<VerdictRecord>,
-    dropped_verdicts: u64,
     counts: HashMap<i64, [[u64; 4]; 4]>,
     top: HashMap<(i64, TopKind, Box<str>), u64>,
     dropped_top: u64,
@@ -80,20 +73,15 @@ pub struct Tally {
     /// once per request, in [`Stats::merge`].
     operators: HashMap<Box<str>, HashMap<i64, Grid>>,
     channels: HashMap<i64, [Grid; 3]>,
-    /// Verdicts for the verdict log.
-    pub verdicts: Vec<VerdictRecord>,
 }
 
 impl Tally {
-    /// Counts a checked message (in the minute of its `received_at`, at most `now`) and, as
-    /// `log` says, keeps it for the verdict log. A blocked message's sender and link
-    /// `domains` are ranked. `advertiser` is the advertiser (or sender) of a message judged
-    /// as an ad: its `AD_*` signals but `AD_LABEL` count as violations.
-    #[allow(clippy::too_many_arguments)]
+    /// Counts a checked message (in the minute of its `received_at`, at most `now`). A
+    /// blocked message's sender and link `domains` are ranked. `advertiser` is the
+    /// advertiser (or sender) of a message judged as an ad: its `AD_*` signals but
+    /// `AD_LABEL` count as violations.
     pub fn record<'a>(
         &mut self,
-        log: LogVerdicts,
-        source: &str,
         now: i64,
         msg: &Message,
         v: &Verdict,
@@ -120,7 +108,6 @@ impl Tally {
                 self.dim(minute, Dimension::Ad, a, action, &r.signal, 1);
             }
         }
-        let checked_at = now;
         let now = received;
         if v.action == Action::Block {
             let sender = msg
@@ -135,26 +122,6 @@ impl Tally {
             self.add(now, v.action, v.category, &sources);
         } else {
             self.add(now, v.action, v.category, &[]);
-        }
-        let keep = match log {
-            LogVerdicts::None => false,
-            LogVerdicts::Unwanted => v.action != Action::Allow,
-            LogVerdicts::All => true,
-        };
-        if keep {
-            self.verdicts.push(VerdictRecord {
-                id: 0,
-                at: checked_at,
-                message_id: msg.id.clone(),
-                source: source.to_string(),
-                sender: msg.sender.clone(),
-                recipient: msg.recipient.clone(),
-                text: msg.text.clone(),
-                action: v.action,
-                category: v.category,
-                score: v.score,
-                reasons: serde_json::to_string(&v.reasons).unwrap_or_default(),
-            });
         }
     }
 
@@ -189,14 +156,6 @@ impl Stats {
     /// Merges a request's counts.
     pub fn merge(&self, tally: Tally) {
         let Ok(mut p) = self.pending.lock() else { return };
-        if !tally.verdicts.is_empty() {
-            p.verdicts.extend(tally.verdicts);
-            if p.verdicts.len() > MAX_PENDING_VERDICTS {
-                let excess = p.verdicts.len() - MAX_PENDING_VERDICTS;
-                p.verdicts.drain(..excess);
-                p.dropped_verdicts += excess as u64;
-            }
-        }
         p.merge_counts(tally.counts, HashMap::new());
         let mut dims = tally.dims;
         let mut grid = |minute: i64, dimension: Dimension, key: &str, g: &Grid| {
@@ -249,22 +208,6 @@ impl Stats {
             Ok(mut p) => std::mem::take(&mut *p),
             Err(_) => return Ok(()),
         };
-        if taken.dropped_verdicts > 0 {
-            tracing::warn!(
-                dropped = taken.dropped_verdicts,
-                "verdict log entries dropped while the store was behind"
-            );
-        }
-        if let Err(e) = store.add_verdicts(&taken.verdicts).await {
-            if let Ok(mut p) = self.pending.lock() {
-                let mut back = taken.verdicts;
-                back.append(&mut p.verdicts);
-                let excess = back.len().saturating_sub(MAX_PENDING_VERDICTS);
-                back.drain(..excess);
-                p.verdicts = back;
-            }
-            return Err(e);
-        }
         if taken.dropped_top > 0 {
             tracing::warn!(
                 dropped = taken.dropped_top,

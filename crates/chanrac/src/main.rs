@@ -22,6 +22,11 @@ use anyhow::{Context, Result};
 use chanrac_core::{Engine, Lists, Policy, RuleSet};
 use clap::{Args, Parser, Subcommand};
 
+/// mimalloc rather than the system's malloc: the server and the scanner allocate a few
+/// small buffers per message on every thread (measured in docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// chặn rác — block the spam: an SMS anti-spam and anti-scam firewall for mobile networks.
 ///
 /// chanrac reads each message's text, sender and time, folds away the tricks spammers use

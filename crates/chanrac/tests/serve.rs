@@ -78,6 +78,61 @@ fn sighup_reloads_and_sigterm_stops_cleanly_keeping_the_statistics() {
     assert!(v["totals"]["messages"].as_u64().unwrap() >= 2, "{stats}");
 }
 
+/// Waits for the process to end by itself.
+fn wait_exit(node: &mut Node) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(s) = node.child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The verdict log's promise (docs/api.md): an entry that `GET /v1/verdicts` shows is
+/// committed and survives `kill -9`; SIGTERM writes every queued entry before the process
+/// ends.
+#[test]
+fn the_verdict_log_survives_kill_9_once_shown_and_sigterm_writes_the_queue() {
+    let dir = temp("verdict-log");
+    let args = ["--data-dir", dir.to_str().unwrap()];
+    let scam = "Chuc mung ban trung thuong 50tr, nhan tai https://vtb-qua.xyz";
+    let mut node = Node::start(&[], &args);
+    let body = format!(r#"{{"id":"k9-1","sender":"0912345678","text":"{scam}"}}"#);
+    let (status, v) = http(node.addr, "POST", "/v1/check", Some(&body)).unwrap();
+    assert_eq!((status, v.contains("\"block\"")), (200, true), "{v}");
+    let (_, found) = http(node.addr, "GET", "/v1/verdicts?id=k9-1", None).unwrap();
+    assert!(found.contains("\"log_id\""), "{found}");
+    node.signal("-KILL");
+    wait_exit(&mut node);
+
+    let mut node = Node::start(&[], &args);
+    let (_, found) = http(node.addr, "GET", "/v1/verdicts?id=k9-1", None).unwrap();
+    assert!(
+        found.contains("vtb-qua.xyz"),
+        "shown before kill -9, kept after: {found}"
+    );
+    // A batch answered, then SIGTERM at once: the queue is written before the exit.
+    let messages: Vec<String> = (0..300)
+        .map(|i| format!(r#"{{"id":"t-{i}","sender":"0912345678","text":"{scam}"}}"#))
+        .collect();
+    let batch = format!(r#"{{"messages":[{}]}}"#, messages.join(","));
+    let (status, _) = http(node.addr, "POST", "/v1/check/batch", Some(&batch)).unwrap();
+    assert_eq!(status, 200);
+    node.signal("-TERM");
+    assert!(wait_exit(&mut node).success());
+    assert_eq!(logged(&args), 301, "every entry of the batch and the first message");
+}
+
+/// The entries in the verdict log of a stopped server, read through a fresh one.
+fn logged(args: &[&str]) -> usize {
+    let node = Node::start(&[], args);
+    let (_, v) = http(node.addr, "GET", "/v1/verdicts?limit=500", None).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&v).unwrap();
+    v["verdicts"].as_array().unwrap().len()
+}
+
 #[test]
 fn two_nodes_sharing_postgres_see_a_list_change_within_five_seconds() {
     let Some(url) = pg_schema("two") else { return };

@@ -153,8 +153,16 @@ impl EmbeddedCounters {
         let mut ops = 0;
         for r in requests {
             let now = to_store_time(r.now)?;
+            // A message often names one key twice in a row (a sender's count and its
+            // history): its hash is computed once.
+            let mut last: Option<(&str, u64)> = None;
             for k in r.ops {
-                self.apply_one(k, now, out);
+                let h = match last {
+                    Some((key, h)) if key == k.key => h,
+                    _ => xxh3_64(k.key.as_bytes()),
+                };
+                last = Some((&k.key, h));
+                self.apply_one(h, k, now, out);
             }
             ops += r.ops.len() as u64;
         }
@@ -162,9 +170,9 @@ impl EmbeddedCounters {
         Ok(())
     }
 
-    /// Applies one operation at `now` (seconds since 2000, see [`to_store_time`]).
-    fn apply_one(&self, k: &StateKey, now: u32, out: &mut Vec<u64>) {
-        let h = xxh3_64(k.key.as_bytes());
+    /// Applies one operation on the key hashed `h` at `now` (seconds since 2000, see
+    /// [`to_store_time`]).
+    fn apply_one(&self, h: u64, k: &StateKey, now: u32, out: &mut Vec<u64>) {
         // A poisoned lock only means another thread panicked while holding it; the entry
         // format is checked on every access, so the data is still usable.
         let mut shard = self.shard(h).lock().unwrap_or_else(|e| e.into_inner());

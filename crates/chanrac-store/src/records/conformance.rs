@@ -296,6 +296,38 @@ pub async fn the_verdict_log_finds_and_prunes<R: Records>(s: &R) {
     assert_eq!(ids(s.find_verdicts(&q(&|q| q.limit = 1)).await.unwrap()), ["c"]);
     assert_eq!(s.prune_verdicts(2500).await.unwrap(), 2);
     assert_eq!(ids(s.find_verdicts(&q(&|_| {})).await.unwrap()), ["c"]);
+
+    // A large write (as the verdict log's writer makes them) keeps its order, and absent
+    // ids, senders and recipients stay absent.
+    let many: Vec<VerdictRecord> = (0..12_001)
+        .map(|i| {
+            let mut r = v(4000, &format!("m{i}"), "0912345678", Action::Tag);
+            if i % 2 == 1 {
+                (r.message_id, r.sender, r.recipient) = (None, None, None);
+            }
+            r
+        })
+        .collect();
+    s.add_verdicts(&many).await.unwrap();
+    let newest = s.find_verdicts(&q(&|q| q.limit = 3)).await.unwrap();
+    let got: Vec<_> = newest
+        .iter()
+        .map(|r| (r.message_id.as_deref(), r.sender.as_deref(), r.recipient.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("m12000"), Some("0912345678"), Some("+84987654321")),
+            (None, None, None),
+            (Some("m11998"), Some("0912345678"), Some("+84987654321"))
+        ]
+    );
+    let first = s
+        .find_verdicts(&q(&|q| q.message_id = Some("m0".into())))
+        .await
+        .unwrap();
+    assert!(first[0].id < newest[0].id && newest[0].id - first[0].id == 12_000);
+    assert_eq!(s.prune_verdicts(5000).await.unwrap(), 12_002);
 }
 
 /// Entries are stored canonically; adding twice changes nothing; removing works in any form.
