@@ -261,6 +261,22 @@ function callsView(data) {
     table([t('hub.col.category'), { text: t('hub.col.suspects'), attrs: { class: 'num' } }], rows, { class: 'hub-table' }));
 }
 
+/** Campaigns: near-duplicate texts from many senders, rebuilt from the verdict log. */
+function campaignsView(data) {
+  const list = data.campaigns || [];
+  if (!list.length) return note('ok', t('hub.campaigns.empty', { n: num(data.scanned) }));
+  const rows = list.slice(0, ROWS).map((c) => h('tr', { data: { campaign: c.id, messages: c.messages, senders: c.senders } },
+    h('td', { class: 'msg' }, short(c.sample, 80)),
+    h('td', { class: 'num' }, num(c.messages)),
+    h('td', { class: 'num' }, num(c.senders)),
+    h('td', {}, c.members.slice(0, 4).map((m) => h('code', { class: 'tag' }, m)), c.senders > 4 ? h('span', { class: 'muted small' }, ` +${num(c.senders - 4)}`) : ''),
+    h('td', { class: 'nowrap' }, when(c.last_at))));
+  return h('div', {},
+    count('campaigns-count', list.length, rows.length, 'hub.campaigns.count'),
+    table([t('hub.col.sample'), { text: t('hub.col.messages'), attrs: { class: 'num' } }, { text: t('hub.col.senders'), attrs: { class: 'num' } },
+      t('hub.col.members'), t('hub.col.last')], rows, { class: 'hub-table', data: { testid: 'campaign-table' } }));
+}
+
 /** The view of each feature whose answer has one; the others are plain tables. */
 const VIEWS = {
   reports: reportsView,
@@ -270,6 +286,7 @@ const VIEWS = {
   feed: feedView,
   calls: callsView,
   keywords: keywordsView,
+  campaigns: campaignsView,
 };
 
 /** A feature's state: asked from its endpoint, never assumed. */

@@ -25,6 +25,7 @@
 pub mod api;
 pub mod auth;
 pub mod calls;
+pub mod campaigns;
 pub mod config;
 pub mod counters;
 pub mod dashboard;
@@ -73,7 +74,7 @@ pub use state::AppState;
         hub::post_mo, hub::post_report, hub::get_reports, hub::report_evidence, hub::report_evidence_file, hub::get_watchlist, hub::decide,
         hub::scrub, hub::dnc_request, hub::dnc_confirm, hub::dnc_number, hub::dnc_stats, hub::dnc_export, hub::dnc_import,
         hub::advertisers, hub::put_advertiser, hub::put_brandname, hub::put_advertiser_number, hub::post_ad_copy, hub::take_outbox,
-        calls::batch, calls::suspects, calls::stats, calls::sms_counts,
+        calls::batch, calls::suspects, calls::stats, calls::sms_counts, campaigns::campaigns,
         feed::feed, feed::key, lookup::lookup, lookup::batch, lookup::import, hub::post_finding,
         keywords::post_mine, keywords::get_proposals, keywords::decide, keywords::get_pack
     ),
@@ -154,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/outbox/take", post(hub::take_outbox))
         .route("/v1/calls/batch", post(calls::batch))
         .route("/v1/calls/sms-counts", post(calls::sms_counts))
+        .route("/v1/campaigns", get(campaigns::campaigns))
         .route("/v1/calls/suspects", get(calls::suspects))
         .route("/v1/calls/stats", get(calls::stats))
         .route("/v1/feed", get(feed::feed))

@@ -322,3 +322,48 @@ async fn the_smpp_path_waits_for_redis_from_a_runtime_worker() {
     assert_ne!(on_worker, on_pool);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn campaigns_are_rebuilt_from_the_verdict_log() {
+    let dir = fresh_dir();
+    let (app, _) = server_in(&dir, "log_verdicts = \"all\"\n").await;
+    // A SIM farm of 30 senders, and ordinary chat from 10 others in between.
+    let v = post(
+        &app,
+        "/v1/check/batch",
+        json!({"messages": (0..30).map(farm).collect::<Vec<_>>()}),
+    )
+    .await;
+    let flagged = v["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| signals(v).contains(&"CAMPAIGN_BULK".to_string()))
+        .count();
+    assert!(flagged >= 15, "{flagged} flagged");
+    for i in 0..10 {
+        post(&app, "/v1/check", chat(&format!("09{:08}", 56_000_000 + i), i)).await;
+    }
+    let v: Value = serde_json::from_str(&get_text(&app, "/v1/campaigns?hours=1").await).unwrap();
+    assert_eq!(v["scanned"], 40, "{v}");
+    let campaigns = v["campaigns"].as_array().unwrap();
+    assert_eq!(campaigns.len(), 1, "only the farm is a campaign: {v}");
+    let c = &campaigns[0];
+    // Every message of the farm, the early ones the counters had not flagged yet included.
+    assert_eq!(
+        (c["messages"].as_u64(), c["senders"].as_u64(), c["recipients"].as_u64()),
+        (Some(30), Some(30), Some(30)),
+        "{c}"
+    );
+    assert_eq!(c["members"].as_array().unwrap().len(), 20);
+    assert!(c["members"][0].as_str().unwrap().starts_with("0831"), "{c}");
+    assert_eq!(c["signals"], json!(["CAMPAIGN_BULK"]));
+    assert!(
+        c["sample"].as_str().unwrap().starts_with("Ban nhan duoc qua tang"),
+        "{c}"
+    );
+
+    let v: Value = serde_json::from_str(&get_text(&app, "/v1/campaigns?hours=0").await).unwrap();
+    assert_eq!(v["code"], "bad_request", "{v}");
+    assert!(chanrac_server::openapi_json().contains("/v1/campaigns"));
+}
