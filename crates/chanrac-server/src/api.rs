@@ -173,7 +173,18 @@ pub(crate) fn check_one(
     SCRATCH.with(|s| {
         let mut scratch = s.borrow_mut();
         // Advertisements are judged with the hub's registers (DNC, advertisers, copies, caps).
-        let ads = state.hub.ad_facts(engine, msg, now);
+        // The ad cap's shared count, when the plan carried it (the last key; its count
+        // includes this message).
+        let shared_sent = counted.and_then(|(plan, values)| {
+            let last = plan
+                .keys
+                .last()
+                .filter(|k| k.key.starts_with(crate::hub::AD_CAP_PREFIX))?;
+            let v = values?.last().copied()?;
+            debug_assert_eq!(last.op.arity(), 1);
+            Some(u32::try_from(v.saturating_sub(1)).unwrap_or(u32::MAX))
+        });
+        let ads = state.hub.ad_facts(engine, msg, now, shared_sent);
         let v = engine.check_full(msg, &mut scratch, counted, ads.as_ref());
         if ads.is_some() && v.action < Action::Block {
             state.hub.count_ad(msg, now);
@@ -187,8 +198,19 @@ pub(crate) fn check_one(
 }
 
 /// The counter plan of one message, made with this thread's working memory.
-pub(crate) fn plan_one(engine: &chanrac_core::Engine, msg: &Message) -> StatePlan {
-    SCRATCH.with(|s| engine.state_plan(msg, &mut s.borrow_mut()))
+pub(crate) fn plan_one(state: &AppState, engine: &chanrac_core::Engine, msg: &Message) -> StatePlan {
+    let mut plan = SCRATCH.with(|s| engine.state_plan(msg, &mut s.borrow_mut()));
+    // An ad of a registered advertiser also counts toward its cap for the recipient, in the
+    // same counters (shared by every node with Redis).
+    if let Some(key) = state.hub.ad_cap_key(msg)
+        && let Some(windows) = chanrac_core::state::Windows::new(&[86_400])
+    {
+        plan.keys.push(chanrac_core::state::StateKey {
+            key,
+            op: chanrac_core::state::StateOp::Count { windows },
+        });
+    }
+    plan
 }
 
 pub(crate) fn now() -> i64 {
@@ -237,7 +259,7 @@ pub(crate) async fn check_message(
     let mut tally = Tally::default();
     let v = if engine.is_stateful() {
         // One counter call for the message, on the server's clock.
-        let plan = plan_one(&engine, &msg);
+        let plan = plan_one(&state, &engine, &msg);
         let mut values = Vec::with_capacity(plan.values_len());
         let requests = [Request { now, ops: &plan.keys }];
         let ok = state.counters.apply(&requests, &mut values).await;
@@ -340,7 +362,7 @@ fn run_batch(state: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
                 .chunks(chunk)
                 .map(|part| {
                     let engine = &engine;
-                    scope.spawn(move || part.iter().map(|(_, m)| plan_one(engine, m)).collect::<Vec<_>>())
+                    scope.spawn(move || part.iter().map(|(_, m)| plan_one(state, engine, m)).collect::<Vec<_>>())
                 })
                 .collect();
             for h in handles {

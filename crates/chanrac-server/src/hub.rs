@@ -109,6 +109,9 @@ type SentAds = HashMap<(String, u64), VecDeque<i64>>;
 /// Entries of [`SentAds`] kept before the stale ones are swept.
 const SENT_MAX: usize = 1 << 20;
 
+/// The prefix of an ad cap's shared counter key ([`HubState::ad_cap_key`]).
+pub(crate) const AD_CAP_PREFIX: &str = "ad:";
+
 thread_local! {
     /// Each thread's fingerprinter for matching ads to copies.
     static FINGERPRINTER: RefCell<Fingerprinter> = RefCell::new(Fingerprinter::new(true));
@@ -201,7 +204,11 @@ impl HubState {
     /// The hub's facts about a message the firewall checks, when it is an advertisement (it
     /// carries the label, or its sender is a registered advertiser's brandname); `now` in
     /// Unix seconds.
-    pub fn ad_facts(&self, engine: &Engine, msg: &Message, now: i64) -> Option<AdFacts> {
+    ///
+    /// `shared_sent` is the advertiser's ads to this recipient in the last 24 hours as the
+    /// shared counters answered (this one excluded; see [`HubState::ad_cap_key`]); without
+    /// it, this node's own count is used.
+    pub fn ad_facts(&self, engine: &Engine, msg: &Message, now: i64, shared_sent: Option<u32>) -> Option<AdFacts> {
         let ads = self.ads.load();
         // Most nodes register no advertiser: then no sender can be one, and the sender is
         // not parsed (an allocation per message on the check path).
@@ -218,6 +225,7 @@ impl HubState {
         }
         let recipient = msg.recipient.as_deref().and_then(msisdn);
         let sent_24h = match (advertiser, recipient) {
+            (Some(_), Some(_)) if shared_sent.is_some() => shared_sent.unwrap_or(0),
             (Some(a), Some(r)) => self.sent.lock().map_or(0, |m| {
                 m.get(&(a.clone(), r))
                     .map_or(0, |t| t.iter().filter(|&&t| t > now - 86_400).count() as u32)
@@ -237,6 +245,23 @@ impl HubState {
             sent_24h,
             copy_matches,
         })
+    }
+
+    /// The shared counter of an ad's cap (`ad:<advertiser>:<recipient>`), when the sender
+    /// is a registered advertiser's brandname and the recipient a subscriber number. The
+    /// server adds it to the message's counter plan (a count over 24 hours), so that every
+    /// node sharing the counters (Redis) counts the same ads toward the cap.
+    pub fn ad_cap_key(&self, msg: &Message) -> Option<String> {
+        let ads = self.ads.load();
+        if ads.brands.is_empty() {
+            return None;
+        }
+        let SenderId::Brandname(b) = SenderId::parse(msg.sender.as_deref()?) else {
+            return None;
+        };
+        let advertiser = ads.brands.get(&b)?;
+        let recipient = msg.recipient.as_deref().and_then(msisdn)?;
+        Some(format!("{AD_CAP_PREFIX}{advertiser}:{recipient}"))
     }
 
     /// Who an ad is counted against in the statistics: the advertiser's code when the sender

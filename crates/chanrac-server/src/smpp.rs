@@ -100,7 +100,7 @@ impl Filter for EngineFilter {
         let v = if engine.is_stateful() {
             // Embedded counters answer at once; Redis is waited for on this session's
             // thread (`block_in_place`), at most `store.redis_timeout_ms`.
-            let plan = crate::api::plan_one(&engine, msg);
+            let plan = crate::api::plan_one(&self.state, &engine, msg);
             let mut values = Vec::with_capacity(plan.values_len());
             let requests = [chanrac_store::Request { now, ops: &plan.keys }];
             let ok = self.state.counters.apply_blocking(&requests, &mut values);

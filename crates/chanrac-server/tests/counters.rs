@@ -367,3 +367,69 @@ async fn campaigns_are_rebuilt_from_the_verdict_log() {
     assert_eq!(v["code"], "bad_request", "{v}");
     assert!(chanrac_server::openapi_json().contains("/v1/campaigns"));
 }
+
+/// Registers advertiser QC-1 with its brandname SHOPABC and one ad copy on a node.
+async fn register_advertiser(app: &Router, ad: &str) {
+    for (uri, body) in [
+        (
+            "/v1/advertisers",
+            json!({"code": "QC-1", "name": "Shop ABC", "reason": "licence"}),
+        ),
+        (
+            "/v1/advertisers/QC-1/brandnames",
+            json!({"name": "SHOPABC", "reason": "declared"}),
+        ),
+        ("/v1/ads/copies", json!({"content": ad, "brandname": "SHOPABC"})),
+    ] {
+        let req = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED, "{uri}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ad_cap_holds_across_nodes_sharing_redis() {
+    let Some(prefix) = redis_prefix() else {
+        return;
+    };
+    let ad = "[QC] Giam 30% toan bo san pham den 30/11 tai shopabc.vn. Tu choi QC soan TC gui 1234";
+    let (d1, d2) = (fresh_dir(), fresh_dir());
+    let (a, _) = server_in(&d1, &redis_config(&prefix)).await;
+    let (b, _) = server_in(&d2, &redis_config(&prefix)).await;
+    register_advertiser(&a, ad).await;
+    register_advertiser(&b, ad).await;
+    // Three ads to one recipient in 24 hours pass, two on each node; the fourth, on either
+    // node, is over the cap. Alone, neither node has seen more than two.
+    let msg = |i: usize| {
+        json!({"sender": "SHOPABC", "recipient": "0900000777", "text": ad,
+               "received_at": "2026-11-22T10:00:00+07:00", "id": format!("ad-{i}")})
+    };
+    for i in 1..=4 {
+        let node = if i % 2 == 1 { &a } else { &b };
+        let v = post(node, "/v1/check", msg(i)).await;
+        assert_eq!(signals(&v).contains(&"AD_OVER_CAP".to_string()), i == 4, "ad {i}: {v}");
+    }
+    // The batch path counts the same way, and other recipients have their own caps.
+    let v = post(
+        &a,
+        "/v1/check/batch",
+        json!({"messages": [msg(5), {"sender": "SHOPABC", "recipient": "0900000778", "text": ad,
+                                     "received_at": "2026-11-22T10:00:00+07:00"}]}),
+    )
+    .await;
+    let over: Vec<bool> = v["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| signals(v).contains(&"AD_OVER_CAP".to_string()))
+        .collect();
+    assert_eq!(over, [true, false], "{v}");
+    for d in [d1, d2] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

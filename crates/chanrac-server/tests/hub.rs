@@ -1018,7 +1018,10 @@ async fn advertiser_changes_reach_another_node_without_a_restart() {
         ..Default::default()
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    assert!(b.hub.ad_facts(&b.engine(), &ad, now).is_none(), "not an advertiser yet");
+    assert!(
+        b.hub.ad_facts(&b.engine(), &ad, now, None).is_none(),
+        "not an advertiser yet"
+    );
     assert!(!b.hub.refresh_ads(&b.records).await.unwrap(), "nothing changed");
     let (s, v) = post(
         &app,
@@ -1039,7 +1042,7 @@ async fn advertiser_changes_reach_another_node_without_a_restart() {
     assert!(b.hub.refresh_ads(&b.records).await.unwrap());
     let facts = b
         .hub
-        .ad_facts(&b.engine(), &ad, now)
+        .ad_facts(&b.engine(), &ad, now, None)
         .expect("an ad of a registered brandname");
     assert!(facts.registered_sender);
     assert_eq!(facts.copy_matches, Some(false));
@@ -1053,7 +1056,7 @@ async fn advertiser_changes_reach_another_node_without_a_restart() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert!(b.hub.refresh_ads(&b.records).await.unwrap());
-    assert!(b.hub.ad_facts(&b.engine(), &ad, now).is_none());
+    assert!(b.hub.ad_facts(&b.engine(), &ad, now, None).is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
