@@ -173,25 +173,21 @@ pub(crate) fn check_one(
     SCRATCH.with(|s| {
         let mut scratch = s.borrow_mut();
         // Advertisements are judged with the hub's registers (DNC, advertisers, copies, caps).
-        // The ad cap's shared count, when the plan carried it (the last key; its count
-        // includes this message).
-        let shared_sent = counted.and_then(|(plan, values)| {
-            let last = plan
-                .keys
-                .last()
-                .filter(|k| k.key.starts_with(crate::hub::AD_CAP_PREFIX))?;
-            let v = values?.last().copied()?;
-            debug_assert_eq!(last.op.arity(), 1);
-            Some(u32::try_from(v.saturating_sub(1)).unwrap_or(u32::MAX))
-        });
+        // With counters, the cap is counted in them (shared by the nodes); without, here.
+        let shared_sent = counted.and_then(|(plan, values)| crate::hub::HubState::ad_cap_count(plan, values));
         let ads = state.hub.ad_facts(engine, msg, now, shared_sent);
         let v = engine.check_full(msg, &mut scratch, counted, ads.as_ref());
-        if ads.is_some() && v.action < Action::Block {
+        if ads.is_some() && counted.is_none() && v.action < Action::Block {
             state.hub.count_ad(msg, now);
         }
         state.metrics.checked(v.action, v.category, 1);
         let domains = scratch.findings().urls.iter().map(|u| u.domain.as_str());
-        let advertiser = ads.as_ref().map(|_| state.hub.advertiser_key(msg));
+        // Violations are counted per advertiser: its key is made only when there is one.
+        let violation = ads.is_some()
+            && v.reasons
+                .iter()
+                .any(|r| chanrac_hub::ministry::is_ad_violation(&r.signal));
+        let advertiser = violation.then(|| state.hub.advertiser_key(msg));
         tally.record(now, msg, &v, domains, advertiser.as_deref());
         v
     })
@@ -200,16 +196,7 @@ pub(crate) fn check_one(
 /// The counter plan of one message, made with this thread's working memory.
 pub(crate) fn plan_one(state: &AppState, engine: &chanrac_core::Engine, msg: &Message) -> StatePlan {
     let mut plan = SCRATCH.with(|s| engine.state_plan(msg, &mut s.borrow_mut()));
-    // An ad of a registered advertiser also counts toward its cap for the recipient, in the
-    // same counters (shared by every node with Redis).
-    if let Some(key) = state.hub.ad_cap_key(msg)
-        && let Some(windows) = chanrac_core::state::Windows::new(&[86_400])
-    {
-        plan.keys.push(chanrac_core::state::StateKey {
-            key,
-            op: chanrac_core::state::StateOp::Count { windows },
-        });
-    }
+    state.hub.plan_ad_cap(msg, &mut plan);
     plan
 }
 

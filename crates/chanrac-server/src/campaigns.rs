@@ -97,7 +97,8 @@ pub fn group(records: &[VerdictRecord]) -> Vec<Campaign> {
         .into_values()
         .filter_map(|members| {
             let mut signals = BTreeSet::new();
-            for &i in &members {
+            // Only the reasons that name a campaign signal are parsed.
+            for &i in members.iter().filter(|&&i| records[i].reasons.contains("CAMPAIGN_")) {
                 let reasons: Vec<serde_json::Value> = serde_json::from_str(&records[i].reasons).unwrap_or_default();
                 for r in reasons {
                     if let Some(s) = r["signal"].as_str().filter(|s| s.starts_with("CAMPAIGN_")) {

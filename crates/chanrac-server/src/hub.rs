@@ -19,6 +19,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chanrac_core::fingerprint::Fingerprinter;
 use chanrac_core::phone::SenderId;
+use chanrac_core::state::{StateKey, StateOp, StatePlan, Windows};
 use chanrac_core::{AdFacts, Engine, ListKind, Message};
 use chanrac_hub::ads::AdCopies;
 use chanrac_hub::dnc::{self, DncIndex, format_key, msisdn};
@@ -109,8 +110,8 @@ type SentAds = HashMap<(String, u64), VecDeque<i64>>;
 /// Entries of [`SentAds`] kept before the stale ones are swept.
 const SENT_MAX: usize = 1 << 20;
 
-/// The prefix of an ad cap's shared counter key ([`HubState::ad_cap_key`]).
-pub(crate) const AD_CAP_PREFIX: &str = "ad:";
+/// The prefix of an ad cap's shared counter key ([`HubState::plan_ad_cap`]).
+const AD_CAP_PREFIX: &str = "ad:";
 
 thread_local! {
     /// Each thread's fingerprinter for matching ads to copies.
@@ -206,7 +207,7 @@ impl HubState {
     /// Unix seconds.
     ///
     /// `shared_sent` is the advertiser's ads to this recipient in the last 24 hours as the
-    /// shared counters answered (this one excluded; see [`HubState::ad_cap_key`]); without
+    /// shared counters answered (this one excluded; see [`HubState::plan_ad_cap`]); without
     /// it, this node's own count is used.
     pub fn ad_facts(&self, engine: &Engine, msg: &Message, now: i64, shared_sent: Option<u32>) -> Option<AdFacts> {
         let ads = self.ads.load();
@@ -247,21 +248,37 @@ impl HubState {
         })
     }
 
-    /// The shared counter of an ad's cap (`ad:<advertiser>:<recipient>`), when the sender
-    /// is a registered advertiser's brandname and the recipient a subscriber number. The
-    /// server adds it to the message's counter plan (a count over 24 hours), so that every
+    /// Adds the shared counter of an ad's cap to a message's counter plan, when the sender
+    /// is a registered advertiser's brandname and the recipient a subscriber number: a count
+    /// of `ad:<advertiser>:<recipient>` over 24 hours, the plan's last key, so that every
     /// node sharing the counters (Redis) counts the same ads toward the cap.
-    pub fn ad_cap_key(&self, msg: &Message) -> Option<String> {
+    pub fn plan_ad_cap(&self, msg: &Message, plan: &mut StatePlan) {
         let ads = self.ads.load();
         if ads.brands.is_empty() {
-            return None;
+            return;
         }
-        let SenderId::Brandname(b) = SenderId::parse(msg.sender.as_deref()?) else {
-            return None;
+        let Some(SenderId::Brandname(b)) = msg.sender.as_deref().map(SenderId::parse) else {
+            return;
         };
-        let advertiser = ads.brands.get(&b)?;
-        let recipient = msg.recipient.as_deref().and_then(msisdn)?;
-        Some(format!("{AD_CAP_PREFIX}{advertiser}:{recipient}"))
+        let (Some(advertiser), Some(recipient)) = (ads.brands.get(&b), msg.recipient.as_deref().and_then(msisdn))
+        else {
+            return;
+        };
+        if let Some(windows) = Windows::new(&[86_400]) {
+            plan.keys.push(StateKey {
+                key: format!("{AD_CAP_PREFIX}{advertiser}:{recipient}"),
+                op: StateOp::Count { windows },
+            });
+        }
+    }
+
+    /// The advertiser's earlier ads to this recipient in the last 24 hours, as the shared
+    /// counters answered for the key [`HubState::plan_ad_cap`] added (`None`: no such key,
+    /// or no answer).
+    pub fn ad_cap_count(plan: &StatePlan, values: Option<&[u64]>) -> Option<u32> {
+        plan.keys.last().filter(|k| k.key.starts_with(AD_CAP_PREFIX))?;
+        let with_this_one = values?.last().copied()?;
+        Some(u32::try_from(with_this_one.saturating_sub(1)).unwrap_or(u32::MAX))
     }
 
     /// Who an ad is counted against in the statistics: the advertiser's code when the sender

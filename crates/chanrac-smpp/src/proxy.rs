@@ -1841,7 +1841,8 @@ fn on_upstream_frame(
             return UpstreamFlow::Unbound;
         }
         Body::DeliverSm(ref sm)
-            if sm.esm_class & 0x3C != ESM_DELIVERY_RECEIPT && shared.filter.serves(&sm.dest.text()) =>
+            if sm.esm_class & 0x3C != ESM_DELIVERY_RECEIPT
+                && shared.filter.serves(&String::from_utf8_lossy(&sm.dest.addr)) =>
         {
             shared.local_mo(up.idx, &pdu, read_at);
         }

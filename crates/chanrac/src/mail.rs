@@ -27,10 +27,10 @@ pub struct MailLimitArgs {
     #[arg(long, value_name = "SIZE", default_value = "25M", value_parser = parse_size)]
     pub email_max_bytes: usize,
     /// The most MIME parts; more is EMAIL_MIME_BOMB and the message is cut before the next one.
-    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = chanrac_mail::Limits::default().max_parts as u32, value_parser = clap::value_parser!(u32).range(1..))]
     pub email_max_parts: u32,
     /// The deepest nesting of parts whose text is read; deeper is EMAIL_MIME_BOMB.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = chanrac_mail::Limits::default().max_depth as u32, value_parser = clap::value_parser!(u32).range(1..))]
     pub email_max_depth: u32,
     /// The largest text or HTML part read; larger is EMAIL_MIME_BOMB and its start is read.
     #[arg(long, value_name = "SIZE", default_value = "2M", value_parser = parse_size)]
@@ -40,13 +40,14 @@ pub struct MailLimitArgs {
 impl MailLimitArgs {
     /// The reader's limits.
     pub fn limits(&self) -> chanrac_mail::Limits {
-        chanrac_mail::Limits {
+        // The same settings as the server's `[email]` section.
+        chanrac_server::config::EmailSection {
             max_bytes: self.email_max_bytes,
             max_parts: self.email_max_parts as usize,
             max_depth: self.email_max_depth as usize,
-            max_text_part: self.email_max_part_bytes,
-            ..chanrac_mail::Limits::default()
+            max_part_bytes: self.email_max_part_bytes,
         }
+        .limits()
     }
 
     /// A reader with these limits.
@@ -245,4 +246,29 @@ pub fn read_eml_dir(
         send(seq, batch)?;
     }
     Ok(skipped)
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        mail: MailLimitArgs,
+    }
+
+    #[test]
+    fn the_flags_default_to_the_readers_limits() {
+        let cli = Cli::try_parse_from(["chanrac"]).unwrap();
+        assert_eq!(cli.mail.limits(), chanrac_mail::Limits::default());
+        let cli =
+            Cli::try_parse_from(["chanrac", "--email-max-bytes", "1M", "--email-max-part-bytes", "512K"]).unwrap();
+        assert_eq!(
+            (cli.mail.limits().max_bytes, cli.mail.limits().max_text_part),
+            (1 << 20, 512 << 10)
+        );
+    }
 }

@@ -6,14 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Node, free_addr, http, temp, wait_until};
-
-fn config(dir: &std::path::Path, extra: &str) -> String {
-    let path = dir.join("chanrac.toml");
-    let text = format!("[server]\ndata_dir = {:?}\n{extra}", dir.display().to_string());
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
+use common::{Node, config_file, feed_key, free_addr, http, temp, wait_until};
 
 /// The hub's reports about a source, as JSON.
 fn reports(hub: std::net::SocketAddr, source: &str) -> Vec<serde_json::Value> {
@@ -32,19 +25,15 @@ fn block(node: std::net::SocketAddr, value: &str, reason: &str) {
 #[test]
 fn an_operator_pushes_its_findings_to_the_hub() {
     let hub_dir = temp("push-hub");
-    let key = common::bin()
-        .args(["feed-key", "--data-dir", hub_dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let public = String::from_utf8(key.stdout).unwrap().trim().to_string();
+    let public = feed_key(&hub_dir);
     let hub_addr = free_addr();
-    let hub_config = config(&hub_dir, "");
+    let hub_config = config_file(&hub_dir, "");
     let hub = Node::start_at(hub_addr, &[], &["--config", &hub_config]);
     // Listed at the hub before the operator starts: it comes down the feed, never back up.
     block(hub_addr, "0944444444", "hub analyst: 12 reports");
 
     let op_dir = temp("push-op");
-    let op_config = config(
+    let op_config = config_file(
         &op_dir,
         &format!(
             "[calls]\nblock_suspects = true\n[sync]\nhub = \"http://{hub_addr}\"\nkey = \"dev\"\n\
