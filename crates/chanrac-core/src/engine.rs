@@ -229,6 +229,38 @@ impl Scratch {
     }
 }
 
+/// A message analysed for a check with shared state, waiting for the counters' values:
+/// its counter plan and every signal that needs neither the counters nor the hub's facts.
+/// [`Engine::prepare`] makes it from one fold and one extraction of the text (the plan's
+/// fingerprint reuses them); [`Engine::finish`] adds the ad and stateful signals and
+/// scores. The verdict is the one [`Engine::check_full`] gives for the same message and
+/// values, with the same reasons in the same order.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The shared state the message touches; the caller may add keys of its own after the
+    /// engine's (the detectors read only their own ranges).
+    pub plan: StatePlan,
+    /// The reasons found so far; from `rules_at` on, those of the rules, which come after
+    /// the ad signals.
+    reasons: Vec<(Reason, Category)>,
+    rules_at: usize,
+    /// An ad opt-out instruction was seen.
+    optout: bool,
+    sender: SenderId,
+    /// The links extraction found (their domains feed the caller's statistics).
+    urls: Vec<crate::extract::UrlFinding>,
+    /// The verdict of an allowlisted sender: decided, whatever the counters say.
+    decided: Option<Verdict>,
+}
+
+impl Prepared {
+    /// The links extraction found in the message (what [`Scratch::findings`] holds after a
+    /// check), in the order found.
+    pub fn urls(&self) -> &[crate::extract::UrlFinding] {
+        &self.urls
+    }
+}
+
 impl Engine {
     /// A builder.
     pub fn builder() -> EngineBuilder {
@@ -320,10 +352,16 @@ impl Engine {
         }
         let sender = SenderId::parse(msg.sender.as_deref().unwrap_or(""));
         let fingerprint = scratch.fingerprinter.fingerprint(&msg.text);
+        self.plan_into(msg, &sender, &fingerprint, &mut plan);
+        plan
+    }
+
+    /// Every detector's keys for a message, with their ranges.
+    fn plan_into(&self, msg: &Message, sender: &SenderId, fingerprint: &Fingerprint, plan: &mut StatePlan) {
         let input = StateInput {
             msg,
-            sender: &sender,
-            fingerprint: &fingerprint,
+            sender,
+            fingerprint,
         };
         let mut values = 0;
         for d in &self.detectors {
@@ -333,7 +371,75 @@ impl Engine {
             plan.ranges.push((start..plan.keys.len(), values..values + n));
             values += n;
         }
-        plan
+    }
+
+    /// Analyses a message once for a check with shared state: the counter plan (its
+    /// fingerprint made from the check's own fold and extraction) and the signals that need
+    /// no shared state. Give the counters' values to [`Engine::finish`]. Without stateful
+    /// detectors the plan is empty.
+    pub fn prepare(&self, msg: &Message, s: &mut Scratch) -> Prepared {
+        s.reasons.clear();
+        s.state_failed = false;
+        let sender = SenderId::parse(msg.sender.as_deref().unwrap_or(""));
+        let text = &msg.text[..s_len(&msg.text)];
+        let allowed = self.allowlisted(&sender);
+        // An allowlisted sender's verdict needs no analysis, but its counters do (it is
+        // counted like any other sender).
+        let optout = (allowed.is_none() || !self.detectors.is_empty()) && self.analyze(msg, text, s);
+        let mut plan = StatePlan::default();
+        if !self.detectors.is_empty() {
+            let fingerprint = s.fingerprinter.fingerprint_analysed(&msg.text, &s.norm, &s.findings);
+            self.plan_into(msg, &sender, &fingerprint, &mut plan);
+        }
+        if let Some(b) = allowed {
+            return Prepared {
+                plan,
+                reasons: Vec::new(),
+                rules_at: 0,
+                optout,
+                sender,
+                urls: Vec::new(),
+                decided: Some(self.allowed_verdict(msg, text, b, s)),
+            };
+        }
+        self.stateless_signals(msg, text, &sender, s);
+        let rules_at = s.reasons.len();
+        self.rule_signals(text, s);
+        Prepared {
+            plan,
+            reasons: s.reasons.drain(..).collect(),
+            rules_at,
+            optout,
+            sender,
+            urls: std::mem::take(&mut s.findings.urls),
+            decided: None,
+        }
+    }
+
+    /// Decides a prepared message with the values the store returned for its plan (`None`
+    /// when the store could not answer, as in [`Engine::check_with_state`]) and the hub's
+    /// facts about an advertising message (as in [`Engine::check_full`]).
+    pub fn finish(
+        &self,
+        msg: &Message,
+        prepared: &mut Prepared,
+        values: Option<&[u64]>,
+        ads: Option<&AdFacts>,
+        s: &mut Scratch,
+    ) -> Verdict {
+        if let Some(v) = prepared.decided.take() {
+            return v;
+        }
+        let text = &msg.text[..s_len(&msg.text)];
+        s.state_failed = false;
+        std::mem::swap(&mut s.reasons, &mut prepared.reasons);
+        // The ad signals go before the rules' reasons, where a check finds them.
+        let before = s.reasons.len();
+        self.ad_signals(msg, text, &prepared.sender, prepared.optout, ads, s);
+        let added = s.reasons.len() - before;
+        s.reasons[prepared.rules_at..].rotate_right(added);
+        self.state_signals(msg, &prepared.plan, values, s);
+        self.score(s)
     }
 
     /// The near-duplicate fingerprint of a text (what the campaign counters are keyed by).
@@ -380,28 +486,51 @@ impl Engine {
         let text = &msg.text[..s_len(&msg.text)];
 
         // Allowlisted senders short-circuit: nothing else is computed.
-        let allowed = match &sender {
-            SenderId::Number(p) if self.lists.allow.has_sender(&p.key) => Some(Builtin::SENDER_ALLOWLISTED),
-            SenderId::Brandname(b) if self.lists.allow.has_brandname(b) => Some(Builtin::BRANDNAME_ALLOWLISTED),
-            _ => None,
-        };
-        if let Some(b) = allowed {
-            self.push(s, b, msg.sender.clone().unwrap_or_default());
-            let category = if self.ad_label(text).is_some() {
-                Category::Ad
-            } else {
-                Category::Ham
-            };
-            return Verdict {
-                action: Action::Allow,
-                category,
-                score: 0.0,
-                reasons: s.reasons.drain(..).map(|(r, _)| r).collect(),
-            };
+        if let Some(b) = self.allowlisted(&sender) {
+            return self.allowed_verdict(msg, text, b, s);
         }
 
         let optout = self.analyze(msg, text, s);
-        self.model_signals(text, &sender, s);
+        self.stateless_signals(msg, text, &sender, s);
+        self.ad_signals(msg, text, &sender, optout, ads, s);
+        self.rule_signals(text, s);
+        if let Some((plan, values)) = state {
+            self.state_signals(msg, plan, values, s);
+        }
+        self.score(s)
+    }
+
+    /// The allowlist signal of a sender on an allow list.
+    fn allowlisted(&self, sender: &SenderId) -> Option<Builtin> {
+        match sender {
+            SenderId::Number(p) if self.lists.allow.has_sender(&p.key) => Some(Builtin::SENDER_ALLOWLISTED),
+            SenderId::Brandname(b) if self.lists.allow.has_brandname(b) => Some(Builtin::BRANDNAME_ALLOWLISTED),
+            _ => None,
+        }
+    }
+
+    /// The verdict of an allowlisted sender: allowed, an ad when labelled as one.
+    fn allowed_verdict(&self, msg: &Message, text: &str, b: Builtin, s: &mut Scratch) -> Verdict {
+        s.reasons.clear();
+        self.push(s, b, msg.sender.clone().unwrap_or_default());
+        let category = if self.ad_label(text).is_some() {
+            Category::Ad
+        } else {
+            Category::Ham
+        };
+        Verdict {
+            action: Action::Allow,
+            category,
+            score: 0.0,
+            reasons: s.reasons.drain(..).map(|(r, _)| r).collect(),
+        }
+    }
+
+    /// The signals of an analysed message that need neither shared state nor the hub's
+    /// facts nor the rules' reasons: the model, the rules' evaluation, the sender, the
+    /// e-mail and the text.
+    fn stateless_signals(&self, msg: &Message, text: &str, sender: &SenderId, s: &mut Scratch) {
+        self.model_signals(text, sender, s);
         let f = &s.findings;
         // Links to the brands' own domains or to allowlisted ones do not count for rules
         // that need a link: those rules are about links to unknown places.
@@ -415,17 +544,11 @@ impl Engine {
         s.fires.clear();
         self.rules.evaluate(s.norm.text(), found, &mut s.hits, &mut s.fires);
 
-        self.sender_signals(msg, &sender, s);
+        self.sender_signals(msg, sender, s);
         if let Some(facts) = &msg.email {
             self.email_signals(facts, s);
         }
         self.text_signals(text, msg.text.len(), s);
-        self.ad_signals(msg, text, &sender, optout, ads, s);
-        self.rule_signals(text, s);
-        if let Some((plan, values)) = state {
-            self.state_signals(msg, plan, values, s);
-        }
-        self.score(s)
     }
 
     /// Normalizes, runs the automaton for every keyword and cue, and extracts numbers and

@@ -197,9 +197,48 @@ impl Fingerprinter {
         fp
     }
 
+    /// The fingerprint of `text` from the engine's analysis of it (its fold and its
+    /// findings, as [`crate::Engine`] made them for the check): the same fingerprint as
+    /// [`Fingerprinter::fingerprint`], without a second extraction and, for a text with no
+    /// link, number or amount to mask, without a second fold.
+    ///
+    /// The analysis differs from the fingerprint's own extraction in two ways, both
+    /// handled here: it reads numbers next to bank cue words as accounts (then the
+    /// extraction is done again, the fingerprint's way: rare), and it skips the numbers or
+    /// the links of a text whose shape cannot hold them (the extractors' own prefilters
+    /// confirm that they find nothing there, else the extraction is done again).
+    pub fn fingerprint_analysed(&mut self, text: &str, norm: &Normalized, findings: &Findings) -> Fingerprint {
+        let text = &text[..crate::engine::s_len(text)];
+        let shape = norm.shape();
+        let mut skipped = std::mem::take(&mut self.findings);
+        skipped.clear();
+        if !shape.digits {
+            extract_numbers(text, &[], &mut skipped);
+        }
+        if !shape.link {
+            extract_urls(text, &mut skipped);
+        }
+        let same = findings.accounts.is_empty()
+            && skipped.urls.is_empty()
+            && skipped.phones.is_empty()
+            && skipped.accounts.is_empty()
+            && skipped.amounts.is_empty();
+        self.findings = skipped;
+        if !same {
+            return self.fingerprint(text);
+        }
+        self.fingerprint_from(text, findings, Some(norm))
+    }
+
     /// The fingerprint of `text` given what extraction already found in it.
     pub fn fingerprint_with(&mut self, text: &str, findings: &Findings) -> Fingerprint {
-        self.canonical_tokens(text, findings);
+        self.fingerprint_from(text, findings, None)
+    }
+
+    /// The fingerprint of `text` given its findings and, when the caller has it, the fold
+    /// of the whole text (used when nothing is masked: the masked text is then the text).
+    fn fingerprint_from(&mut self, text: &str, findings: &Findings, fold: Option<&Normalized>) -> Fingerprint {
+        let contact_cue = self.canonical_tokens(text, findings, fold);
         self.shingle();
         let salt = if self.codes.is_empty() {
             0
@@ -218,7 +257,7 @@ impl Fingerprinter {
             || !findings.phones.is_empty()
             || !findings.accounts.is_empty()
             || self.number_channel
-            || has_contact_cue(self.norm.text());
+            || contact_cue;
         Fingerprint {
             call_to_action,
             exact,
@@ -240,8 +279,10 @@ impl Fingerprinter {
         self.salt
     }
 
-    /// Fills `self.tokens` (hashes of the canonical tokens) and `self.codes`.
-    fn canonical_tokens(&mut self, text: &str, findings: &Findings) {
+    /// Fills `self.tokens` (hashes of the canonical tokens) and `self.codes`; returns
+    /// whether the text names a contact channel. `fold` is the fold of `text`, if the
+    /// caller has it.
+    fn canonical_tokens(&mut self, text: &str, findings: &Findings, fold: Option<&Normalized>) -> bool {
         let text = &text[..crate::engine::s_len(text)];
         self.spans.clear();
         self.spans
@@ -263,11 +304,18 @@ impl Fingerprinter {
             at = end;
         }
         self.masked.push_str(&text[at..]);
-        self.norm.fold(&self.masked);
+        // Nothing masked: the caller's fold of the text is the fold of the masked text.
+        let norm = match fold {
+            Some(fold) if self.masked == text && fold.source_len() == text.len() => fold,
+            _ => {
+                self.norm.fold(&self.masked);
+                &self.norm
+            }
+        };
 
         self.tokens.clear();
         self.codes.clear();
-        let folded = self.norm.text();
+        let folded = norm.text();
         let code_cue = has_code_cue(folded);
         let name = xxh3_64(NAME.trim().as_bytes());
         // A run of name-like tokens: (its first token's index in `tokens`, its length).
@@ -285,7 +333,7 @@ impl Fingerprinter {
                 continue;
             }
             self.raw_tokens += 1;
-            let (os, oe) = self.norm.source_span(start, start + tok.len());
+            let (os, oe) = norm.source_span(start, start + tok.len());
             // Punctuation between two words ends a name (`Chào Lan, Bạn…`).
             if self.masked.get(prev_end..os).is_some_and(|gap| !gap.trim().is_empty()) {
                 collapse_name(&mut self.tokens, run.take(), name);
@@ -333,6 +381,7 @@ impl Fingerprinter {
             self.tokens.push(xxh3_64(canon.as_bytes()));
         }
         collapse_name(&mut self.tokens, run, name);
+        has_contact_cue(folded)
     }
 
     /// Fills `self.shingles` from `self.tokens`: sorted, deduplicated hashes.

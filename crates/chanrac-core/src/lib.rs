@@ -58,7 +58,7 @@ pub mod velocity;
 pub mod verdict;
 mod vi_tables;
 
-pub use engine::{Engine, EngineBuilder, Scratch};
+pub use engine::{Engine, EngineBuilder, Prepared, Scratch};
 pub use error::ConfigError;
 pub use lists::{ListKind, ListSet, Lists, normalize_entry};
 pub use message::{AdFacts, Channel, Message, Metadata, Origin};

@@ -10,8 +10,9 @@ use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chanrac_core::state::StatePlan;
-use chanrac_core::{Action, Category, Channel, ListKind, Message, Metadata, Origin, Reason, Scratch, Verdict};
+use chanrac_core::{
+    Action, Category, Channel, ListKind, Message, Metadata, Origin, Prepared, Reason, Scratch, Verdict,
+};
 use chanrac_store::Request;
 use chanrac_store::records::{Actor, AuditRecord, ListEntry, Records, Side, TopKind, VerdictQuery};
 use serde::{Deserialize, Serialize};
@@ -160,44 +161,63 @@ impl<'a> VerdictOut<'a> {
 
 /// Checks one message with this thread's working memory and counts it (the caller hands it
 /// to the verdict log once answered, see [`crate::verdict_log`]). `counted` is the
-/// message's counter plan and the values the counters returned (`None`: they could not
-/// answer), when the engine is stateful.
+/// message as [`prepare_one`] analysed it and the values the counters returned for its
+/// plan (`None`: they could not answer), when the engine is stateful.
 pub(crate) fn check_one(
     state: &AppState,
     engine: &chanrac_core::Engine,
     msg: &Message,
     now: i64,
     tally: &mut Tally,
-    counted: Option<(&StatePlan, Option<&[u64]>)>,
+    counted: Option<(&mut Prepared, Option<&[u64]>)>,
 ) -> Verdict {
     SCRATCH.with(|s| {
         let mut scratch = s.borrow_mut();
         // Advertisements are judged with the hub's registers (DNC, advertisers, copies, caps).
         // With counters, the cap is counted in them (shared by the nodes); without, here.
-        let shared_sent = counted.and_then(|(plan, values)| crate::hub::HubState::ad_cap_count(plan, values));
+        let shared_sent = counted
+            .as_ref()
+            .and_then(|(p, values)| crate::hub::HubState::ad_cap_count(&p.plan, *values));
         let ads = state.hub.ad_facts(engine, msg, now, shared_sent);
-        let v = engine.check_full(msg, &mut scratch, counted, ads.as_ref());
-        if ads.is_some() && counted.is_none() && v.action < Action::Block {
+        let with_counters = counted.is_some();
+        let (v, urls) = match counted {
+            Some((prepared, values)) => {
+                let v = engine.finish(msg, prepared, values, ads.as_ref(), &mut scratch);
+                (v, prepared.urls())
+            }
+            None => {
+                let v = engine.check_full(msg, &mut scratch, None, ads.as_ref());
+                (v, &scratch.findings().urls[..])
+            }
+        };
+        if ads.is_some() && !with_counters && v.action < Action::Block {
             state.hub.count_ad(msg, now);
         }
         state.metrics.checked(v.action, v.category, 1);
-        let domains = scratch.findings().urls.iter().map(|u| u.domain.as_str());
         // Violations are counted per advertiser: its key is made only when there is one.
         let violation = ads.is_some()
             && v.reasons
                 .iter()
                 .any(|r| chanrac_hub::ministry::is_ad_violation(&r.signal));
         let advertiser = violation.then(|| state.hub.advertiser_key(msg));
-        tally.record(now, msg, &v, domains, advertiser.as_deref());
+        tally.record(
+            now,
+            msg,
+            &v,
+            urls.iter().map(|u| u.domain.as_str()),
+            advertiser.as_deref(),
+        );
         v
     })
 }
 
-/// The counter plan of one message, made with this thread's working memory.
-pub(crate) fn plan_one(state: &AppState, engine: &chanrac_core::Engine, msg: &Message) -> StatePlan {
-    let mut plan = SCRATCH.with(|s| engine.state_plan(msg, &mut s.borrow_mut()));
-    state.hub.plan_ad_cap(msg, &mut plan);
-    plan
+/// One message analysed for a check with counters, with this thread's working memory: its
+/// counter plan (the hub's ad cap included) and the signals that need no counters, from
+/// one fold and one extraction of the text.
+pub(crate) fn prepare_one(state: &AppState, engine: &chanrac_core::Engine, msg: &Message) -> Prepared {
+    let mut prepared = SCRATCH.with(|s| engine.prepare(msg, &mut s.borrow_mut()));
+    state.hub.plan_ad_cap(msg, &mut prepared.plan);
+    prepared
 }
 
 pub(crate) fn now() -> i64 {
@@ -246,12 +266,15 @@ pub(crate) async fn check_message(
     let mut tally = Tally::default();
     let v = if engine.is_stateful() {
         // One counter call for the message, on the server's clock.
-        let plan = plan_one(&state, &engine, &msg);
-        let mut values = Vec::with_capacity(plan.values_len());
-        let requests = [Request { now, ops: &plan.keys }];
+        let mut prepared = prepare_one(&state, &engine, &msg);
+        let mut values = Vec::with_capacity(prepared.plan.values_len());
+        let requests = [Request {
+            now,
+            ops: &prepared.plan.keys,
+        }];
         let ok = state.counters.apply(&requests, &mut values).await;
         let values = state.counters.answered(ok, 1).then_some(&values[..]);
-        check_one(&state, &engine, &msg, now, &mut tally, Some((&plan, values)))
+        check_one(&state, &engine, &msg, now, &mut tally, Some((&mut prepared, values)))
     } else {
         check_one(&state, &engine, &msg, now, &mut tally, None)
     };
@@ -340,16 +363,20 @@ fn run_batch(state: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let engine = state.engine();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = messages.len().div_ceil(threads).max(256);
-    // With counters: plan every message (in parallel), apply the whole batch in one call
-    // (one Redis round trip), then score with each message's values.
-    let plans: Vec<StatePlan> = if engine.is_stateful() {
+    // With counters: analyse every message and plan its counters (in parallel), apply the
+    // whole batch in one call (one Redis round trip), then score with each message's values.
+    let mut plans: Vec<Prepared> = if engine.is_stateful() {
         let mut plans = Vec::with_capacity(messages.len());
         std::thread::scope(|scope| {
             let handles: Vec<_> = messages
                 .chunks(chunk)
                 .map(|part| {
                     let engine = &engine;
-                    scope.spawn(move || part.iter().map(|(_, m)| plan_one(state, engine, m)).collect::<Vec<_>>())
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(_, m)| prepare_one(state, engine, m))
+                            .collect::<Vec<_>>()
+                    })
                 })
                 .collect();
             for h in handles {
@@ -369,24 +396,26 @@ fn run_batch(state: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let mut offsets = Vec::with_capacity(plans.len() + 1);
     let mut answered = false;
     if !plans.is_empty() {
-        let requests: Vec<Request<'_>> = plans.iter().map(|p| Request { now, ops: &p.keys }).collect();
+        let requests: Vec<Request<'_>> = plans.iter().map(|p| Request { now, ops: &p.plan.keys }).collect();
         let ok = state.counters.apply_blocking(&requests, &mut values);
         answered = state.counters.answered(ok, plans.len() as u64);
         offsets.push(0);
         for p in &plans {
-            offsets.push(offsets.last().copied().unwrap_or(0) + p.values_len());
+            offsets.push(offsets.last().copied().unwrap_or(0) + p.plan.values_len());
         }
         if answered && offsets.last() != Some(&values.len()) {
             return Err(ApiError::internal("the counters returned the wrong number of values"));
         }
     }
     let mut verdicts: Vec<Verdict> = Vec::with_capacity(messages.len());
+    let mut prepared = plans.chunks_mut(chunk);
     std::thread::scope(|scope| {
         let handles: Vec<_> = messages
             .chunks(chunk)
             .enumerate()
             .map(|(c, part)| {
-                let (engine, plans, values, offsets) = (&engine, &plans, &values, &offsets);
+                let (engine, values, offsets) = (&engine, &values, &offsets);
+                let mut prepared = prepared.next().map(<[Prepared]>::iter_mut);
                 scope.spawn(move || {
                     let mut tally = Tally::default();
                     let out: Vec<Verdict> = part
@@ -394,8 +423,9 @@ fn run_batch(state: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
                         .enumerate()
                         .map(|(j, (_, m))| {
                             let i = c * chunk + j;
-                            let counted = plans
-                                .get(i)
+                            let counted = prepared
+                                .as_mut()
+                                .and_then(Iterator::next)
                                 .map(|p| (p, answered.then(|| &values[offsets[i]..offsets[i + 1]])));
                             check_one(state, engine, m, now, &mut tally, counted)
                         })

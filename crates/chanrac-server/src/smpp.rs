@@ -100,12 +100,22 @@ impl Filter for EngineFilter {
         let v = if engine.is_stateful() {
             // Embedded counters answer at once; Redis is waited for on this session's
             // thread (`block_in_place`), at most `store.redis_timeout_ms`.
-            let plan = crate::api::plan_one(&self.state, &engine, msg);
-            let mut values = Vec::with_capacity(plan.values_len());
-            let requests = [chanrac_store::Request { now, ops: &plan.keys }];
+            let mut prepared = crate::api::prepare_one(&self.state, &engine, msg);
+            let mut values = Vec::with_capacity(prepared.plan.values_len());
+            let requests = [chanrac_store::Request {
+                now,
+                ops: &prepared.plan.keys,
+            }];
             let ok = self.state.counters.apply_blocking(&requests, &mut values);
             let values = self.state.counters.answered(ok, 1).then_some(&values[..]);
-            crate::api::check_one(&self.state, &engine, msg, now, &mut tally, Some((&plan, values)))
+            crate::api::check_one(
+                &self.state,
+                &engine,
+                msg,
+                now,
+                &mut tally,
+                Some((&mut prepared, values)),
+            )
         } else {
             crate::api::check_one(&self.state, &engine, msg, now, &mut tally, None)
         };

@@ -235,10 +235,12 @@ pub async fn the_verdict_log_finds_and_prunes<R: Records>(s: &R) {
         score: 12.5,
         reasons: r#"[{"signal":"VI_PRIZE","weight":5.0,"evidence":"trúng thưởng"}]"#.into(),
     };
+    let mut c = v(3000, "c", "0900000000", Action::Block);
+    c.recipient = Some("+84911111111".into());
     s.add_verdicts(&[
         v(1000, "a", "0912345678", Action::Block),
         v(2000, "b", "0912345678", Action::Tag),
-        v(3000, "c", "0900000000", Action::Block),
+        c,
     ])
     .await
     .unwrap();
@@ -278,7 +280,57 @@ pub async fn the_verdict_log_finds_and_prunes<R: Records>(s: &R) {
             .unwrap()),
         ["b"]
     );
+    // A recipient alone, with a sender, with everything at once.
+    assert_eq!(
+        ids(s
+            .find_verdicts(&q(&|q| q.recipient = Some("+84987654321".into())))
+            .await
+            .unwrap()),
+        ["b", "a"]
+    );
+    assert_eq!(
+        ids(s
+            .find_verdicts(&q(&|q| q.recipient = Some("+84911111111".into())))
+            .await
+            .unwrap()),
+        ["c"]
+    );
+    assert_eq!(
+        ids(s
+            .find_verdicts(&q(&|q| {
+                q.sender = Some("0912345678".into());
+                q.recipient = Some("+84987654321".into());
+                q.action = Some(Action::Tag);
+            }))
+            .await
+            .unwrap()),
+        ["b"]
+    );
     let all = s.find_verdicts(&q(&|_| {})).await.unwrap();
+    assert_eq!(
+        ids(s
+            .find_verdicts(&q(&|q| {
+                q.message_id = Some("a".into());
+                q.sender = Some("0912345678".into());
+                q.recipient = Some("+84987654321".into());
+                q.action = Some(Action::Block);
+                q.from = Some(1000);
+                q.to = Some(1001);
+                q.before_id = Some(all[0].id);
+            }))
+            .await
+            .unwrap()),
+        ["a"]
+    );
+    assert!(
+        s.find_verdicts(&q(&|q| {
+            q.sender = Some("0912345678".into());
+            q.recipient = Some("+84911111111".into());
+        }))
+        .await
+        .unwrap()
+        .is_empty()
+    );
     let found = &all[2];
     assert_eq!(
         (

@@ -466,6 +466,50 @@ pub struct VerdictQuery {
     pub limit: usize,
 }
 
+/// A parameter of a verdict search's SQL.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum SqlParam<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+impl VerdictQuery {
+    /// The search as SQL naming only the fields given (parameters `$1`, `$2`… in order,
+    /// which SQLite binds by position too), with its parameters. Written once for every
+    /// search (`?1 IS NULL OR sender = ?1`), the conditions kept SQLite from using any
+    /// index (its plan is made before the values are known), so every search read the log
+    /// from its newest row until it had `limit` matches. Spelled out, an id is found by
+    /// `verdicts_message_id`, a sender's newest rows by `verdicts_sender` and a time range
+    /// by `verdicts_at`; a search by recipient or action alone still reads the log newest
+    /// first.
+    pub(crate) fn sql(&self) -> (String, Vec<SqlParam<'_>>) {
+        use std::fmt::Write;
+        let mut sql = String::from(
+            "SELECT id, at, message_id, source, sender, recipient, text, action, category, score, reasons \
+             FROM verdicts WHERE TRUE",
+        );
+        let conditions = [
+            ("message_id =", self.message_id.as_deref().map(SqlParam::Text)),
+            ("sender =", self.sender.as_deref().map(SqlParam::Text)),
+            ("recipient =", self.recipient.as_deref().map(SqlParam::Text)),
+            ("action =", self.action.map(|a| SqlParam::Text(a.as_str()))),
+            ("at >=", self.from.map(SqlParam::Int)),
+            ("at <", self.to.map(SqlParam::Int)),
+            ("id <", self.before_id.map(SqlParam::Int)),
+        ];
+        let mut params = Vec::with_capacity(conditions.len() + 1);
+        for (condition, value) in conditions {
+            if let Some(v) = value {
+                params.push(v);
+                let _ = write!(sql, " AND {condition} ${}", params.len());
+            }
+        }
+        params.push(SqlParam::Int(i64::try_from(self.limit).unwrap_or(i64::MAX)));
+        let _ = write!(sql, " ORDER BY id DESC LIMIT ${}", params.len());
+        (sql, params)
+    }
+}
+
 /// Durable records shared by the nodes of one installation. See the module documentation
 /// for the semantics every backend keeps.
 pub trait Records: Send + Sync + 'static {

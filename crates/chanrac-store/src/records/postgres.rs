@@ -13,6 +13,7 @@ use std::time::Duration;
 use chanrac_core::ListKind;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio::sync::watch;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::{
@@ -20,7 +21,7 @@ use super::{
     StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord, canonical, change_from, check_page, entry_from,
     list_target, new_entry, now_ms, pack_from_json, pack_json, pack_target, parse_stats, parse_top, sql, sync_actor,
 };
-use super::{DimRow, Dimension, check_size, dim_sql};
+use super::{DimRow, Dimension, SqlParam, check_size, dim_sql};
 use crate::StoreError;
 use crate::migrations::POSTGRES;
 
@@ -747,28 +748,15 @@ impl Records for PgRecords {
 
     async fn find_verdicts(&self, q: &VerdictQuery) -> Result<Vec<VerdictRecord>, StoreError> {
         let client = self.pool.get().await?;
-        let action = q.action.map(|a| a.as_str());
-        let rows = client
-            .query(
-                "SELECT id, at, message_id, source, sender, recipient, text, action, category, score, reasons
-                 FROM verdicts
-                 WHERE ($1::TEXT IS NULL OR message_id = $1) AND ($2::TEXT IS NULL OR sender = $2)
-                   AND ($3::TEXT IS NULL OR recipient = $3) AND ($4::TEXT IS NULL OR action = $4)
-                   AND ($5::BIGINT IS NULL OR at >= $5) AND ($6::BIGINT IS NULL OR at < $6)
-                   AND ($7::BIGINT IS NULL OR id < $7)
-                 ORDER BY id DESC LIMIT $8",
-                &[
-                    &q.message_id,
-                    &q.sender,
-                    &q.recipient,
-                    &action,
-                    &q.from,
-                    &q.to,
-                    &q.before_id,
-                    &(q.limit as i64),
-                ],
-            )
-            .await?;
+        let (sql, params) = q.sql();
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| match p {
+                SqlParam::Text(t) => t as &(dyn ToSql + Sync),
+                SqlParam::Int(n) => n,
+            })
+            .collect();
+        let rows = client.query(&sql, &refs).await?;
         rows.iter()
             .map(|r| {
                 let (action, category) = parse_stats(r.get(7), r.get(8))?;

@@ -16,7 +16,7 @@ use super::{
     StatsRow, TopKind, TopRow, VerdictQuery, VerdictRecord, canonical, change_from, check_page, entry_from,
     list_target, new_entry, now_ms, pack_from_json, pack_json, pack_target, parse_stats, parse_top, sql, sync_actor,
 };
-use super::{DimRow, Dimension, check_size, dim_sql};
+use super::{DimRow, Dimension, SqlParam, check_size, dim_sql};
 use crate::StoreError;
 use crate::migrations::SQLITE;
 
@@ -649,47 +649,29 @@ impl Records for SqliteRecords {
     async fn find_verdicts(&self, q: &VerdictQuery) -> Result<Vec<VerdictRecord>, StoreError> {
         let q = q.clone();
         self.with(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT id, at, message_id, source, sender, recipient, text, action, category, score, reasons
-                 FROM verdicts
-                 WHERE (?1 IS NULL OR message_id = ?1) AND (?2 IS NULL OR sender = ?2)
-                   AND (?3 IS NULL OR recipient = ?3) AND (?4 IS NULL OR action = ?4)
-                   AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at < ?6) AND (?7 IS NULL OR id < ?7)
-                 ORDER BY id DESC LIMIT ?8",
-            )?;
-            let rows = st.query_map(
-                params![
-                    q.message_id,
-                    q.sender,
-                    q.recipient,
-                    q.action.map(|a| a.as_str()),
-                    q.from,
-                    q.to,
-                    q.before_id,
-                    q.limit as i64
-                ],
-                |r| {
-                    Ok((
-                        (
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, Option<String>>(2)?,
-                            r.get::<_, String>(3)?,
-                        ),
-                        (
-                            r.get::<_, Option<String>>(4)?,
-                            r.get::<_, Option<String>>(5)?,
-                            r.get::<_, String>(6)?,
-                        ),
-                        (
-                            r.get::<_, String>(7)?,
-                            r.get::<_, String>(8)?,
-                            r.get::<_, f64>(9)?,
-                            r.get::<_, String>(10)?,
-                        ),
-                    ))
-                },
-            )?;
+            let (sql, params) = q.sql();
+            let mut st = c.prepare_cached(&sql)?;
+            let rows = st.query_map(rusqlite::params_from_iter(params), |r| {
+                Ok((
+                    (
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                    ),
+                    (
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, String>(6)?,
+                    ),
+                    (
+                        r.get::<_, String>(7)?,
+                        r.get::<_, String>(8)?,
+                        r.get::<_, f64>(9)?,
+                        r.get::<_, String>(10)?,
+                    ),
+                ))
+            })?;
             let mut out = Vec::new();
             for row in rows {
                 let ((id, at, message_id, source), (sender, recipient, text), (a, cat, score, reasons)) = row?;
@@ -723,9 +705,64 @@ impl Records for SqliteRecords {
     }
 }
 
+impl rusqlite::ToSql for SqlParam<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match *self {
+            SqlParam::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            SqlParam::Int(n) => ToSqlOutput::Borrowed(ValueRef::Integer(n)),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use chanrac_core::Action;
+
     use super::*;
+
+    /// Searches of the verdict log by id, sender or time go through an index (no scan of
+    /// the whole log), and a sender's newest rows come without a sort.
+    #[test]
+    fn verdict_searches_use_the_indexes() {
+        let c = Connection::open_in_memory().unwrap();
+        for sql in SQLITE {
+            c.execute_batch(sql).unwrap();
+        }
+        let plan = |q: VerdictQuery| {
+            let (sql, params) = q.sql();
+            let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let rows = st
+                .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3))
+                .unwrap();
+            rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+        };
+        let q = |f: &dyn Fn(&mut VerdictQuery)| {
+            let mut q = VerdictQuery {
+                limit: 50,
+                ..Default::default()
+            };
+            f(&mut q);
+            q
+        };
+        let by_id = plan(q(&|q| q.message_id = Some("m-1".into())));
+        assert!(by_id.contains("USING INDEX verdicts_message_id"), "{by_id}");
+        let by_sender = plan(q(&|q| {
+            q.sender = Some("0912345678".into());
+            q.recipient = Some("0987654321".into());
+            q.action = Some(Action::Block);
+        }));
+        assert!(by_sender.contains("USING INDEX verdicts_sender"), "{by_sender}");
+        assert!(!by_sender.contains("TEMP B-TREE"), "no sort: {by_sender}");
+        let by_time = plan(q(&|q| {
+            q.from = Some(1_000);
+            q.to = Some(2_000);
+        }));
+        assert!(
+            by_time.contains("INDEX verdicts_at") || by_time.contains("INTEGER PRIMARY KEY"),
+            "{by_time}"
+        );
+    }
 
     /// A store made before the change log existed: its entries enter the log as additions
     /// numbered up to its version, so a feed from 0 gives them all and ends at the version.
