@@ -51,7 +51,7 @@ fn message(i: usize, text: &str) -> Message {
     Message {
         id: Some(i.to_string()),
         sender: Some(sender),
-        recipient: (i % 7 != 0).then(|| format!("09{:08}", 30_000_000 + i % 1_000)),
+        recipient: (!i.is_multiple_of(7)).then(|| format!("09{:08}", 30_000_000 + i % 1_000)),
         text: text.to_string(),
         received_at: Some(1_795_316_400 + (i as i64 % 48) * 1_800),
         ..Message::default()
@@ -75,12 +75,12 @@ fn prepare_and_finish_give_the_plan_and_the_verdict_of_one_check() {
         keys += plan.keys.len();
         // Values that make the detectors fire now and then, or no answer at all.
         let values: Vec<u64> = (0..plan.values_len()).map(|k| ((i * 31 + k * 7) % 40) as u64).collect();
-        let values = (i % 11 != 0).then_some(&values[..]);
-        let ads = (i % 3 == 0).then_some(AdFacts {
-            registered_sender: i % 2 == 0,
-            recipient_dnc: i % 4 == 0,
+        let values = (!i.is_multiple_of(11)).then_some(&values[..]);
+        let ads = i.is_multiple_of(3).then_some(AdFacts {
+            registered_sender: i.is_multiple_of(2),
+            recipient_dnc: i.is_multiple_of(4),
             sent_24h: (i % 5) as u32,
-            copy_matches: Some(i % 8 == 0),
+            copy_matches: Some(i.is_multiple_of(8)),
         });
         let expected = engine.check_full(&msg, &mut one, Some((&plan, values)), ads.as_ref());
         let got = engine.finish(&msg, &mut prepared, values, ads.as_ref(), &mut two);
