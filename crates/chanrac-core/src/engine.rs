@@ -438,8 +438,11 @@ impl Engine {
         if s.norm.shape().marked {
             let (norm, rules) = (&s.norm, &self.rules);
             s.hits.retain(|h| {
-                let (a, b) = norm.source_span(h.start as usize, h.end as usize);
-                rules.diacritics_agree(h.role, &text[a..b])
+                // Most keywords have no marks to disagree with: no span lookup for them.
+                rules.marked_keyword(h.role).is_none_or(|written| {
+                    let (a, b) = norm.source_span(h.start as usize, h.end as usize);
+                    RuleSet::diacritics_agree(written, &text[a..b])
+                })
             });
         }
         s.bank_cues.clear();
