@@ -109,17 +109,29 @@ fn main() {
                 digest.update(*label, text);
                 provenance.digest.update(*label, text);
                 engine.features(&Message::text(text.clone()), &featurizer, &mut scratch);
-                ds.push(*label, scratch.features().indices(), group_of(scratch.normalized().text()));
+                ds.push(
+                    *label,
+                    scratch.features().indices(),
+                    group_of(scratch.normalized().text()),
+                );
             }
             provenance.files.push(chanrac_core::model::DataFile {
-                name: std::path::Path::new(file).file_name().unwrap().to_string_lossy().into_owned(),
+                name: std::path::Path::new(file)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
                 rows: rows.len() as u64,
                 digest: digest.hex(),
             });
         }
         let model = train::train(&ds, FeatureConfig::default(), TrainConfig::default(), &provenance).expect("train");
         let bytes = model.to_bytes();
-        println!("trained on {} messages in {:.2} s", ds.len(), started.elapsed().as_secs_f64());
+        println!(
+            "trained on {} messages in {:.2} s",
+            ds.len(),
+            started.elapsed().as_secs_f64()
+        );
         std::fs::write(out, bytes).expect("write");
         return;
     }
