@@ -420,7 +420,9 @@ impl Engine {
             self.email_signals(facts, s);
         }
         self.text_signals(text, msg.text.len(), s);
+        let ad_start = s.reasons.len();
         self.ad_signals(msg, text, &sender, optout, ads, s);
+        self.compliant_ad(ad_start, s);
         self.rule_signals(text, s);
         if let Some((plan, values)) = state {
             self.state_signals(msg, plan, values, s);
@@ -736,6 +738,34 @@ impl Engine {
             }
         }
         None
+    }
+
+    /// `COMPLIANT_AD` for a labelled ad whose only signal among those [`Self::ad_signals`]
+    /// pushed from `start` on is `AD_LABEL` (it breaks none of the advertising rules) and
+    /// that sends the reader only to a brand's official site. Runs after the link and
+    /// number signals.
+    fn compliant_ad(&self, start: usize, s: &mut Scratch) {
+        // Legal when labelled, sent by the rules and pointing only to the brand's own
+        // domain (REGULATION.md): the topics such ads carry (loans from licensed lenders,
+        // promotions) are not spam there. A contact a scammer could own (a mobile or
+        // fixed number, a bank account) keeps the discount away.
+        let is = |r: &(Reason, Category), b: Builtin| Arc::ptr_eq(&r.0.signal, &self.builtin[b as usize].0);
+        let labelled_only = s.reasons.len() == start + 1 && is(&s.reasons[start], Builtin::AD_LABEL);
+        if !labelled_only || !s.findings.accounts.is_empty() {
+            return;
+        }
+        let service_contacts = s
+            .findings
+            .phones
+            .iter()
+            .all(|p| matches!(p.phone.kind, PhoneKind::VnService | PhoneKind::ShortCode));
+        let official = s.reasons[..start]
+            .iter()
+            .find(|r| is(r, Builtin::URL_OFFICIAL) || is(r, Builtin::DOMAIN_ALLOWLISTED));
+        if let (true, Some(links)) = (service_contacts, official) {
+            let e = format!("labelled, refusal instructions, links only to {}", links.0.evidence);
+            self.push(s, Builtin::COMPLIANT_AD, e);
+        }
     }
 
     /// The advertising rules. A message is an ad when it carries the label, or when the
