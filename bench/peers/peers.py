@@ -13,7 +13,7 @@ SpamAssassin on the same SMS. Standard library only.
   table    the results as one Markdown table (and a JSON summary)
 """
 import argparse, concurrent.futures, hashlib, http.client, json, os, re, socket, sys
-import subprocess, threading, time, unicodedata
+import resource, subprocess, threading, time, unicodedata
 
 SETS = {  # split name -> data file
     "uci": "uci_sms_spam_collection_en.tsv",
@@ -144,6 +144,12 @@ class Http:
                 self.local.c = None
                 if attempt:
                     raise
+
+
+def children_cpu():
+    """CPU seconds used so far by this process's reaped children (wrk)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def tree_cpu(roots):
@@ -316,9 +322,9 @@ def cmd_load(a):
     env = dict(os.environ, BODIES=a.bodies, CT=a.ctype)
     cmd = ["wrk", "-t1", f"-c{a.concurrency}", f"-d{a.duration}s", "--latency",
            "-s", os.path.join(here, "wrk.lua"), a.url]
-    cpu0 = tree_cpu(a.pid)
+    cpu0, client0 = tree_cpu(a.pid), children_cpu()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-    cpu = tree_cpu(a.pid) - cpu0
+    cpu, client = tree_cpu(a.pid) - cpu0, children_cpu() - client0
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if bad or "Socket errors" in out:
         sys.exit(f"wrk saw errors against {a.url}:\n{out}")
@@ -327,9 +333,14 @@ def cmd_load(a):
     res = {"requests_per_s": rps, "msgs": rps * a.per_request, "p50": wrk_ms(out, 50),
            "cpu_us": cpu / (requests * a.per_request) * 1e6,
            "p99": wrk_ms(out, 99), "concurrency": a.concurrency, "seconds": a.duration,
+           # wrk's own CPU per request: it shares the cores with the server it loads.
+           "client_cpu_us": client / requests * 1e6, "server_cores": cpu / a.duration,
+           "client_cores": client / a.duration,
            "per_request": a.per_request}
     print(f"{a.name}: {res['msgs']:,.0f} messages/s, p50 {fmt_ms(res['p50'])}, "
-          f"p99 {fmt_ms(res['p99'])}, {res['cpu_us']:,.0f} µs of CPU per message")
+          f"p99 {fmt_ms(res['p99'])}, {res['cpu_us']:,.0f} µs of CPU per message; the server "
+          f"used {res['server_cores']:.2f} cores, wrk {res['client_cores']:.2f} "
+          f"({res['client_cpu_us']:,.0f} µs per request); load average {os.getloadavg()[0]:.1f}")
     path = os.path.join(a.results, "load.json")
     all_ = json.load(open(path)) if os.path.exists(path) else {}
     all_[a.name] = res
@@ -491,6 +502,10 @@ def cmd_table(a):
                  f"the machine's other load): Rspamd / chanrac {rr['cpu_us'] / cr['cpu_us']:.0f}× "
                  f"(single checks), {rr['cpu_us'] / load['chanrac_batch']['cpu_us']:.0f}× "
                  f"(batches).")
+    notes.append("Cores used during each load phase (of the machine's " f"{os.cpu_count()}), server / wrk: " +
+                 ", ".join(f"{k} {v['server_cores']:.2f} / {v['client_cores']:.2f} (wrk "
+                           f"{v['client_cpu_us']:,.0f} µs per request)"
+                           for k, v in load.items() if "client_cpu_us" in v) + ".")
     text = "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
     print(text)
     with open(os.path.join(r, "table.md"), "w") as f:

@@ -25,7 +25,9 @@
 #      its /v1/check/batch (100 messages per request) and Rspamd's /checkv2; spamd's figures
 #      come from step 4 (spamd is not HTTP, and at its speed the Python client is idle);
 #      the CPU time of each server's processes (with children, and Rspamd's Redis) over the
-#      same phase gives CPU per message, which the machine's other load disturbs less;
+#      same phase gives CPU per message, which the machine's other load disturbs less; the
+#      cores the server and wrk used are printed too (wrk formats its requests once, in
+#      bench/peers/wrk.lua, and must not be what limits a system: it shares the cores);
 #   6. runs Rspamd a second time, its Bayes learning and classifying messages of fewer than
 #      11 tokens too (min_tokens = 1; 16 % of the training SMS are that short), for
 #      accuracy only;
@@ -38,6 +40,9 @@
 # Redis-backed modules: bench/peers/rspamd/local.d) and the packaged rules otherwise.
 # chanrac serves with its defaults except the model (the one trained in step 3) and the
 # frequency counters (store.counters = none: the data has no senders and no time order).
+#
+# bench/peers/http_cost.py measures chanrac alone: the server's CPU per request of
+# GET /healthz and POST /v1/check, A/B between builds, round after round.
 #
 # --quick: at most 250 test messages per language and 5-second load phases (about 4 min;
 # the whole run takes about 12 min on the project's 2-core machine, most of it spamd).

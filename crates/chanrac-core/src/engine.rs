@@ -246,6 +246,8 @@ pub struct Prepared {
     rules_at: usize,
     /// An ad opt-out instruction was seen.
     optout: bool,
+    /// The text's only contacts are service numbers and short codes.
+    service_contacts_only: bool,
     sender: SenderId,
     /// The links extraction found (their domains feed the caller's statistics).
     urls: Vec<crate::extract::UrlFinding>,
@@ -397,6 +399,7 @@ impl Engine {
                 reasons: Vec::new(),
                 rules_at: 0,
                 optout,
+                service_contacts_only: false,
                 sender,
                 urls: Vec::new(),
                 decided: Some(self.allowed_verdict(msg, text, b, s)),
@@ -410,6 +413,7 @@ impl Engine {
             reasons: s.reasons.drain(..).collect(),
             rules_at,
             optout,
+            service_contacts_only: service_contacts_only(&s.findings),
             sender,
             urls: std::mem::take(&mut s.findings.urls),
             decided: None,
@@ -436,6 +440,7 @@ impl Engine {
         // The ad signals go before the rules' reasons, where a check finds them.
         let before = s.reasons.len();
         self.ad_signals(msg, text, &prepared.sender, prepared.optout, ads, s);
+        self.compliant_ad(before, prepared.service_contacts_only, s);
         let added = s.reasons.len() - before;
         s.reasons[prepared.rules_at..].rotate_right(added);
         self.state_signals(msg, &prepared.plan, values, s);
@@ -492,7 +497,10 @@ impl Engine {
 
         let optout = self.analyze(msg, text, s);
         self.stateless_signals(msg, text, &sender, s);
+        let ad_start = s.reasons.len();
         self.ad_signals(msg, text, &sender, optout, ads, s);
+        let contacts = service_contacts_only(&s.findings);
+        self.compliant_ad(ad_start, contacts, s);
         self.rule_signals(text, s);
         if let Some((plan, values)) = state {
             self.state_signals(msg, plan, values, s);
@@ -561,8 +569,11 @@ impl Engine {
         if s.norm.shape().marked {
             let (norm, rules) = (&s.norm, &self.rules);
             s.hits.retain(|h| {
-                let (a, b) = norm.source_span(h.start as usize, h.end as usize);
-                rules.diacritics_agree(h.role, &text[a..b])
+                // Most keywords have no marks to disagree with: no span lookup for them.
+                rules.marked_keyword(h.role).is_none_or(|written| {
+                    let (a, b) = norm.source_span(h.start as usize, h.end as usize);
+                    RuleSet::diacritics_agree(written, &text[a..b])
+                })
             });
         }
         s.bank_cues.clear();
@@ -858,6 +869,29 @@ impl Engine {
         None
     }
 
+    /// `COMPLIANT_AD` for a labelled ad whose only signal among those [`Self::ad_signals`]
+    /// pushed from `start` on is `AD_LABEL` (it breaks none of the advertising rules) and
+    /// that sends the reader only to a brand's official site. Runs after the link and
+    /// number signals.
+    fn compliant_ad(&self, start: usize, service_contacts_only: bool, s: &mut Scratch) {
+        // Legal when labelled, sent by the rules and pointing only to the brand's own
+        // domain (REGULATION.md): the topics such ads carry (loans from licensed lenders,
+        // promotions) are not spam there. A contact a scammer could own (a mobile or
+        // fixed number, a bank account) keeps the discount away.
+        let is = |r: &(Reason, Category), b: Builtin| Arc::ptr_eq(&r.0.signal, &self.builtin[b as usize].0);
+        let labelled_only = s.reasons.len() == start + 1 && is(&s.reasons[start], Builtin::AD_LABEL);
+        if !labelled_only || !service_contacts_only {
+            return;
+        }
+        let official = s.reasons[..start]
+            .iter()
+            .find(|r| is(r, Builtin::URL_OFFICIAL) || is(r, Builtin::DOMAIN_ALLOWLISTED));
+        if let Some(links) = official {
+            let e = format!("labelled, refusal instructions, links only to {}", links.0.evidence);
+            self.push(s, Builtin::COMPLIANT_AD, e);
+        }
+    }
+
     /// The advertising rules. A message is an ad when it carries the label, or when the
     /// hub's facts say its sender is a registered advertiser.
     fn ad_signals(
@@ -1051,6 +1085,15 @@ pub(crate) fn s_len(text: &str) -> usize {
         cut -= 1;
     }
     cut
+}
+
+/// True when the only contacts a text gives are service numbers and short codes: no bank
+/// account, no mobile or fixed number (what [`Engine::compliant_ad`] allows).
+fn service_contacts_only(f: &Findings) -> bool {
+    f.accounts.is_empty()
+        && f.phones
+            .iter()
+            .all(|p| matches!(p.phone.kind, PhoneKind::VnService | PhoneKind::ShortCode))
 }
 
 /// How many distinct phone numbers make a list of numbers (number trading).

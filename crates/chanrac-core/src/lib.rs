@@ -37,6 +37,7 @@
 
 #![deny(missing_docs)]
 
+mod automaton;
 pub mod email;
 pub mod engine;
 pub mod error;

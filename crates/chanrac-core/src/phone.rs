@@ -46,15 +46,25 @@ pub enum Malformed {
 pub fn parse_number(s: &str) -> Result<Option<Phone>, Malformed> {
     let s = s.trim();
     let plus = s.starts_with('+');
-    let mut digits = String::with_capacity(16);
-    for c in s.chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            ' ' | '.' | '-' | '(' | ')' | '+' if c != '+' || digits.is_empty() => {}
+    // The digits, on the stack: a number has at most 15 (more is no number, whatever follows).
+    let mut buf = [0u8; 15];
+    let mut len = 0;
+    for &b in s.as_bytes() {
+        match b {
+            b'0'..=b'9' if len < buf.len() => {
+                buf[len] = b;
+                len += 1;
+            }
+            b'0'..=b'9' => return Ok(None),
+            b' ' | b'.' | b'-' | b'(' | b')' => {}
+            b'+' if len == 0 => {}
             _ => return Ok(None),
         }
     }
-    if digits.is_empty() || digits.len() > 15 {
+    let Ok(digits) = std::str::from_utf8(&buf[..len]) else {
+        return Ok(None);
+    };
+    if digits.is_empty() {
         return Ok(None);
     }
     if plus {
@@ -67,9 +77,9 @@ pub fn parse_number(s: &str) -> Result<Option<Phone>, Malformed> {
         if digits.starts_with("084") {
             return Err(Malformed::ZeroBeforeCountryCode);
         }
-        return Ok(international(&digits));
+        return Ok(international(digits));
     }
-    Ok(classify_digits(&digits))
+    Ok(classify_digits(digits))
 }
 
 /// Classifies a run of digits with no `+`.
@@ -153,7 +163,9 @@ impl SenderId {
         if t.is_empty() {
             return SenderId::Unknown;
         }
-        let numeric = t.chars().all(|c| c.is_ascii_digit() || " .-()+".contains(c));
+        let numeric = t
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b' ' | b'.' | b'-' | b'(' | b')' | b'+'));
         if numeric {
             return match parse_number(t) {
                 Ok(Some(p)) => SenderId::Number(p),

@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::{Anchored, MatchKind};
+
+use crate::automaton::KeywordDfa;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -313,17 +315,40 @@ pub(crate) struct Hit {
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    /// For each automaton pattern, its roles and whether it matches as a prefix.
-    patterns: Vec<(Vec<PatternRole>, bool)>,
-    /// The automaton of every pattern, walked by hand in [`RuleSet::scan`]. A contiguous NFA
-    /// rather than a DFA: the DFA of the built-in pack takes 4.7 MB and misses the caches
-    /// when requests interleave with other work; the NFA takes 0.3 MB and was faster in the
-    /// server (measured in docs/benchmarks.md).
-    automaton: aho_corasick::nfa::contiguous::NFA,
-    /// Its unanchored start state.
-    start: StateID,
+    /// The automaton's patterns, by id.
+    patterns: Vec<Pattern>,
+    /// The automaton of every pattern, walked by hand in [`RuleSet::scan`].
+    automaton: Keywords,
     cues: Cues,
 }
+
+/// One pattern of the automaton: a folded keyword or cue.
+#[derive(Debug, Clone)]
+struct Pattern {
+    /// What it stands for (several rules may share a keyword).
+    roles: Vec<PatternRole>,
+    /// It matches as a word prefix (`casino*`, run-together phrases).
+    prefix: bool,
+    /// Its length in bytes.
+    len: usize,
+}
+
+/// The keyword automaton: a dense DFA when its table fits in [`DFA_MAX_BYTES`] (the
+/// built-in pack's takes about 1.6 MB), else a contiguous NFA, several times smaller and
+/// slower (a lookup of the state's kind and failure transitions for every byte).
+#[derive(Debug, Clone)]
+enum Keywords {
+    Dfa(KeywordDfa),
+    Nfa {
+        nfa: aho_corasick::nfa::contiguous::NFA,
+        /// Its unanchored start state.
+        start: StateID,
+    },
+}
+
+/// The largest keyword DFA the rule set builds (about 50,000 states, some 4,000 keywords
+/// of a dozen letters); larger keyword lists get the NFA.
+const DFA_MAX_BYTES: usize = 8 << 20;
 
 /// Where a rule fired and on what.
 #[derive(Debug, Clone)]
@@ -356,7 +381,7 @@ impl RuleSet {
                 defs.push((name.to_string(), text.to_string(), r));
             }
         }
-        Self::compile(defs, cues)
+        Self::compile(defs, cues, DFA_MAX_BYTES)
     }
 
     /// The built-in default pack.
@@ -394,10 +419,10 @@ impl RuleSet {
         Self::from_sources(sources)
     }
 
-    fn compile(defs: Vec<(String, String, RuleDef)>, cues: Cues) -> Result<Self, ConfigError> {
+    fn compile(defs: Vec<(String, String, RuleDef)>, cues: Cues, dfa_max_bytes: usize) -> Result<Self, ConfigError> {
         let mut rules = Vec::with_capacity(defs.len());
         let mut pattern_index: std::collections::HashMap<(String, bool), usize> = Default::default();
-        let mut patterns: Vec<(Vec<PatternRole>, bool)> = Vec::new();
+        let mut patterns: Vec<Pattern> = Vec::new();
         let mut texts: Vec<String> = Vec::new();
         let mut fold = Normalized::default();
         let mut add = |raw: &str, role: PatternRole, texts: &mut Vec<String>, fold: &mut Normalized| -> bool {
@@ -421,11 +446,15 @@ impl RuleSet {
             for key in variants {
                 let idx = *pattern_index.entry(key.clone()).or_insert_with(|| {
                     texts.push(key.0.clone());
-                    patterns.push((Vec::new(), key.1));
+                    patterns.push(Pattern {
+                        roles: Vec::new(),
+                        prefix: key.1,
+                        len: key.0.len(),
+                    });
                     patterns.len() - 1
                 });
-                if !patterns[idx].0.contains(&role) {
-                    patterns[idx].0.push(role);
+                if !patterns[idx].roles.contains(&role) {
+                    patterns[idx].roles.push(role);
                 }
             }
             true
@@ -553,20 +582,28 @@ impl RuleSet {
         for cue in &cues.ad_optout {
             add(cue, PatternRole::OptOut, &mut texts, &mut fold);
         }
-        let automaton = aho_corasick::nfa::contiguous::Builder::new()
-            .match_kind(MatchKind::Standard)
-            .build(&texts)
-            .map_err(|e| ConfigError::Invalid(format!("keyword automaton: {e}")))?;
-        let start = automaton
-            .start_state(Anchored::No)
-            .map_err(|e| ConfigError::Invalid(format!("keyword automaton: {e}")))?;
+        let automaton = Self::keyword_automaton(&texts, dfa_max_bytes)?;
         Ok(RuleSet {
             rules,
             patterns,
             automaton,
-            start,
             cues,
         })
+    }
+
+    /// The automaton of the folded keywords: the DFA when it fits in `dfa_max_bytes`.
+    fn keyword_automaton(texts: &[String], dfa_max_bytes: usize) -> Result<Keywords, ConfigError> {
+        if let Some(dfa) = KeywordDfa::new(texts, dfa_max_bytes) {
+            return Ok(Keywords::Dfa(dfa));
+        }
+        let nfa = aho_corasick::nfa::contiguous::Builder::new()
+            .match_kind(MatchKind::Standard)
+            .build(texts)
+            .map_err(|e| ConfigError::Invalid(format!("keyword automaton: {e}")))?;
+        let start = nfa
+            .start_state(Anchored::No)
+            .map_err(|e| ConfigError::Invalid(format!("keyword automaton: {e}")))?;
+        Ok(Keywords::Nfa { nfa, start })
     }
 
     /// The compiled rules, in pack order.
@@ -576,7 +613,11 @@ impl RuleSet {
 
     /// The keyword automaton's size: patterns and heap bytes.
     pub fn automaton_size(&self) -> (usize, usize) {
-        (self.automaton.patterns_len(), self.automaton.memory_usage())
+        let bytes = match &self.automaton {
+            Keywords::Dfa(dfa) => dfa.memory_usage(),
+            Keywords::Nfa { nfa, .. } => nfa.memory_usage(),
+        };
+        (self.patterns.len(), bytes)
     }
 
     /// The cue lists.
@@ -591,56 +632,66 @@ impl RuleSet {
         // lists all the patterns that end at this position, so this finds every
         // (overlapping) keyword, like `find_overlapping_iter` but without its per-match
         // restart overhead.
-        let aut = &self.automaton;
         let bytes = folded.as_bytes();
-        let mut sid = self.start;
-        for (i, &b) in bytes.iter().enumerate() {
-            sid = aut.next_state(Anchored::No, sid, b);
-            if !aut.is_special(sid) || !aut.is_match(sid) {
-                continue;
+        let mut found = |pid: usize, e: usize, len: usize| {
+            let s = e - len;
+            let Pattern { roles, prefix, .. } = &self.patterns[pid];
+            if s > 0 && is_word(bytes[s - 1]) && is_word(bytes[s]) {
+                return;
             }
-            let e = i + 1;
-            for k in 0..aut.match_len(sid) {
-                let pid = aut.match_pattern(sid, k);
-                let s = e - aut.pattern_len(pid);
-                let (roles, prefix) = &self.patterns[pid.as_usize()];
-                if s > 0 && is_word(bytes[s - 1]) && is_word(bytes[s]) {
-                    continue;
-                }
-                if !*prefix && e < bytes.len() && is_word(bytes[e]) && is_word(bytes[e - 1]) {
-                    continue;
-                }
-                for &role in roles {
-                    hits.push(Hit {
-                        role,
-                        start: s as u32,
-                        end: e as u32,
-                    });
+            if !*prefix && e < bytes.len() && is_word(bytes[e]) && is_word(bytes[e - 1]) {
+                return;
+            }
+            for &role in roles {
+                hits.push(Hit {
+                    role,
+                    start: s as u32,
+                    end: e as u32,
+                });
+            }
+        };
+        match &self.automaton {
+            Keywords::Dfa(dfa) => dfa.for_each_match(bytes, |pid, e| found(pid, e, self.patterns[pid].len)),
+            Keywords::Nfa { nfa, start } => {
+                let mut sid = *start;
+                for (i, &b) in bytes.iter().enumerate() {
+                    sid = nfa.next_state(Anchored::No, sid, b);
+                    if !nfa.is_special(sid) || !nfa.is_match(sid) {
+                        continue;
+                    }
+                    for k in 0..nfa.match_len(sid) {
+                        let pid = nfa.match_pattern(sid, k);
+                        found(pid.as_usize(), i + 1, nfa.pattern_len(pid));
+                    }
                 }
             }
         }
     }
 
-    /// False when a keyword hit contradicts the keyword's diacritics: the original text wrote
-    /// a marked Vietnamese letter where the keyword has a different marked letter (`danh để` is
-    /// not `đánh đề`, `tại` is not `tải`). A letter written without marks agrees with any
-    /// mark, so diacritic-free text still matches; when the letters cannot be paired one to
-    /// one (obfuscation, ligatures) the hit is kept.
-    pub(crate) fn diacritics_agree(&self, role: PatternRole, original: &str) -> bool {
+    /// The keyword of a hit as the rule pack wrote it, when it has a Vietnamese marked letter
+    /// (only those hits need [`RuleSet::diacritics_agree`]).
+    pub(crate) fn marked_keyword(&self, role: PatternRole) -> Option<&str> {
         let PatternRole::Rule { rule, group, kw } = role else {
-            return true;
+            return None;
         };
-        let Some(written) = self
+        let (written, marked) = self
             .rules
             .get(rule as usize)
-            .and_then(|r| r.written[group as usize].get(kw as usize))
-        else {
-            return true;
-        };
-        if !written.1 || original.is_ascii() {
+            .and_then(|r| r.written[group as usize].get(kw as usize))?;
+        marked.then_some(&**written)
+    }
+
+    /// False when a keyword hit contradicts the keyword's diacritics: the original text wrote
+    /// a marked Vietnamese letter where the keyword (`written`, from
+    /// [`RuleSet::marked_keyword`]) has a different marked letter (`danh để` is not `đánh
+    /// đề`, `tại` is not `tải`). A letter written without marks agrees with any mark, so
+    /// diacritic-free text still matches; when the letters cannot be paired one to one
+    /// (obfuscation, ligatures) the hit is kept.
+    pub(crate) fn diacritics_agree(written: &str, original: &str) -> bool {
+        if original.is_ascii() {
             return true;
         }
-        let mut letters = written.0.chars().filter(|&c| is_letterish(c));
+        let mut letters = written.chars().filter(|&c| is_letterish(c));
         let mut agree = true;
         for o in original.chars().filter(|&c| is_letterish(c)) {
             let Some(k) = letters.next() else {
@@ -791,6 +842,56 @@ pub(crate) fn is_word(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The built-in pack with the NFA in place of the DFA.
+    fn default_pack_nfa() -> RuleSet {
+        let pack: RulePack = toml::from_str(DEFAULT_PACK).unwrap();
+        let defs = pack
+            .rules
+            .into_iter()
+            .map(|r| (DEFAULT_PACK_NAME.to_string(), DEFAULT_PACK.to_string(), r))
+            .collect();
+        RuleSet::compile(defs, pack.cues.unwrap(), 0).unwrap()
+    }
+
+    #[test]
+    fn the_dfa_and_the_nfa_find_the_same_hits() {
+        let dfa = RuleSet::default_pack().unwrap();
+        let nfa = default_pack_nfa();
+        assert!(matches!(dfa.automaton, Keywords::Dfa(_)));
+        assert!(matches!(nfa.automaton, Keywords::Nfa { .. }));
+        let mut texts: Vec<String> = dfa
+            .rules()
+            .iter()
+            .flat_map(|r| r.fires.iter().chain(&r.spares))
+            .cloned()
+            .collect();
+        texts.extend(
+            [
+                "V.A.Y T1ỀN nhanh, lãi 0%, giải ngân 5 phút, LH 0987.654.321",
+                "vaytiennhanh casinos STK 0071000123456 Vietcombank, tu choi QC soan TC gui 9xxx",
+                "",
+                "a",
+                "%%% $$$ +84 @@",
+            ]
+            .map(String::from),
+        );
+        let hits = |rules: &RuleSet, folded: &str| {
+            let mut hits = Vec::new();
+            rules.scan(folded, &mut hits);
+            let mut hits: Vec<String> = hits.iter().map(|h| format!("{h:?}")).collect();
+            hits.sort();
+            hits
+        };
+        let mut found = 0;
+        for t in &texts {
+            let folded = Normalized::new(t);
+            let want = hits(&nfa, folded.text());
+            found += want.len();
+            assert_eq!(hits(&dfa, folded.text()), want, "{t:?}");
+        }
+        assert!(found > texts.len(), "the texts should hit keywords: {found}");
+    }
 
     #[test]
     fn vietnamese_marks_are_recognized_in_both_cases() {

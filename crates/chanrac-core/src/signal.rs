@@ -89,6 +89,8 @@ signals! {
         "The sending SIM was activated in the last days (see the policy).";
     AD_LABEL = "AD_LABEL", 0.0, Ad,
         "The text starts with the advertising label ([QC], [AD], QC).";
+    COMPLIANT_AD = "COMPLIANT_AD", -3.0, Ad,
+        "A labelled advertisement that breaks none of the sending rules the engine can check (refusal instructions, not from an ordinary number, in hours; with hub facts also registered, under the cap, not to the Do-Not-Call register, its copy submitted), whose every link goes to a brand's official domain and that gives no other contact than a service number or short code: what a registered advertiser sends, not a spammer, an illegal lender or a scammer.";
     AD_FROM_NUMBER = "AD_FROM_NUMBER", 6.0, Spam,
         "An advertisement sent from an ordinary number instead of a registered brandname.";
     AD_OUTSIDE_HOURS = "AD_OUTSIDE_HOURS", 4.0, Spam,

@@ -121,6 +121,29 @@ fn cross_validation_reports_the_documented_shape_with_a_baseline() {
 }
 
 #[test]
+fn a_threshold_for_a_false_positive_limit_is_chosen_on_the_training_folds() {
+    let en = head("uci_sms_spam_collection_en.tsv", 800, "fpr.tsv");
+    let o = chanrac(&["eval", "--data", &en, "--cv", "3", "--max-fpr", "0.01", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_report_shape(&v);
+    assert_report_shape(&v["at_fpr"]);
+    assert_eq!(v["at_fpr"]["max_fpr"], 0.01);
+    let t = v["at_fpr"]["thresholds"].as_array().unwrap();
+    assert_eq!(t.len(), 3);
+    assert!(t.iter().all(|t| (0.0..=1.0).contains(&t.as_f64().unwrap())), "{t:?}");
+    // The ranking, always reported: the ROC area and recall at four false-positive rates.
+    assert!(v["roc"]["auc"].as_f64().unwrap() > 0.9, "{v}");
+    let points = v["roc"]["recall_at_fpr"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    let recalls: Vec<f64> = points.iter().map(|p| p[1].as_f64().unwrap()).collect();
+    assert!(recalls.windows(2).all(|w| w[0] <= w[1]), "{recalls:?}");
+    // A threshold needs training folds to be chosen on.
+    let o = chanrac(&["eval", "--data", &en, "--max-fpr", "0.01"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
 fn eval_without_model_or_cv_uses_the_shipped_model() {
     let en = head("uci_sms_spam_collection_en.tsv", 200, "shipped.tsv");
     let o = chanrac(&["eval", "--data", &en, "--json"]);

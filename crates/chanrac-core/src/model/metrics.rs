@@ -154,6 +154,105 @@ impl Tally {
     }
 }
 
+/// One point of a ROC curve: messages scoring at least `threshold` are called unwanted.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RocPoint {
+    /// The lowest score called unwanted.
+    pub threshold: f32,
+    /// Share of the unwanted messages called unwanted.
+    pub recall: f64,
+    /// Share of ham called unwanted.
+    pub fpr: f64,
+    /// Precision and recall's harmonic mean at this point.
+    pub f1: f64,
+}
+
+/// The ROC curve of scores (such as P(spam) + P(scam)) against unwanted-or-not labels: one
+/// point per distinct score, from the highest.
+#[derive(Debug, Clone, Default)]
+pub struct Roc {
+    points: Vec<RocPoint>,
+    auc: f64,
+}
+
+impl Roc {
+    /// The curve of `scores` (`true` in `unwanted` for spam or scam); NaN scores count as the
+    /// lowest.
+    pub fn new(scores: &[f32], unwanted: &[bool]) -> Roc {
+        let mut order: Vec<(f32, bool)> = scores
+            .iter()
+            .map(|&s| if s.is_nan() { f32::NEG_INFINITY } else { s })
+            .zip(unwanted.iter().copied())
+            .collect();
+        order.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let pos = unwanted.iter().filter(|&&u| u).count() as u64;
+        let neg = order.len() as u64 - pos;
+        let (mut tp, mut fp) = (0u64, 0u64);
+        let mut points = Vec::new();
+        let mut auc = 0.0;
+        let mut i = 0;
+        while i < order.len() {
+            let threshold = order[i].0;
+            let (tp0, fp0) = (tp, fp);
+            while i < order.len() && order[i].0 == threshold {
+                if order[i].1 {
+                    tp += 1;
+                } else {
+                    fp += 1;
+                }
+                i += 1;
+            }
+            // Trapezoid between the previous point and this one (ties make a diagonal).
+            auc += (fp - fp0) as f64 * (tp + tp0) as f64 / 2.0;
+            let (recall, fpr) = (ratio(tp, pos), ratio(fp, neg));
+            points.push(RocPoint {
+                threshold,
+                recall,
+                fpr,
+                f1: f1(ratio(tp, tp + fp), recall),
+            });
+        }
+        Roc {
+            points,
+            auc: if pos == 0 || neg == 0 {
+                0.0
+            } else {
+                auc / (pos * neg) as f64
+            },
+        }
+    }
+
+    /// The area under the curve (0 when one side is empty).
+    pub fn auc(&self) -> f64 {
+        self.auc
+    }
+
+    /// The point of highest recall whose FPR is at most `max_fpr` (recall 0 when none is).
+    pub fn at_fpr(&self, max_fpr: f64) -> RocPoint {
+        self.points
+            .iter()
+            .take_while(|p| p.fpr <= max_fpr)
+            .last()
+            .copied()
+            .unwrap_or(RocPoint {
+                threshold: f32::INFINITY,
+                recall: 0.0,
+                fpr: 0.0,
+                f1: 0.0,
+            })
+    }
+
+    /// The point of highest F1 whose FPR is at most `max_fpr`.
+    pub fn best_f1(&self, max_fpr: f64) -> Option<RocPoint> {
+        self.points
+            .iter()
+            .take_while(|p| p.fpr <= max_fpr)
+            .copied()
+            .max_by(|a, b| a.f1.total_cmp(&b.f1))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +286,29 @@ mod tests {
         assert!((r.unwanted.recall - 7.0 / 8.0).abs() < 1e-12);
         assert!((r.unwanted.fpr - 2.0 / 92.0).abs() < 1e-12);
         assert_eq!(r.confusion.matrix[1], [1, 6, 1]);
+    }
+
+    #[test]
+    fn roc_points_and_area_by_hand() {
+        // Scores high to low: u, h, u, (u, h tied), h.
+        let scores = [0.9, 0.8, 0.7, 0.5, 0.5, 0.1];
+        let unwanted = [true, false, true, true, false, false];
+        let roc = Roc::new(&scores, &unwanted);
+        // Area: the (unwanted, ham) pairs ranked right, a tie counting half: of 9 pairs,
+        // 3 (for 0.9) + 2 (for 0.7) + 1.5 (for 0.5) = 6.5.
+        assert!((roc.auc() - 6.5 / 9.0).abs() < 1e-12, "{}", roc.auc());
+        let p = roc.at_fpr(0.0);
+        assert_eq!((p.threshold, p.recall, p.fpr), (0.9, 1.0 / 3.0, 0.0));
+        let p = roc.at_fpr(0.34);
+        assert_eq!(p.threshold, 0.7);
+        assert!((p.recall - 2.0 / 3.0).abs() < 1e-12);
+        let p = roc.at_fpr(0.7);
+        assert_eq!(p.threshold, 0.5);
+        assert_eq!(p.recall, 1.0);
+        let best = roc.best_f1(1.0).unwrap();
+        assert_eq!(best.threshold, 0.5);
+        assert!((best.f1 - 0.75).abs() < 1e-12);
+        assert_eq!(Roc::new(&[0.5], &[true]).auc(), 0.0);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The statistical classifier: P(ham), P(spam), P(scam) for a message.
 //!
 //! A multinomial logistic regression over hashed features ([`crate::features`]), trained by
-//! AdaGrad ([`train`]), with one temperature that calibrates its probabilities. The engine
+//! AdaGrad on NB-SVM-scaled features (each feature weighed per class by its naive Bayes
+//! log-count ratio, folded into the weights afterwards; [`train`]), with one temperature that
+//! calibrates its probabilities. The engine
 //! uses it as a detector ([`crate::EngineBuilder::model`]): `MODEL_SPAM` and `MODEL_SCAM` fire
 //! with the probability as evidence. A multinomial naive Bayes on the same features
 //! ([`train::NaiveBayes`]) is the baseline it is measured against.
@@ -56,7 +58,11 @@ pub use metrics::Report;
 pub use train::{Dataset, NaiveBayes, TrainConfig};
 
 /// The version of the model file format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Version 2 (2026-11-23): the header's training settings gained `nb_alpha` and
+/// `average_epochs`, and the weights of an NB-SVM model have the log-count ratios folded in;
+/// a version-1 file is refused (retrain it with `chanrac train`).
+pub const FORMAT_VERSION: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"CHANRACM";
 
@@ -130,7 +136,9 @@ pub enum ModelError {
     #[error("not a chanrac model file (bad magic bytes)")]
     NotAModel,
     /// Another format version.
-    #[error("model file format version {found} is not supported (this build reads version {FORMAT_VERSION})")]
+    #[error(
+        "model file format version {found} is not supported (this build reads version {FORMAT_VERSION}; retrain the model with `chanrac train`)"
+    )]
     Version {
         /// The version in the file.
         found: u32,
@@ -214,6 +222,26 @@ impl Linear {
     #[inline]
     pub(crate) fn scale(n: usize) -> f32 {
         if n == 0 { 0.0 } else { 1.0 / (n as f32).sqrt() }
+    }
+
+    /// Raw scores of the classes with each feature's value per class from `ratios` (NB-SVM
+    /// scaling; 1 without).
+    #[inline]
+    pub(crate) fn logits_scaled(&self, idx: &[u32], ratios: Option<&[f32]>) -> [f32; CLASSES] {
+        let Some(r) = ratios else {
+            return self.logits(idx);
+        };
+        let mut sum = [0.0f32; CLASSES];
+        for &i in idx {
+            let base = i as usize * CLASSES;
+            if let (Some(w), Some(r)) = (self.w.get(base..base + CLASSES), r.get(base..base + CLASSES)) {
+                sum[0] += w[0] * r[0];
+                sum[1] += w[1] * r[1];
+                sum[2] += w[2] * r[2];
+            }
+        }
+        let s = Self::scale(idx.len());
+        std::array::from_fn(|c| self.bias[c] + s * sum[c])
     }
 
     /// Raw scores of the classes.
@@ -704,9 +732,16 @@ mod tests {
     #[test]
     fn refuses_other_versions_magic_and_corruption() {
         let bytes = tiny().to_bytes();
-        let mut v2 = bytes.clone();
-        v2[8] = 2;
-        assert!(matches!(Model::from_bytes(&v2), Err(ModelError::Version { found: 2 })));
+        for other in [1u8, 3] {
+            let mut v = bytes.clone();
+            v[8] = other;
+            let err = Model::from_bytes(&v).unwrap_err();
+            assert!(
+                matches!(err, ModelError::Version { found } if found == other as u32),
+                "{err}"
+            );
+            assert!(err.to_string().contains("retrain"), "{err}");
+        }
         let mut magic = bytes.clone();
         magic[0] = b'X';
         assert!(matches!(Model::from_bytes(&magic), Err(ModelError::NotAModel)));

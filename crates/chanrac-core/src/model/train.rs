@@ -1,5 +1,7 @@
-//! Training: logistic regression by AdaGrad, temperature calibration, the naive Bayes
-//! baseline and grouped, stratified, seeded cross-validation.
+//! Training: logistic regression by AdaGrad (optionally over NB-SVM-scaled features, and
+//! with averaged weights), temperature calibration, the naive Bayes baseline, grouped,
+//! stratified, seeded cross-validation, and decision thresholds held at a false-positive
+//! limit by a nested cross-validation of the training side.
 //!
 //! Everything here is deterministic: the only randomness is a SplitMix64 generator seeded
 //! from [`TrainConfig::seed`], and rows are visited in an order derived from it alone.
@@ -7,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
-use super::metrics::Tally;
+use super::metrics::{Roc, Tally};
 use super::{
     CLASSES, DataFile, Label, Linear, Model, ModelError, ModelHeader, Quantized, TrainingInfo, argmax, softmax,
 };
@@ -33,6 +35,15 @@ pub struct TrainConfig {
     /// header, before the final model is trained on everything. 0 skips both (temperature
     /// 1). Default 0.2.
     pub holdout: f32,
+    /// NB-SVM scaling (Wang & Manning 2012): each feature's value for class *c* is multiplied
+    /// by its log-count ratio between the messages of class *c* and the others, estimated on
+    /// the training rows with this additive smoothing; the ratios are folded into the
+    /// weights after training, so inference is unchanged. 0 turns it off. Default 0.1
+    /// (chosen on the development split, see `docs/model.md`).
+    pub nb_alpha: f32,
+    /// Average the weights over the steps of the last `average_epochs` epochs (averaged
+    /// SGD); 0 keeps the last weights. Default 0.
+    pub average_epochs: u32,
 }
 
 impl Default for TrainConfig {
@@ -44,6 +55,8 @@ impl Default for TrainConfig {
             l2: 1e-6,
             unwanted_weight: 1.0,
             holdout: 0.2,
+            nb_alpha: 0.1,
+            average_epochs: 0,
         }
     }
 }
@@ -58,12 +71,15 @@ impl TrainConfig {
             && self.l2 >= 0.0
             && self.unwanted_weight.is_finite()
             && self.unwanted_weight > 0.0
-            && (0.0..0.9).contains(&self.holdout);
+            && (0.0..0.9).contains(&self.holdout)
+            && self.nb_alpha.is_finite()
+            && self.nb_alpha >= 0.0
+            && self.average_epochs <= self.epochs;
         if ok {
             Ok(())
         } else {
             Err(ModelError::Invalid(format!(
-                "invalid training settings: epochs 1..=1000, learning_rate > 0, l2 >= 0, unwanted_weight > 0, 0 <= holdout < 0.9 (got {self:?})"
+                "invalid training settings: epochs 1..=1000, learning_rate > 0, l2 >= 0, unwanted_weight > 0, 0 <= holdout < 0.9, nb_alpha >= 0, average_epochs <= epochs (got {self:?})"
             )))
         }
     }
@@ -199,13 +215,18 @@ impl Dataset {
 
     /// [`Dataset::folds`] of the first `n` messages only.
     fn folds_of_first(&self, n: usize, k: usize, seed: u64) -> Vec<usize> {
+        self.folds_of(&(0..n).collect::<Vec<_>>(), k, seed)
+    }
+
+    /// The fold (0..k) of each of `rows`, as [`Dataset::folds`] makes them.
+    fn folds_of(&self, rows: &[usize], k: usize, seed: u64) -> Vec<usize> {
         let k = k.max(1);
         // Groups in order of first appearance, each with its first label.
         let mut first: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
         let mut groups: Vec<(u64, Label)> = Vec::new();
-        for (i, &g) in self.groups[..n].iter().enumerate() {
-            first.entry(g).or_insert_with(|| {
-                groups.push((g, self.labels[i]));
+        for &i in rows {
+            first.entry(self.groups[i]).or_insert_with(|| {
+                groups.push((self.groups[i], self.labels[i]));
                 groups.len() - 1
             });
         }
@@ -213,43 +234,175 @@ impl Dataset {
         groups.sort_by_key(|&(_, l)| l);
         let fold_of: std::collections::BTreeMap<u64, usize> =
             groups.iter().enumerate().map(|(pos, &(g, _))| (g, pos % k)).collect();
-        self.groups[..n].iter().map(|g| fold_of[g]).collect()
+        rows.iter().map(|&i| fold_of[&self.groups[i]]).collect()
     }
 }
 
-/// Fits the weights on the given rows by AdaGrad on the softmax cross-entropy.
-pub(crate) fn fit_linear(ds: &Dataset, rows: &[usize], buckets: usize, cfg: &TrainConfig) -> Linear {
+/// P(spam) + P(scam): the score a decision threshold applies to.
+pub fn unwanted_score(p: &[f32; CLASSES]) -> f32 {
+    p[1] + p[2]
+}
+
+/// The lowest threshold on [`unwanted_score`] whose ham false-positive rate is at most
+/// `max_fpr` on out-of-fold scores of `rows` (a `k`-fold cross-validation on them alone,
+/// grouped and seeded like every other): a decision rule chosen without the data it will be
+/// tested on.
+pub fn threshold_for_fpr(
+    ds: &Dataset,
+    rows: &[usize],
+    k: usize,
+    buckets: usize,
+    cfg: &TrainConfig,
+    max_fpr: f64,
+) -> f32 {
+    let folds = ds.folds_of(rows, k, cfg.seed);
+    let mut scores = vec![0.0f32; rows.len()];
+    for f in 0..k {
+        let train_rows: Vec<usize> = rows
+            .iter()
+            .zip(&folds)
+            .filter(|&(_, &g)| g != f)
+            .map(|(&r, _)| r)
+            .collect();
+        if train_rows.is_empty() {
+            continue;
+        }
+        let q = Quantized::new(&fit(ds, &train_rows, buckets, cfg));
+        for (pos, &r) in rows.iter().enumerate() {
+            if folds[pos] == f {
+                scores[pos] = unwanted_score(&softmax(q.logits(ds.features(r)), 1.0));
+            }
+        }
+    }
+    let unwanted: Vec<bool> = rows.iter().map(|&r| ds.label(r).is_unwanted()).collect();
+    Roc::new(&scores, &unwanted).at_fpr(max_fpr).threshold
+}
+
+/// Fits a model on the given rows: the NB-SVM ratios if asked for, the weights by AdaGrad, and
+/// the ratios folded into the weights (so that inference is a plain linear model).
+pub(crate) fn fit(ds: &Dataset, rows: &[usize], buckets: usize, cfg: &TrainConfig) -> Linear {
+    let ratios = (cfg.nb_alpha > 0.0).then(|| nb_ratios(ds, rows, buckets, cfg.nb_alpha));
+    let mut lin = fit_linear(ds, rows, buckets, cfg, ratios.as_deref());
+    if let Some(r) = &ratios {
+        for (w, r) in lin.w.iter_mut().zip(r) {
+            *w *= r;
+        }
+    }
+    lin
+}
+
+/// The log-count ratio of every bucket and class: ln of the bucket's share of class *c*'s
+/// feature occurrences over its share of the other classes' (each message counting a bucket
+/// once), smoothed by `alpha`. A class without training rows gets ratio 1 (no scaling).
+fn nb_ratios(ds: &Dataset, rows: &[usize], buckets: usize, alpha: f32) -> Vec<f32> {
+    let mut counts = vec![0u32; buckets * CLASSES];
+    let mut seen: Vec<u32> = Vec::new();
+    let mut docs = [0u64; CLASSES];
+    for &r in rows {
+        let c = ds.label(r) as usize;
+        docs[c] += 1;
+        seen.clear();
+        seen.extend(ds.features(r).iter().filter(|&&i| (i as usize) < buckets));
+        seen.sort_unstable();
+        seen.dedup();
+        for &i in &seen {
+            counts[i as usize * CLASSES + c] += 1;
+        }
+    }
+    let alpha = alpha as f64;
+    let mut totals = [0f64; CLASSES];
+    for (k, &n) in counts.iter().enumerate() {
+        totals[k % CLASSES] += n as f64 + alpha;
+    }
+    let all: f64 = totals.iter().sum();
+    let mut r = vec![1.0f32; buckets * CLASSES];
+    for (out, n) in r.chunks_exact_mut(CLASSES).zip(counts.chunks_exact(CLASSES)) {
+        let sum: f64 = n.iter().map(|&x| x as f64 + alpha).sum();
+        for c in 0..CLASSES {
+            if docs[c] == 0 {
+                continue;
+            }
+            let p = (n[c] as f64 + alpha) / totals[c];
+            let q = (sum - (n[c] as f64 + alpha)) / (all - totals[c]);
+            out[c] = (p / q).ln() as f32;
+        }
+    }
+    r
+}
+
+/// Fits the weights on the given rows by AdaGrad on the softmax cross-entropy; with
+/// `ratios`, feature *i* of class *c* is worth `ratios[i * CLASSES + c]` (NB-SVM).
+pub(crate) fn fit_linear(
+    ds: &Dataset,
+    rows: &[usize],
+    buckets: usize,
+    cfg: &TrainConfig,
+    ratios: Option<&[f32]>,
+) -> Linear {
     let mut lin = Linear::zeros(buckets);
     let mut g2 = vec![0.0f32; buckets * CLASSES];
     let mut gb = [0.0f32; CLASSES];
+    // Averaging: with the steps Δ_t after averaging starts, the mean of the weights after each
+    // step is w_T − (1/T) Σ (t − 1) Δ_t, so only the touched weights' sums move.
+    let averaging = cfg.average_epochs > 0;
+    let mut u = if averaging {
+        vec![0.0f32; buckets * CLASSES]
+    } else {
+        Vec::new()
+    };
+    let mut ub = [0.0f32; CLASSES];
+    let mut t = 0.0f32;
     let mut order = rows.to_vec();
     let mut rng = SplitMix::new(cfg.seed);
     let (lr, l2) = (cfg.learning_rate, cfg.l2);
-    for _ in 0..cfg.epochs {
+    let ones = [1.0f32; CLASSES];
+    for epoch in 0..cfg.epochs {
         rng.shuffle(&mut order);
+        let avg = averaging && epoch >= cfg.epochs - cfg.average_epochs;
         for &r in &order {
             let x = ds.features(r);
-            let p = softmax(lin.logits(x), 1.0);
+            let p = softmax(lin.logits_scaled(x, ratios), 1.0);
             let y = ds.label(r) as usize;
             let cw = if y == 0 { 1.0 } else { cfg.unwanted_weight };
             let g: [f32; CLASSES] = std::array::from_fn(|c| cw * (p[c] - (c == y) as u32 as f32));
             let s = Linear::scale(x.len());
+            let tm1 = t;
+            if avg {
+                t += 1.0;
+            }
             for &i in x {
                 let base = i as usize * CLASSES;
                 let (Some(w), Some(acc)) = (lin.w.get_mut(base..base + CLASSES), g2.get_mut(base..base + CLASSES))
                 else {
                     continue;
                 };
+                let rc = ratios.map_or(&ones[..], |r| &r[base..base + CLASSES]);
                 for c in 0..CLASSES {
-                    let grad = g[c] * s + l2 * w[c];
+                    let grad = g[c] * s * rc[c] + l2 * w[c];
                     acc[c] += grad * grad;
-                    w[c] -= lr * grad / (acc[c].sqrt() + 1e-6);
+                    let step = lr * grad / (acc[c].sqrt() + 1e-6);
+                    w[c] -= step;
+                    if avg {
+                        u[base + c] -= tm1 * step;
+                    }
                 }
             }
             for c in 0..CLASSES {
                 gb[c] += g[c] * g[c];
-                lin.bias[c] -= lr * g[c] / (gb[c].sqrt() + 1e-6);
+                let step = lr * g[c] / (gb[c].sqrt() + 1e-6);
+                lin.bias[c] -= step;
+                if avg {
+                    ub[c] -= tm1 * step;
+                }
             }
+        }
+    }
+    if averaging && t > 0.0 {
+        for (w, u) in lin.w.iter_mut().zip(&u) {
+            *w -= u / t;
+        }
+        for (b, u) in lin.bias.iter_mut().zip(ub) {
+            *b -= u / t;
         }
     }
     lin
@@ -324,7 +477,7 @@ pub fn train(
         let folds = ds.folds(k, cfg.seed);
         let (train_rows, held): (Vec<usize>, Vec<usize>) = (0..ds.len()).partition(|&i| folds[i] != 0);
         if !train_rows.is_empty() && !held.is_empty() {
-            let q = Quantized::new(&fit_linear(ds, &train_rows, buckets, &cfg));
+            let q = Quantized::new(&fit(ds, &train_rows, buckets, &cfg));
             let logits: Vec<[f32; CLASSES]> = held.iter().map(|&i| q.logits(ds.features(i))).collect();
             let labels: Vec<Label> = held.iter().map(|&i| ds.label(i)).collect();
             temperature = fit_temperature(&logits, &labels);
@@ -336,7 +489,7 @@ pub fn train(
         }
     }
     let all: Vec<usize> = (0..ds.len()).collect();
-    let linear = fit_linear(ds, &all, buckets, &cfg);
+    let linear = fit(ds, &all, buckets, &cfg);
     let header = ModelHeader {
         classes: Label::ALL.iter().map(|l| l.as_str().to_string()).collect(),
         features,
@@ -413,6 +566,29 @@ pub struct CrossValidation {
     pub probs: Vec<[f32; CLASSES]>,
     /// Each message's naive Bayes class, when the baseline was asked for.
     pub baseline: Option<Vec<Label>>,
+    /// With a false-positive limit: each fold's threshold on [`unwanted_score`], chosen by
+    /// [`threshold_for_fpr`] on that fold's training side alone.
+    pub thresholds: Option<Vec<f32>>,
+}
+
+impl CrossValidation {
+    /// The predicted class of message `i`: the most probable one, or, with thresholds,
+    /// unwanted when its [`unwanted_score`] reaches its fold's threshold (then the more
+    /// probable of spam and scam) and ham otherwise.
+    pub fn predicted(&self, i: usize) -> Label {
+        let p = &self.probs[i];
+        match &self.thresholds {
+            None => argmax(p),
+            Some(t) if unwanted_score(p) >= t[self.folds[i]] => {
+                if p[2] > p[1] {
+                    Label::Scam
+                } else {
+                    Label::Spam
+                }
+            }
+            Some(_) => Label::Ham,
+        }
+    }
 }
 
 /// K-fold cross-validation (grouped, stratified, seeded by `cfg.seed`).
@@ -423,12 +599,13 @@ pub fn cross_validate(
     cfg: &TrainConfig,
     baseline: bool,
 ) -> Result<CrossValidation, ModelError> {
-    cross_validate_extra(ds, ds.len(), k, features, cfg, baseline)
+    cross_validate_extra(ds, ds.len(), k, features, cfg, baseline, None)
 }
 
 /// K-fold cross-validation of the first `tested` messages; the others only ever join the
 /// training side (except those whose group, that is whose folded text, is in the fold under
-/// test). The results cover the first `tested` messages.
+/// test). The results cover the first `tested` messages. With `max_fpr`, each fold also gets
+/// a decision threshold chosen on its training side ([`threshold_for_fpr`]).
 pub fn cross_validate_extra(
     ds: &Dataset,
     tested: usize,
@@ -436,6 +613,7 @@ pub fn cross_validate_extra(
     features: &FeatureConfig,
     cfg: &TrainConfig,
     baseline: bool,
+    max_fpr: Option<f64>,
 ) -> Result<CrossValidation, ModelError> {
     let tested = tested.min(ds.len());
     cfg.validate()?;
@@ -451,6 +629,7 @@ pub fn cross_validate_extra(
     let folds = ds.folds_of_first(tested, k, cfg.seed);
     let mut probs = vec![[0.0; CLASSES]; tested];
     let mut nb = baseline.then(|| vec![Label::Ham; tested]);
+    let mut thresholds = max_fpr.map(|_| vec![f32::INFINITY; k]);
     for f in 0..k {
         let (mut train_rows, test): (Vec<usize>, Vec<usize>) = (0..tested).partition(|&i| folds[i] != f);
         let test_groups: std::collections::BTreeSet<u64> = test.iter().map(|&i| ds.groups[i]).collect();
@@ -459,9 +638,12 @@ pub fn cross_validate_extra(
             continue;
         }
         // Tested as shipped: with the quantized weights.
-        let q = Quantized::new(&fit_linear(ds, &train_rows, buckets, cfg));
+        let q = Quantized::new(&fit(ds, &train_rows, buckets, cfg));
         for &i in &test {
             probs[i] = softmax(q.logits(ds.features(i)), 1.0);
+        }
+        if let (Some(t), Some(max)) = (thresholds.as_mut(), max_fpr) {
+            t[f] = threshold_for_fpr(ds, &train_rows, k, buckets, cfg, max);
         }
         if let Some(out) = nb.as_mut() {
             let m = NaiveBayes::fit(ds, &train_rows, buckets, 0.1);
@@ -474,6 +656,7 @@ pub fn cross_validate_extra(
         folds,
         probs,
         baseline: nb,
+        thresholds,
     })
 }
 
@@ -520,6 +703,80 @@ mod tests {
         };
         let other = train(&ds, small(), other_seed, &Provenance::default()).unwrap();
         assert_ne!(m.to_bytes(), other.to_bytes());
+    }
+
+    #[test]
+    fn nb_scaling_and_averaging_learn_the_toy_deterministically() {
+        let ds = toy(300);
+        for cfg in [
+            TrainConfig {
+                nb_alpha: 0.1,
+                ..TrainConfig::default()
+            },
+            TrainConfig {
+                nb_alpha: 0.0,
+                average_epochs: 4,
+                ..TrainConfig::default()
+            },
+            TrainConfig {
+                nb_alpha: 1.0,
+                average_epochs: 8,
+                ..TrainConfig::default()
+            },
+        ] {
+            let m = train(&ds, small(), cfg.clone(), &Provenance::default()).unwrap();
+            for (f, want) in [(3u32, Label::Ham), (1, Label::Spam), (2, Label::Scam)] {
+                assert_eq!(m.predict_indices(&[f, 20, 30]).label(), want, "{cfg:?}");
+            }
+            let again = train(&ds, small(), cfg.clone(), &Provenance::default()).unwrap();
+            assert_eq!(m.to_bytes(), again.to_bytes(), "{cfg:?}");
+        }
+        // Averaging more epochs than are trained is refused.
+        let bad = TrainConfig {
+            average_epochs: 9,
+            ..TrainConfig::default()
+        };
+        assert!(train(&ds, small(), bad, &Provenance::default()).is_err());
+    }
+
+    #[test]
+    fn nb_ratios_favour_the_features_of_each_class() {
+        let ds = toy(300);
+        let rows: Vec<usize> = (0..ds.len()).collect();
+        let r = nb_ratios(&ds, &rows, 1024, 0.1);
+        // Feature 1 is in every spam message and no other: a large positive ratio for spam,
+        // negative for ham and scam; a noise feature stays near 0 for every class.
+        assert!(r[CLASSES + 1] > 3.0, "{:?}", &r[CLASSES..2 * CLASSES]);
+        assert!(r[CLASSES] < -1.0 && r[CLASSES + 2] < -1.0);
+        assert!(
+            r[20 * CLASSES..21 * CLASSES].iter().all(|x| x.abs() < 1.0),
+            "{:?}",
+            &r[60..63]
+        );
+        // Only ham: the classes without rows are not scaled.
+        let ham: Vec<usize> = rows.iter().copied().filter(|&i| ds.label(i) == Label::Ham).collect();
+        let r = nb_ratios(&ds, &ham, 1024, 0.1);
+        assert_eq!(r[CLASSES + 1], 1.0);
+    }
+
+    #[test]
+    fn nested_thresholds_are_chosen_per_fold() {
+        let ds = toy(300);
+        let cv = cross_validate_extra(&ds, ds.len(), 5, &small(), &TrainConfig::default(), false, Some(0.01)).unwrap();
+        let t = cv.thresholds.as_ref().unwrap();
+        assert_eq!(t.len(), 5);
+        assert!(t.iter().all(|t| t.is_finite() && *t > 0.0 && *t <= 1.0), "{t:?}");
+        let mut tally = Tally::default();
+        for i in 0..ds.len() {
+            tally.add(ds.label(i), cv.predicted(i));
+        }
+        assert!(tally.report().accuracy > 0.95);
+        assert!(
+            cross_validate(&ds, 5, &small(), &TrainConfig::default(), false)
+                .unwrap()
+                .thresholds
+                .is_none()
+        );
     }
 
     #[test]
