@@ -1,12 +1,15 @@
 //! Prints digests of everything the engine derives from a text: the fold (folded text,
-//! flags, shape, leet offsets, the source span of every folded byte) and the verdict
-//! (action, category, score, every reason with its evidence), over every row of the data
+//! flags, shape, leet offsets, the source span of every folded byte), the verdict
+//! (action, category, score, every reason with its evidence) and the near-duplicate
+//! fingerprint (made from the text alone, and from the check's own analysis as the
+//! counters' plan makes it), over every row of the data
 //! files and over generated SMS-like texts full of tricks. Two builds that print the same
 //! digests behave the same on these inputs: run it before and after a change to the
 //! engine's internals (`cargo run --release -p chanrac-core --example engine_digest`).
 
 use std::path::Path;
 
+use chanrac_core::fingerprint::Fingerprinter;
 use chanrac_core::normalize::Normalized;
 use chanrac_core::{Engine, Message, Scratch};
 
@@ -110,6 +113,8 @@ fn main() {
     }
     let mut fold = Digest(0xcbf29ce484222325);
     let mut verdicts = Digest(0xcbf29ce484222325);
+    let mut prints = Digest(0xcbf29ce484222325);
+    let mut fingerprinter = Fingerprinter::default();
     let mut n = Normalized::default();
     for (i, t) in texts.iter().enumerate() {
         n.fold(t);
@@ -124,8 +129,18 @@ fn main() {
             verdicts.mix(r.weight.to_bits() as u64);
             verdicts.bytes(r.evidence.as_bytes());
         }
+        // The check's analysis is still in the scratch: the plan's way, then the text's own.
+        let analysed = fingerprinter.fingerprint_analysed(t, scratch.normalized(), scratch.findings());
+        let own = engine.fingerprint(t, &mut scratch);
+        prints.bytes(format!("{analysed:?} {own:?}").as_bytes());
         if i + 1 == data_len || i + 1 == texts.len() {
-            println!("{} texts: fold {:016x} verdicts {:016x}", i + 1, fold.0, verdicts.0);
+            println!(
+                "{} texts: fold {:016x} verdicts {:016x} fingerprints {:016x}",
+                i + 1,
+                fold.0,
+                verdicts.0,
+                prints.0
+            );
         }
     }
 }

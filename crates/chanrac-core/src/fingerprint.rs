@@ -324,16 +324,26 @@ impl Fingerprinter {
         let mut pos = 0;
         let mut prev_end = 0;
         let mut prev_word = "";
+        let mut cursor = 0;
         self.raw_tokens = 0;
         self.number_channel = false;
-        for tok in folded.split(' ') {
+        // The words between single spaces, as `folded.split(' ')` gives them, found with a
+        // plain byte loop: words are a few bytes long, too short for `split`'s searcher to
+        // pay for its set-up on each.
+        let bytes = folded.as_bytes();
+        while pos <= bytes.len() {
             let start = pos;
-            pos += tok.len() + 1;
+            let end = bytes[start..]
+                .iter()
+                .position(|&b| b == b' ')
+                .map_or(bytes.len(), |n| start + n);
+            let tok = &folded[start..end];
+            pos = end + 1;
             if tok.is_empty() {
                 continue;
             }
             self.raw_tokens += 1;
-            let (os, oe) = norm.source_span(start, start + tok.len());
+            let (os, oe) = norm.source_span_from(&mut cursor, start, start + tok.len());
             // Punctuation between two words ends a name (`Chào Lan, Bạn…`).
             if self.masked.get(prev_end..os).is_some_and(|gap| !gap.trim().is_empty()) {
                 collapse_name(&mut self.tokens, run.take(), name);
@@ -409,26 +419,51 @@ fn has_contact_cue(folded: &str) -> bool {
     CUES.in_text(folded)
 }
 
-/// Phrases looked for as whole words, all in one pass over the text (one automaton rather
-/// than one substring search per phrase: this runs for every message the counters see).
-struct Cues(aho_corasick::AhoCorasick);
+/// Phrases looked for as whole words, in one pass over the text: only where a word can
+/// start (no letter or digit before) is anything compared, and only the phrases that start
+/// with the byte there (this runs for every message the counters see).
+struct Cues {
+    phrases: Vec<&'static [u8]>,
+    /// For each byte, the phrases (bit `i`: `phrases[i]`) that start with it.
+    starting: [u32; 256],
+}
 
 impl Cues {
-    fn new(phrases: &[&str]) -> Cues {
-        // Plain ASCII phrases: the automaton cannot fail to build.
-        Cues(aho_corasick::AhoCorasick::new(phrases).expect("cue phrases build an automaton"))
+    /// Cues of up to 32 lower-case ASCII phrases, each starting with a letter.
+    fn new(phrases: &[&'static str]) -> Cues {
+        assert!(phrases.len() <= 32, "at most 32 cue phrases");
+        let mut starting = [0u32; 256];
+        for (i, p) in phrases.iter().enumerate() {
+            let first = p.as_bytes()[0];
+            assert!(first.is_ascii_lowercase(), "a cue phrase starts with a letter: {p:?}");
+            starting[first as usize] |= 1 << i;
+        }
+        Cues {
+            phrases: phrases.iter().map(|p| p.as_bytes()).collect(),
+            starting,
+        }
     }
 
     /// True when one of the phrases stands as whole words in the folded text (no letter or
-    /// digit before it, no letter after it: `otp123` counts, `barcode` does not). Every match
-    /// is tried, overlapping ones too, so that `ib` inside `inbox` does not hide `inbox`.
+    /// digit before it, no letter after it: `otp123` counts, `barcode` does not). Every
+    /// phrase is tried at every such place, so that `ib` inside `inbox` does not hide
+    /// `inbox`.
     fn in_text(&self, folded: &str) -> bool {
         let b = folded.as_bytes();
-        self.0.find_overlapping_iter(folded).any(|m| {
-            let before = m.start().checked_sub(1).map(|i| b[i]);
-            let after = b.get(m.end()).copied();
-            !before.is_some_and(|b| b.is_ascii_alphanumeric()) && !after.is_some_and(|b| b.is_ascii_alphabetic())
-        })
+        let mut word_before = false;
+        for (i, &c) in b.iter().enumerate() {
+            let starts = if word_before { 0 } else { self.starting[c as usize] };
+            word_before = c.is_ascii_alphanumeric();
+            let mut left = starts;
+            while left != 0 {
+                let p = self.phrases[left.trailing_zeros() as usize];
+                left &= left - 1;
+                if b[i..].starts_with(p) && !b.get(i + p.len()).is_some_and(u8::is_ascii_alphabetic) {
+                    return true;
+                }
+            }
+        }
+        false
     }
 }
 
@@ -507,19 +542,32 @@ pub fn band_key(i: usize, rows: &[u64]) -> u64 {
     xxh3_64_with_seed(&h.to_le_bytes(), i as u64)
 }
 
-/// The 64-bit SimHash of a set of shingle hashes (each shingle weighs 1).
+/// The 64-bit SimHash of a set of shingle hashes (each shingle weighs 1): bit `b` is set
+/// when more than half of the shingles' mixed hashes have it (their votes of +1 and -1 sum
+/// above zero).
 pub fn simhash(shingles: &[u64]) -> u64 {
-    let mut votes = [0i32; 64];
-    for &s in shingles {
-        let h = mix(s);
-        for (bit, v) in votes.iter_mut().enumerate() {
-            *v += if h >> bit & 1 == 1 { 1 } else { -1 };
+    // Each shingle's bits are counted eight positions per word, one per byte: byte `k` of
+    // `lanes[j]` counts bit `8k + j`. A byte holds up to 255 before it is added up.
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    let mut ones = [0u64; 64];
+    for part in shingles.chunks(255) {
+        let mut lanes = [0u64; 8];
+        for &s in part {
+            let h = mix(s);
+            for (j, lane) in lanes.iter_mut().enumerate() {
+                *lane += h >> j & LOW;
+            }
+        }
+        for (j, lane) in lanes.iter().enumerate() {
+            for k in 0..8 {
+                ones[8 * k + j] += lane >> (8 * k) & 0xff;
+            }
         }
     }
-    votes
-        .iter()
+    let n = shingles.len() as u64;
+    ones.iter()
         .enumerate()
-        .fold(0u64, |acc, (bit, &v)| if v > 0 { acc | 1 << bit } else { acc })
+        .fold(0u64, |acc, (bit, &c)| if 2 * c > n { acc | 1 << bit } else { acc })
 }
 
 /// The Jaccard similarity of two sorted, deduplicated sets.
@@ -623,6 +671,109 @@ mod tests {
         assert_eq!(a.exact, b.exact);
         assert_eq!(a.bands, b.bands);
         assert_eq!(a.simhash, b.simhash);
+    }
+
+    /// SimHash as the vote it is defined as: +1 per shingle with the bit, -1 per shingle
+    /// without it.
+    fn simhash_by_votes(shingles: &[u64]) -> u64 {
+        let mut votes = [0i64; 64];
+        for &s in shingles {
+            let h = mix(s);
+            for (bit, v) in votes.iter_mut().enumerate() {
+                *v += if h >> bit & 1 == 1 { 1 } else { -1 };
+            }
+        }
+        votes
+            .iter()
+            .enumerate()
+            .fold(0u64, |acc, (bit, &v)| if v > 0 { acc | 1 << bit } else { acc })
+    }
+
+    #[test]
+    fn simhash_is_the_majority_vote_of_the_bits() {
+        // Sizes around the 255-shingle parts the counting works in, and ties (even sizes
+        // where a bit is set in exactly half).
+        for n in [0usize, 1, 2, 3, 8, 40, 254, 255, 256, 511, 600, 1000] {
+            for seed in 0..4u64 {
+                let shingles: Vec<u64> = (0..n as u64).map(|i| mix(i ^ seed << 40)).collect();
+                assert_eq!(simhash(&shingles), simhash_by_votes(&shingles), "n = {n}, seed {seed}");
+            }
+        }
+        // One value many times over: every bit of its hash, and nothing else.
+        let same = vec![12345u64; 700];
+        assert_eq!(simhash(&same), mix(12345));
+        assert_eq!(simhash(&same), simhash_by_votes(&same));
+    }
+
+    /// Every occurrence of every phrase, overlapping ones too, with the same whole-word
+    /// test: what [`Cues::in_text`] must answer.
+    fn cue_by_search(phrases: &[&str], folded: &str) -> bool {
+        let b = folded.as_bytes();
+        phrases.iter().any(|p| {
+            (0..b.len()).any(|i| {
+                b[i..].starts_with(p.as_bytes())
+                    && !i.checked_sub(1).is_some_and(|j| b[j].is_ascii_alphanumeric())
+                    && !b.get(i + p.len()).is_some_and(u8::is_ascii_alphabetic)
+            })
+        })
+    }
+
+    #[test]
+    fn cues_are_found_as_whole_words_wherever_they_stand() {
+        let phrases = [
+            "zalo",
+            "ib",
+            "inbox",
+            "lien he",
+            "lh",
+            "link",
+            "otp",
+            "code",
+            "ma xac thuc",
+        ];
+        let cues = Cues::new(&phrases);
+        let cases = [
+            ("", false),
+            ("ib", true),
+            ("inbox ngay", true),
+            ("xinbox", false),
+            ("ibx", false),
+            ("ib2", true),
+            ("otp123", true),
+            ("2otp", false),
+            ("barcode", false),
+            ("code.", true),
+            ("a.zalo.me", true),
+            ("lien hee", false),
+            ("lien he", true),
+            ("vui long lien he 0912", true),
+            ("linkk lh", true),
+            ("ma xac thu", false),
+            ("ma xac thuc", true),
+            ("ma xac thucx ma xac thuc", true),
+            ("zaloo zalo9", true),
+            ("tiếng việt zalo", true),
+        ];
+        for (text, want) in cases {
+            assert_eq!(cues.in_text(text), want, "{text:?}");
+            assert_eq!(cue_by_search(&phrases, text), want, "{text:?} (reference)");
+        }
+        // Every text of the data files and their folds, against the reference.
+        let mut norm = Normalized::default();
+        let mut seen = 0;
+        for name in ["vi_smishing_ie403_part_a.tsv", "uci_sms_spam_collection_en.tsv"] {
+            let path = format!("{}/../../data/{name}", env!("CARGO_MANIFEST_DIR"));
+            let data = std::fs::read_to_string(&path).unwrap();
+            for line in data.lines().skip(1) {
+                let text = line.split_once('\t').map_or(line, |(_, t)| t);
+                norm.fold(text);
+                for t in [norm.text(), text] {
+                    assert_eq!(cues.in_text(t), cue_by_search(&phrases, t), "{t:?}");
+                    seen += cue_by_search(&phrases, t) as usize;
+                }
+            }
+        }
+        assert!(seen > 100, "the data holds cue words ({seen})");
     }
 
     #[test]

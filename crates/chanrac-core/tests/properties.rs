@@ -41,6 +41,24 @@ proptest! {
     }
 
     #[test]
+    fn spans_walked_with_a_cursor_are_the_spans(s in sms_like(), cuts in prop::collection::vec(0usize..300, 0..40)) {
+        let n = Normalized::new(&s);
+        // The words of the fold in order (what the fingerprint walks), then the same ranges
+        // shuffled by the cuts (out of order, empty, past the end).
+        let mut ranges = Vec::new();
+        let mut pos = 0;
+        for w in n.text().split(' ') {
+            ranges.push((pos, pos + w.len()));
+            pos += w.len() + 1;
+        }
+        ranges.extend(cuts.chunks(2).map(|c| (c[0], c.get(1).copied().unwrap_or(c[0]))));
+        let mut cursor = 0;
+        for (a, b) in ranges {
+            prop_assert_eq!(n.source_span_from(&mut cursor, a, b), n.source_span(a, b), "{:?} {}..{}", s, a, b);
+        }
+    }
+
+    #[test]
     fn engine_never_panics_and_quotes_the_text(s in sms_like(), sender in "[0-9+ A-Za-z.()-]{0,16}") {
         let engine = engine();
         let v = engine.check(&Message::text(s.clone()).from(sender).at(1_795_359_600));

@@ -90,7 +90,9 @@ pub struct MessageIn {
 }
 
 impl MessageIn {
-    fn into_message(self, now: i64, mail: &chanrac_mail::Limits) -> Result<(Option<String>, Message), String> {
+    /// The message to check (its `id` is the one its verdict carries: the given id, or an
+    /// e-mail's Message-ID).
+    fn into_message(self, now: i64, mail: &chanrac_mail::Limits) -> Result<Message, String> {
         let (text, mail) = match (self.text, self.email) {
             (Some(t), None) => (t, None),
             (None, Some(raw)) => (String::new(), Some(crate::email::read(raw.as_bytes(), mail)?)),
@@ -112,22 +114,25 @@ impl MessageIn {
             sim_activated_at: sim,
         };
         if let Some(m) = mail {
-            let msg = crate::email::overlay(m, self.id, self.sender, self.recipient, received_at, meta);
-            return Ok((msg.id.clone(), msg));
-        }
-        Ok((
-            self.id.clone(),
-            Message {
-                id: self.id,
-                sender: self.sender,
-                recipient: self.recipient,
-                text,
-                channel: self.channel.unwrap_or_default(),
-                received_at: Some(received_at),
+            return Ok(crate::email::overlay(
+                m,
+                self.id,
+                self.sender,
+                self.recipient,
+                received_at,
                 meta,
-                email: None,
-            },
-        ))
+            ));
+        }
+        Ok(Message {
+            id: self.id,
+            sender: self.sender,
+            recipient: self.recipient,
+            text,
+            channel: self.channel.unwrap_or_default(),
+            received_at: Some(received_at),
+            meta,
+            email: None,
+        })
     }
 }
 
@@ -148,6 +153,9 @@ pub struct VerdictOut<'a> {
 }
 
 impl<'a> VerdictOut<'a> {
+    /// What a verdict's answer is made of ([`write_verdict`] writes it without this step;
+    /// the tests hold the two equal).
+    #[cfg(test)]
     fn new(id: Option<&'a str>, v: &'a Verdict) -> Self {
         VerdictOut {
             id,
@@ -159,8 +167,9 @@ impl<'a> VerdictOut<'a> {
     }
 }
 
-/// Checks one message with this thread's working memory and counts it (the caller hands it
-/// to the verdict log once answered, see [`crate::verdict_log`]). `counted` is the
+/// Checks one message with this thread's working memory and counts it in `tally` (the
+/// caller merges the tally with [`AppState::merge_checks`] and hands the message to the
+/// verdict log once answered, see [`crate::verdict_log`]). `counted` is the
 /// message as [`prepare_one`] analysed it and the values the counters returned for its
 /// plan (`None`: they could not answer), when the engine is stateful.
 pub(crate) fn check_one(
@@ -193,7 +202,6 @@ pub(crate) fn check_one(
         if ads.is_some() && !with_counters && v.action < Action::Block {
             state.hub.count_ad(msg, now);
         }
-        state.metrics.checked(v.action, v.category, 1);
         // Violations are counted per advertiser: its key is made only when there is one.
         let violation = ads.is_some()
             && v.reasons
@@ -247,21 +255,15 @@ pub async fn check(
     let Json(input) = body?;
     let started = Instant::now();
     let now = now();
-    let (id, msg) = input
+    let msg = input
         .into_message(now, &state.config.email.limits())
         .map_err(|m| ApiError::bad_request("invalid_message", m))?;
-    Ok(check_message(state, id, msg, started, now).await)
+    Ok(check_message(state, msg, started, now).await)
 }
 
 /// Checks one message (with the counters when the engine is stateful), counts it and
 /// answers its verdict.
-pub(crate) async fn check_message(
-    state: AppState,
-    id: Option<String>,
-    msg: Message,
-    started: Instant,
-    now: i64,
-) -> Response {
+pub(crate) async fn check_message(state: AppState, msg: Message, started: Instant, now: i64) -> Response {
     let engine = state.engine();
     let mut tally = Tally::default();
     let v = if engine.is_stateful() {
@@ -278,21 +280,77 @@ pub(crate) async fn check_message(
     } else {
         check_one(&state, &engine, &msg, now, &mut tally, None)
     };
-    state.stats.merge(tally);
-    let out = json_response(&VerdictOut::new(id.as_deref(), &v), 256 + 96 * v.reasons.len());
-    // The answer is made: the message and its verdict move to the log's queue, uncopied.
-    state.verdict_log.push_one(now, "http", msg, v);
+    state.merge_checks(tally);
+    let mut body = Vec::with_capacity(256 + 96 * v.reasons.len());
+    let out = match write_verdict(&mut body, msg.id.as_deref(), &v) {
+        Ok(reasons) => {
+            let reasons_json = logged_reasons(&state, &v, &body, reasons);
+            // The answer is made: the message and its verdict move to the log's queue,
+            // uncopied, with the reasons' JSON of the answer.
+            state.verdict_log.push_one(now, "http", msg, v, reasons_json);
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Err(e) => ApiError::internal(e.to_string()).into_response(),
+    };
     state.metrics.check_seconds.record(started.elapsed().as_secs_f64());
     out
 }
 
-/// A JSON answer, written into a buffer of about the right size.
-fn json_response(value: &impl Serialize, capacity: usize) -> Response {
-    let mut body = Vec::with_capacity(capacity);
-    match serde_json::to_writer(&mut body, value) {
-        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => ApiError::internal(e.to_string()).into_response(),
+/// Writes a verdict as [`VerdictOut`] serializes it (the same bytes) and returns where its
+/// `reasons` array lies in `out`: the verdict log stores that JSON as it is, rather than
+/// serializing the reasons again.
+fn write_verdict(
+    out: &mut Vec<u8>,
+    id: Option<&str>,
+    v: &Verdict,
+) -> Result<std::ops::Range<usize>, serde_json::Error> {
+    out.push(b'{');
+    if let Some(id) = id {
+        out.extend_from_slice(b"\"id\":");
+        serde_json::to_writer(&mut *out, id)?;
+        out.push(b',');
     }
+    out.extend_from_slice(b"\"action\":");
+    serde_json::to_writer(&mut *out, &v.action)?;
+    out.extend_from_slice(b",\"category\":");
+    serde_json::to_writer(&mut *out, &v.category)?;
+    out.extend_from_slice(b",\"score\":");
+    serde_json::to_writer(&mut *out, &v.score)?;
+    out.extend_from_slice(b",\"reasons\":");
+    let start = out.len();
+    serde_json::to_writer(&mut *out, &v.reasons)?;
+    let reasons = start..out.len();
+    out.push(b'}');
+    Ok(reasons)
+}
+
+/// Writes the verdicts of a batch as [`BatchOut`] serializes them (the same bytes), and where
+/// each one's `reasons` array lies (see [`write_verdict`]).
+fn write_batch<'a>(
+    verdicts: impl ExactSizeIterator<Item = (Option<&'a str>, &'a Verdict)>,
+) -> Result<(Vec<u8>, Vec<std::ops::Range<usize>>), serde_json::Error> {
+    let mut body = Vec::with_capacity(256 * verdicts.len());
+    let mut reasons = Vec::with_capacity(verdicts.len());
+    body.extend_from_slice(b"{\"verdicts\":[");
+    for (i, (id, v)) in verdicts.enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        reasons.push(write_verdict(&mut body, id, v)?);
+    }
+    body.extend_from_slice(b"]}");
+    Ok((body, reasons))
+}
+
+/// The reasons' JSON that [`write_verdict`] wrote at `at` in `body`, for the verdict log
+/// when it keeps this verdict.
+fn logged_reasons(state: &AppState, v: &Verdict, body: &[u8], at: std::ops::Range<usize>) -> Option<String> {
+    if !state.verdict_log.keeps(v.action) {
+        return None;
+    }
+    body.get(at)
+        .and_then(|json| std::str::from_utf8(json).ok())
+        .map(str::to_owned)
 }
 
 /// Up to `server.max_batch` messages.
@@ -372,11 +430,7 @@ fn run_batch(state: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
                 .chunks(chunk)
                 .map(|part| {
                     let engine = &engine;
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(_, m)| prepare_one(state, engine, m))
-                            .collect::<Vec<_>>()
-                    })
+                    scope.spawn(move || part.iter().map(|m| prepare_one(state, engine, m)).collect::<Vec<_>>())
                 })
                 .collect();
             for h in handles {
@@ -421,7 +475,7 @@ fn run_batch(state: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
                     let out: Vec<Verdict> = part
                         .iter()
                         .enumerate()
-                        .map(|(j, (_, m))| {
+                        .map(|(j, m)| {
                             let i = c * chunk + j;
                             let counted = prepared
                                 .as_mut()
@@ -430,7 +484,7 @@ fn run_batch(state: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
                             check_one(state, engine, m, now, &mut tally, counted)
                         })
                         .collect();
-                    state.stats.merge(tally);
+                    state.merge_checks(tally);
                     out
                 })
             })
@@ -444,25 +498,23 @@ fn run_batch(state: &AppState, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     if verdicts.len() != messages.len() {
         return Err(ApiError::internal("a batch worker failed"));
     }
-    let out = BatchOut {
-        verdicts: messages
-            .iter()
-            .zip(&verdicts)
-            .map(|((id, _), v)| VerdictOut::new(id.as_deref(), v))
-            .collect(),
-    };
-    let mut body = Vec::with_capacity(256 * messages.len());
-    serde_json::to_writer(&mut body, &out).map_err(|e| ApiError::internal(e.to_string()))?;
-    drop(out);
-    // Answered: the messages and their verdicts move to the log's queue, uncopied.
-    state
-        .verdict_log
-        .push(messages.into_iter().zip(verdicts).map(|((_, msg), verdict)| Entry {
-            at: now,
-            source: "http",
-            msg,
-            verdict,
-        }));
+    let (body, reasons) = write_batch(messages.iter().map(|m| m.id.as_deref()).zip(&verdicts))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    // Answered: the messages and their verdicts move to the log's queue, uncopied, with the
+    // reasons' JSON of the answer.
+    state.verdict_log.push(
+        messages
+            .into_iter()
+            .zip(verdicts)
+            .zip(reasons)
+            .map(|((msg, verdict), at)| Entry {
+                at: now,
+                source: "http",
+                reasons_json: logged_reasons(state, &verdict, &body, at),
+                msg,
+                verdict,
+            }),
+    );
     Ok(body)
 }
 
@@ -1017,4 +1069,81 @@ pub async fn verdicts(
             })
             .collect(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chanrac_core::{Action, Category, Reason, Verdict};
+
+    use super::{BatchOut, VerdictOut, write_batch, write_verdict};
+
+    fn verdict(action: Action, score: f32, reasons: &[(&str, f32, &str)]) -> Verdict {
+        Verdict {
+            action,
+            category: Category::Scam,
+            score,
+            reasons: reasons
+                .iter()
+                .map(|&(signal, weight, evidence)| Reason {
+                    signal: Arc::from(signal),
+                    weight,
+                    evidence: evidence.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn verdicts_are_written_as_their_types_serialize_them() {
+        let cases = [
+            (
+                Some("m-1"),
+                verdict(Action::Block, 12.5, &[("VI_PRIZE", 5.0, "trúng thưởng")]),
+            ),
+            (None, verdict(Action::Allow, 0.0, &[])),
+            (
+                Some("quote \" backslash \\ newline \n tab \t nul \u{0}"),
+                verdict(
+                    Action::Tag,
+                    -1.25,
+                    &[
+                        ("MODEL_SPAM", 0.333_333_34, "P(spam) = 0.712"),
+                        ("A", 1e-7, "\u{1F600} </script>"),
+                    ],
+                ),
+            ),
+            (
+                Some(""),
+                verdict(Action::Quarantine, f32::NAN, &[("X", f32::INFINITY, "")]),
+            ),
+            (
+                Some("tiếng Việt"),
+                verdict(Action::Block, 3.4e38, &[("URL_SHORTENER", 2.0, "bit.ly/x")]),
+            ),
+        ];
+        for (id, v) in &cases {
+            let mut out = Vec::new();
+            let at = write_verdict(&mut out, *id, v).unwrap();
+            assert_eq!(
+                String::from_utf8(out.clone()).unwrap(),
+                serde_json::to_string(&VerdictOut::new(*id, v)).unwrap()
+            );
+            assert_eq!(&out[at], serde_json::to_string(&v.reasons).unwrap().as_bytes());
+        }
+        for n in [0, 1, cases.len()] {
+            let (body, at) = write_batch(cases[..n].iter().map(|(id, v)| (*id, v))).unwrap();
+            let want = BatchOut {
+                verdicts: cases[..n].iter().map(|(id, v)| VerdictOut::new(*id, v)).collect(),
+            };
+            assert_eq!(
+                String::from_utf8(body.clone()).unwrap(),
+                serde_json::to_string(&want).unwrap()
+            );
+            for ((_, v), at) in cases.iter().zip(at) {
+                assert_eq!(&body[at], serde_json::to_string(&v.reasons).unwrap().as_bytes());
+            }
+        }
+    }
 }

@@ -48,7 +48,7 @@ pub async fn check(State(state): State<AppState>, caller: Caller, req: Request) 
     }
     .map_err(|m| ApiError::bad_request("invalid_message", m))?;
     let msg = overlay(mail, None, None, None, now, Metadata::default());
-    Ok(api::check_message(state, msg.id.clone(), msg, started, now).await)
+    Ok(api::check_message(state, msg, started, now).await)
 }
 
 /// Parses an e-mail within `email.*` limits; the error says why it is not one.

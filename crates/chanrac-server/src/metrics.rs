@@ -101,9 +101,23 @@ impl Metrics {
         }
     }
 
-    /// Counts one checked message.
+    /// Counts checked messages, `n` of them with this action and category.
     pub fn checked(&self, action: Action, category: Category, n: u64) {
         self.checks[action as usize * 4 + category as usize].increment(n);
+    }
+
+    /// Counts the checked messages of a request, per action and category (indexed by
+    /// `Action as usize`, `Category as usize`): one increment per pair that occurs, not one
+    /// per message (the counters are shared by every thread).
+    pub fn checked_grid(&self, grid: &[[u64; 4]; 4]) {
+        for action in Action::ALL {
+            for category in Category::ALL {
+                let n = grid[action as usize][category as usize];
+                if n > 0 {
+                    self.checked(action, category, n);
+                }
+            }
+        }
     }
 
     /// Counts a failed store operation.

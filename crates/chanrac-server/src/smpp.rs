@@ -119,7 +119,7 @@ impl Filter for EngineFilter {
         } else {
             crate::api::check_one(&self.state, &engine, msg, now, &mut tally, None)
         };
-        self.state.stats.merge(tally);
+        self.state.merge_checks(tally);
         if v.action != Action::Allow {
             tracing::info!(
                 account = ctx.system_id,
@@ -140,7 +140,7 @@ impl Filter for EngineFilter {
         };
         // The firewall keeps its message: the log gets a copy, only when it keeps it.
         if self.state.verdict_log.keeps(v.action) {
-            self.state.verdict_log.push_one(now, "smpp", msg.clone(), v);
+            self.state.verdict_log.push_one(now, "smpp", msg.clone(), v, None);
         }
         decision
     }

@@ -204,6 +204,13 @@ impl AppState {
         self.inner.engine.load_full()
     }
 
+    /// Counts the messages a request checked: in the metrics (`chanrac_checks_total`) and
+    /// in the statistics.
+    pub fn merge_checks(&self, tally: crate::stats::Tally) {
+        self.metrics.checked_grid(tally.checked());
+        self.stats.merge(tally);
+    }
+
     /// The lists version the engine in effect was built with.
     pub fn lists_version(&self) -> i64 {
         self.inner.lists_version.load(Ordering::Acquire)

@@ -73,6 +73,8 @@ pub struct Tally {
     /// once per request, in [`Stats::merge`].
     operators: HashMap<Box<str>, HashMap<i64, Grid>>,
     channels: HashMap<i64, [Grid; 3]>,
+    /// Every message [`Tally::record`] counted, whatever its minute.
+    checked: Grid,
 }
 
 impl Tally {
@@ -98,6 +100,7 @@ impl Tally {
         };
         by_minute.entry(minute).or_default()[a][c] += 1;
         self.channels.entry(minute).or_default()[msg.channel as usize][a][c] += 1;
+        self.checked[a][c] += 1;
         let action = v.action.as_str();
         if let Some(a) = advertiser {
             for r in v
@@ -123,6 +126,12 @@ impl Tally {
         } else {
             self.add(now, v.action, v.category, &[]);
         }
+    }
+
+    /// The messages [`Tally::record`] counted, per action and category (indexed by
+    /// `Action as usize`, `Category as usize`).
+    pub fn checked(&self) -> &[[u64; 4]; 4] {
+        &self.checked
     }
 
     /// Adds `n` to a count by dimension in the minute that starts at `minute`.

@@ -3,8 +3,9 @@
 //! (group commit).
 //!
 //! A request hands over the message and the verdict it already owns (after its answer is
-//! serialized, so nothing is copied) and does no I/O and no serialization for the log: the
-//! writer builds the rows (the reasons as JSON) and writes them. While one transaction
+//! serialized, so nothing is copied), with the reasons' JSON its answer holds when it has
+//! one, and does no I/O and no serialization for the log: the writer builds the rows (the
+//! reasons as JSON, unless the request gave them) and writes them. While one transaction
 //! commits, the next requests' entries queue up, and the next transaction takes them all, up
 //! to [`MAX_ROWS_PER_COMMIT`].
 //!
@@ -43,6 +44,10 @@ pub struct Entry {
     pub msg: Message,
     /// Its verdict.
     pub verdict: Verdict,
+    /// The verdict's reasons as JSON, when the request already wrote them in its answer
+    /// (the same bytes as serializing them here): the writer then copies them rather than
+    /// serializing them a second time.
+    pub reasons_json: Option<String>,
 }
 
 /// Entries of one request, with their room in the queue (given back once written).
@@ -151,14 +156,23 @@ impl VerdictLog {
         }
     }
 
-    /// Queues one checked message if the log keeps it.
-    pub fn push_one(&self, at: i64, source: &'static str, msg: Message, verdict: Verdict) {
+    /// Queues one checked message if the log keeps it (`reasons_json`: see
+    /// [`Entry::reasons_json`]).
+    pub fn push_one(
+        &self,
+        at: i64,
+        source: &'static str,
+        msg: Message,
+        verdict: Verdict,
+        reasons_json: Option<String>,
+    ) {
         if self.keeps(verdict.action) {
             self.push([Entry {
                 at,
                 source,
                 msg,
                 verdict,
+                reasons_json,
             }]);
         }
     }
@@ -255,10 +269,10 @@ async fn write_loop(
                 Err(_) => break,
             }
         }
-        let records: Vec<VerdictRecord> = chunks.iter_mut().flat_map(|c| c.entries.drain(..)).map(row).collect();
+        let records: Arc<[VerdictRecord]> = chunks.iter_mut().flat_map(|c| c.entries.drain(..)).map(row).collect();
         let last = chunks.last().map_or(0, |c| c.last);
         loop {
-            match store.add_verdicts(&records).await {
+            match store.add_verdicts(records.clone()).await {
                 Ok(()) => break,
                 Err(e) => {
                     Metrics::store_error("add_verdicts");
@@ -283,7 +297,9 @@ fn row(e: Entry) -> VerdictRecord {
     VerdictRecord {
         id: 0,
         at: e.at,
-        reasons: serde_json::to_string(&e.verdict.reasons).unwrap_or_default(),
+        reasons: e
+            .reasons_json
+            .unwrap_or_else(|| serde_json::to_string(&e.verdict.reasons).unwrap_or_default()),
         message_id: e.msg.id,
         source: e.source.to_string(),
         sender: e.msg.sender,
@@ -333,6 +349,7 @@ mod tests {
                     evidence: format!("bằng chứng {i}"),
                 }],
             },
+            reasons_json: None,
         }
     }
 
@@ -358,6 +375,7 @@ mod tests {
             "smpp",
             entry(3, Action::Quarantine).msg,
             entry(3, Action::Quarantine).verdict,
+            None,
         );
         assert!(log.sync(Duration::from_secs(5)).await, "written within 5 s");
         let got = stored(&s).await;

@@ -4,6 +4,8 @@
 //!
 //! Each check takes a fresh, empty store.
 
+use std::sync::Arc;
+
 use chanrac_core::{Action, Category, ListKind};
 
 use super::{
@@ -237,14 +239,14 @@ pub async fn the_verdict_log_finds_and_prunes<R: Records>(s: &R) {
     };
     let mut c = v(3000, "c", "0900000000", Action::Block);
     c.recipient = Some("+84911111111".into());
-    s.add_verdicts(&[
+    s.add_verdicts(Arc::from([
         v(1000, "a", "0912345678", Action::Block),
         v(2000, "b", "0912345678", Action::Tag),
         c,
-    ])
+    ]))
     .await
     .unwrap();
-    s.add_verdicts(&[]).await.unwrap();
+    s.add_verdicts(Arc::from([])).await.unwrap();
     let q = |f: &dyn Fn(&mut VerdictQuery)| {
         let mut q = VerdictQuery {
             limit: 10,
@@ -360,7 +362,7 @@ pub async fn the_verdict_log_finds_and_prunes<R: Records>(s: &R) {
             r
         })
         .collect();
-    s.add_verdicts(&many).await.unwrap();
+    s.add_verdicts(many.into()).await.unwrap();
     let newest = s.find_verdicts(&q(&|q| q.limit = 3)).await.unwrap();
     let got: Vec<_> = newest
         .iter()

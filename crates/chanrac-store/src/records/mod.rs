@@ -27,6 +27,7 @@ pub mod postgres;
 pub mod sqlite;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use chanrac_core::{Action, Category, ListKind};
 use serde::Serialize;
@@ -643,8 +644,10 @@ pub trait Records: Send + Sync + 'static {
         size: i64,
     ) -> impl Future<Output = Result<Vec<DimRow>, StoreError>> + Send;
 
-    /// Appends checked messages to the verdict log.
-    fn add_verdicts(&self, records: &[VerdictRecord]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Appends checked messages to the verdict log, in the given order. The rows are
+    /// shared: a writer that retries a failed write keeps them, and a store that writes
+    /// from another thread (SQLite's blocking pool) takes them there, without copying them.
+    fn add_verdicts(&self, records: Arc<[VerdictRecord]>) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Finds logged verdicts, newest first.
     fn find_verdicts(
@@ -759,7 +762,7 @@ impl Records for AnyRecords {
     async fn dim_stats(&self, dimension: Dimension, from: i64, to: i64, size: i64) -> Result<Vec<DimRow>, StoreError> {
         any!(self, r => r.dim_stats(dimension, from, to, size).await)
     }
-    async fn add_verdicts(&self, records: &[VerdictRecord]) -> Result<(), StoreError> {
+    async fn add_verdicts(&self, records: Arc<[VerdictRecord]>) -> Result<(), StoreError> {
         any!(self, r => r.add_verdicts(records).await)
     }
     async fn find_verdicts(&self, query: &VerdictQuery) -> Result<Vec<VerdictRecord>, StoreError> {

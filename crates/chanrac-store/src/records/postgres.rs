@@ -695,7 +695,7 @@ impl Records for PgRecords {
             .collect())
     }
 
-    async fn add_verdicts(&self, records: &[VerdictRecord]) -> Result<(), StoreError> {
+    async fn add_verdicts(&self, records: Arc<[VerdictRecord]>) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }

@@ -613,11 +613,10 @@ impl Records for SqliteRecords {
         .await
     }
 
-    async fn add_verdicts(&self, records: &[VerdictRecord]) -> Result<(), StoreError> {
+    async fn add_verdicts(&self, records: Arc<[VerdictRecord]>) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }
-        let records = records.to_vec();
         self.with(move |c| {
             let tx = c.transaction()?;
             {
@@ -625,7 +624,7 @@ impl Records for SqliteRecords {
                     "INSERT INTO verdicts (at, message_id, source, sender, recipient, text, action, category, score, reasons)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )?;
-                for v in &records {
+                for v in records.iter() {
                     st.execute(params![
                         v.at,
                         v.message_id,
