@@ -1,9 +1,10 @@
 //! Prints digests of everything the engine derives from a text: the fold (folded text,
 //! flags, shape, leet offsets, the source span of every folded byte), the verdict
-//! (action, category, score, every reason with its evidence) and the near-duplicate
+//! (action, category, score, every reason with its evidence), the near-duplicate
 //! fingerprint (made from the text alone, and from the check's own analysis as the
-//! counters' plan makes it), over every row of the data
-//! files and over generated SMS-like texts full of tricks. Two builds that print the same
+//! counters' plan makes it), and the shipped classifier's features and the verdicts with
+//! it, over every row of the data files and over generated SMS-like texts full of tricks.
+//! Two builds that print the same
 //! digests behave the same on these inputs: run it before and after a change to the
 //! engine's internals (`cargo run --release -p chanrac-core --example engine_digest`).
 
@@ -75,6 +76,15 @@ fn fold_digest(d: &mut Digest, n: &Normalized) {
     }
 }
 
+fn verdict_digest(d: &mut Digest, v: &chanrac_core::Verdict) {
+    d.bytes(format!("{:?} {:?} {}", v.action, v.category, v.score).as_bytes());
+    for r in &v.reasons {
+        d.bytes(r.signal.as_bytes());
+        d.mix(r.weight.to_bits() as u64);
+        d.bytes(r.evidence.as_bytes());
+    }
+}
+
 fn main() {
     let engine = Engine::builder().no_model().build().expect("engine");
     let mut scratch = Scratch::default();
@@ -115,31 +125,33 @@ fn main() {
     let mut verdicts = Digest(0xcbf29ce484222325);
     let mut prints = Digest(0xcbf29ce484222325);
     let mut fingerprinter = Fingerprinter::default();
+    // With the shipped classifier: its features (every bucket, in order) and the verdicts.
+    let with_model = Engine::with_defaults().expect("engine with the model");
+    let model = with_model.model().expect("the shipped model").clone();
+    let mut model_digest = Digest(0xcbf29ce484222325);
     let mut n = Normalized::default();
     for (i, t) in texts.iter().enumerate() {
         n.fold(t);
         fold_digest(&mut fold, &n);
-        let v = engine.check_with(
-            &Message::text(t.as_str()).from("0912345678").at(1_795_316_400),
-            &mut scratch,
-        );
-        verdicts.bytes(format!("{:?} {:?} {}", v.action, v.category, v.score).as_bytes());
-        for r in &v.reasons {
-            verdicts.bytes(r.signal.as_bytes());
-            verdicts.mix(r.weight.to_bits() as u64);
-            verdicts.bytes(r.evidence.as_bytes());
-        }
+        let msg = Message::text(t.as_str()).from("0912345678").at(1_795_316_400);
+        let v = engine.check_with(&msg, &mut scratch);
+        verdict_digest(&mut verdicts, &v);
         // The check's analysis is still in the scratch: the plan's way, then the text's own.
         let analysed = fingerprinter.fingerprint_analysed(t, scratch.normalized(), scratch.findings());
         let own = engine.fingerprint(t, &mut scratch);
         prints.bytes(format!("{analysed:?} {own:?}").as_bytes());
+        for &b in with_model.features(&msg, model.featurizer(), &mut scratch).indices() {
+            model_digest.mix(b as u64);
+        }
+        verdict_digest(&mut model_digest, &with_model.check_with(&msg, &mut scratch));
         if i + 1 == data_len || i + 1 == texts.len() {
             println!(
-                "{} texts: fold {:016x} verdicts {:016x} fingerprints {:016x}",
+                "{} texts: fold {:016x} verdicts {:016x} fingerprints {:016x} model {:016x}",
                 i + 1,
                 fold.0,
                 verdicts.0,
-                prints.0
+                prints.0,
+                model_digest.0
             );
         }
     }
