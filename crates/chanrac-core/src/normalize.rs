@@ -216,19 +216,24 @@ static ASCII_CLASS: [u8; 256] = {
     let mut t = [OTHER; 256];
     let mut b = 0usize;
     while b < 128 {
-        let c = b as u8;
-        t[b] = match c {
-            b'a'..=b'z' => LOWER,
-            b'A'..=b'Z' => UPPER,
-            b'0'..=b'9' => DIGIT,
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C => SPACE,
-            b'%' | b'$' | b'@' | b'&' | b'#' | b'+' | 0..=0x1F | 0x7F => OTHER,
-            _ => PUNCT,
-        };
+        t[b] = ascii_class(b as u8);
         b += 1;
     }
     t
 };
+
+/// The class of an ASCII byte (see [`ASCII_CLASS`]); both byte tables are built from it.
+const fn ascii_class(c: u8) -> u8 {
+    match c {
+        b'a'..=b'z' => LOWER,
+        b'A'..=b'Z' => UPPER,
+        b'0'..=b'9' => DIGIT,
+        b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C => SPACE,
+        b'%' | b'$' | b'@' | b'&' | b'#' | b'+' | 0..=0x1F | 0x7F => OTHER,
+        0x80..=0xFF => OTHER,
+        _ => PUNCT,
+    }
+}
 
 // What a byte adds to an ASCII run of letters and digits, or `STOP` for a byte that ends it.
 const RUN_LOWER: u8 = 1;
@@ -241,20 +246,15 @@ const STOP: u8 = 0x80;
 /// cost more).
 static RUN_BITS: [u8; 256] = {
     let mut t = [STOP; 256];
-    let ranges = [
-        (b'a', b'z', RUN_LOWER),
-        (b'A', b'Z', RUN_UPPER),
-        (b'0', b'9', RUN_DIGIT),
-    ];
-    let mut r = 0;
-    while r < ranges.len() {
-        let (first, last, bit) = ranges[r];
-        let mut b = first;
-        while b <= last {
-            t[b as usize] = bit;
-            b += 1;
-        }
-        r += 1;
+    let mut b = 0usize;
+    while b < 128 {
+        t[b] = match ascii_class(b as u8) {
+            LOWER => RUN_LOWER,
+            UPPER => RUN_UPPER,
+            DIGIT => RUN_DIGIT,
+            _ => STOP,
+        };
+        b += 1;
     }
     t
 };
