@@ -4,7 +4,7 @@
 #   1. single checks, as many as wrk can send (keep-alive, 64 connections);
 #   2. batches of 1,000 and 5,000 real SMS through POST /v1/check/batch;
 #   3. latency at 10,000 requests per second: hey (100 workers × 100 req/s), then wrk paced
-#      (110 connections, each waiting 10 ms after every answer: bench/http/paced.lua), which
+#      (125 connections, each waiting 10 ms after every answer: bench/http/paced.lua), which
 #      takes far less of the shared CPU than hey;
 #   4. memory over a long run (RSS sampled every 10 s), DURATION_LONG seconds (default 600).
 # The server runs with its defaults (embedded counters: the velocity detector is on).
@@ -50,8 +50,8 @@ if on 3; then
 echo "== 3. latency at 10,000 requests/s: hey, 100 workers × 100 req/s, ${D}s"
 hey -z ${D}s -c 100 -q 100 -m POST -T application/json -D "$WORK/check.json" $URL/v1/check \
   | grep -E "Requests/sec|Slowest|Average|50%|99%|Status code|\[2|\[5"
-echo "== 3b. latency at about 10,000 requests/s: wrk paced, 110 connections × (10 ms + latency), ${D}s"
-BODIES=$WORK/checks.jsonl wrk -t1 -c110 -d${D}s --latency -s bench/http/paced.lua $URL/v1/check \
+echo "== 3b. latency at about 10,000 requests/s: wrk paced, ${PACED_CONNS:-125} connections × (10 ms + latency), ${D}s"
+BODIES=$WORK/checks.jsonl wrk -t1 -c${PACED_CONNS:-125} -d${D}s --latency -s bench/http/paced.lua $URL/v1/check \
   | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
 fi
 # What the verdict log wrote and dropped, and the load the server saw.

@@ -8,7 +8,8 @@
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local bodies = {}
-for line in io.lines(assert(os.getenv("BODIES"), "BODIES must name a file of bodies")) do
+local path = assert(os.getenv("BODIES"), "BODIES must name a file of bodies")
+for line in io.lines(path) do
   bodies[#bodies + 1] = line
 end
 local pace = tonumber(os.getenv("PACE_MS") or "10")
