@@ -30,10 +30,61 @@ struct Pending {
     top: HashMap<(i64, TopKind, Box<str>), u64>,
     dropped_top: u64,
     dims: HashMap<DimKey, u64>,
+    /// Per operator and minute, and per minute and channel, kept as grids (as in [`Tally`])
+    /// until the flush turns them into rows: merging a request's counts then allocates
+    /// nothing for an operator and a minute already seen.
+    operators: HashMap<Box<str>, HashMap<i64, Grid>>,
+    channels: HashMap<i64, [Grid; 3]>,
+    /// The (operator, minute) and (minute) grids held; with `dims`, bounded by
+    /// [`MAX_TOP_KEYS`].
+    grids: usize,
     dropped_dims: u64,
 }
 
 impl Pending {
+    /// True when no new dimension key may be added before the next flush.
+    fn dims_full(&self) -> bool {
+        self.dims.len() + self.grids >= MAX_TOP_KEYS
+    }
+
+    /// Adds an operator's counts in one minute.
+    fn add_operator(&mut self, operator: &str, minute: i64, g: &Grid) {
+        let full = self.dims_full();
+        let by_minute = match self.operators.get_mut(operator) {
+            Some(m) => m,
+            None if full => {
+                self.dropped_dims += grid_total(g);
+                return;
+            }
+            None => self.operators.entry(operator.into()).or_default(),
+        };
+        match by_minute.get_mut(&minute) {
+            Some(slot) => add_grid(slot, g),
+            None if full => self.dropped_dims += grid_total(g),
+            None => {
+                by_minute.insert(minute, *g);
+                self.grids += 1;
+            }
+        }
+    }
+
+    /// Adds the counts of one minute per channel.
+    fn add_channels(&mut self, minute: i64, per_channel: &[Grid; 3]) {
+        let full = self.dims_full();
+        match self.channels.get_mut(&minute) {
+            Some(slot) => {
+                for (s, g) in slot.iter_mut().zip(per_channel) {
+                    add_grid(s, g);
+                }
+            }
+            None if full => self.dropped_dims += per_channel.iter().map(grid_total).sum::<u64>(),
+            None => {
+                self.channels.insert(minute, *per_channel);
+                self.grids += 1;
+            }
+        }
+    }
+
     /// Puts counts that could not be written back for the next flush.
     fn merge_counts(&mut self, counts: HashMap<i64, [[u64; 4]; 4]>, top: HashMap<(i64, TopKind, Box<str>), u64>) {
         for (minute, counts) in counts {
@@ -58,6 +109,39 @@ type DimKey = (i64, Dimension, Box<str>, Box<str>, Box<str>);
 /// Counts per action and category (indexed by `Action as usize`, `Category as usize`).
 type Grid = [[u64; 4]; 4];
 
+/// Adds `g` to `slot`, cell by cell.
+fn add_grid(slot: &mut Grid, g: &Grid) {
+    for (srow, row) in slot.iter_mut().zip(g) {
+        for (s, n) in srow.iter_mut().zip(row) {
+            *s += n;
+        }
+    }
+}
+
+/// The messages a grid counts.
+fn grid_total(g: &Grid) -> u64 {
+    g.iter().flatten().sum()
+}
+
+/// The dimension rows of a grid: one per action and category counted.
+fn grid_rows(rows: &mut Vec<DimRow>, bucket: i64, dimension: Dimension, key: &str, g: &Grid) {
+    for action in Action::ALL {
+        for category in Category::ALL {
+            let count = g[action as usize][category as usize];
+            if count > 0 {
+                rows.push(DimRow {
+                    bucket,
+                    dimension,
+                    key: key.to_string(),
+                    action: action.as_str().to_string(),
+                    label: category.as_str().to_string(),
+                    count,
+                });
+            }
+        }
+    }
+}
+
 /// The channels, indexed by `Channel as usize`.
 const CHANNELS: [Channel; 3] = [Channel::Sms, Channel::Ott, Channel::Email];
 const _: () = assert!(Channel::Sms as usize == 0 && Channel::Ott as usize == 1 && Channel::Email as usize == 2);
@@ -69,8 +153,8 @@ pub struct Tally {
     top: Vec<(i64, TopKind, Box<str>)>,
     dims: HashMap<DimKey, u64>,
     /// Per operator and minute, and per minute and channel: kept as grids so that counting
-    /// a message allocates nothing for an operator already seen; they become [`DimKey`]s
-    /// once per request, in [`Stats::merge`].
+    /// a message allocates nothing for an operator already seen; [`Stats::merge`] adds them
+    /// to the node's grids the same way, and they become rows only at the flush.
     operators: HashMap<Box<str>, HashMap<i64, Grid>>,
     channels: HashMap<i64, [Grid; 3]>,
     /// Every message [`Tally::record`] counted, whatever its minute.
@@ -166,36 +250,16 @@ impl Stats {
     pub fn merge(&self, tally: Tally) {
         let Ok(mut p) = self.pending.lock() else { return };
         p.merge_counts(tally.counts, HashMap::new());
-        let mut dims = tally.dims;
-        let mut grid = |minute: i64, dimension: Dimension, key: &str, g: &Grid| {
-            for action in Action::ALL {
-                for category in Category::ALL {
-                    let n = g[action as usize][category as usize];
-                    if n > 0 {
-                        let k = (
-                            minute,
-                            dimension,
-                            key.into(),
-                            action.as_str().into(),
-                            category.as_str().into(),
-                        );
-                        *dims.entry(k).or_default() += n;
-                    }
-                }
-            }
-        };
         for (operator, minutes) in &tally.operators {
             for (&minute, g) in minutes {
-                grid(minute, Dimension::Operator, operator, g);
+                p.add_operator(operator, minute, g);
             }
         }
         for (&minute, per_channel) in &tally.channels {
-            for (channel, g) in CHANNELS.iter().zip(per_channel) {
-                grid(minute, Dimension::Channel, channel.as_str(), g);
-            }
+            p.add_channels(minute, per_channel);
         }
-        for (key, n) in dims {
-            if p.dims.len() >= MAX_TOP_KEYS && !p.dims.contains_key(&key) {
+        for (key, n) in tally.dims {
+            if p.dims_full() && !p.dims.contains_key(&key) {
                 p.dropped_dims += n;
                 continue;
             }
@@ -239,7 +303,7 @@ impl Stats {
                 }
             }
         }
-        let dims: Vec<DimRow> = taken
+        let mut dims: Vec<DimRow> = taken
             .dims
             .iter()
             .map(|((bucket, dimension, key, action, label), &count)| DimRow {
@@ -251,6 +315,16 @@ impl Stats {
                 count,
             })
             .collect();
+        for (operator, minutes) in &taken.operators {
+            for (&minute, g) in minutes {
+                grid_rows(&mut dims, minute, Dimension::Operator, operator, g);
+            }
+        }
+        for (&minute, per_channel) in &taken.channels {
+            for (channel, g) in CHANNELS.iter().zip(per_channel) {
+                grid_rows(&mut dims, minute, Dimension::Channel, channel.as_str(), g);
+            }
+        }
         if taken.dropped_dims > 0 {
             tracing::warn!(
                 dropped = taken.dropped_dims,
@@ -274,9 +348,127 @@ impl Stats {
                 for (key, n) in taken.dims {
                     *p.dims.entry(key).or_default() += n;
                 }
+                for (operator, minutes) in &taken.operators {
+                    for (&minute, g) in minutes {
+                        p.add_operator(operator, minute, g);
+                    }
+                }
+                for (&minute, per_channel) in &taken.channels {
+                    p.add_channels(minute, per_channel);
+                }
             }
             return Err(e);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(action: Action, category: Category) -> Verdict {
+        Verdict {
+            action,
+            category,
+            score: 0.0,
+            reasons: Vec::new(),
+        }
+    }
+
+    fn message(operator: &str, at: i64) -> Message {
+        let mut m = Message::text("xin chao").from("0912345678").at(at);
+        m.meta.operator = Some(operator.to_string());
+        m
+    }
+
+    /// Records one message per (operator, time) in its own request, as single checks do.
+    fn merge_each(stats: &Stats, messages: &[(&str, i64, Action, Category)]) {
+        for &(operator, at, action, category) in messages {
+            let mut t = Tally::default();
+            t.record(
+                at,
+                &message(operator, at),
+                &verdict(action, category),
+                std::iter::empty(),
+                None,
+            );
+            stats.merge(t);
+        }
+    }
+
+    #[test]
+    fn requests_add_up_per_operator_minute_and_channel() {
+        let stats = Stats::default();
+        let (tag, spam) = (Action::Tag, Category::Spam);
+        merge_each(
+            &stats,
+            &[
+                ("Viettel", 120, tag, spam),
+                ("viettel", 150, tag, spam),
+                ("viettel", 181, Action::Allow, Category::Ham),
+                ("mobifone", 130, tag, spam),
+            ],
+        );
+        let p = stats.pending.lock().unwrap();
+        assert_eq!(p.operators.len(), 2, "operators are counted case-insensitively");
+        let viettel = &p.operators["viettel"];
+        assert_eq!(viettel[&120][tag as usize][spam as usize], 2);
+        assert_eq!(viettel[&180][Action::Allow as usize][Category::Ham as usize], 1);
+        assert_eq!(grid_total(&p.operators["mobifone"][&120]), 1);
+        let sms = Channel::Sms as usize;
+        assert_eq!(p.channels[&120][sms][tag as usize][spam as usize], 3);
+        assert_eq!(grid_total(&p.channels[&180][sms]), 1);
+        // viettel@120, viettel@180, mobifone@120, and the minutes 120 and 180.
+        assert_eq!(p.grids, 5);
+        assert_eq!(p.dropped_dims, 0);
+    }
+
+    #[test]
+    fn grids_become_one_row_per_counted_cell() {
+        let mut g = Grid::default();
+        g[Action::Block as usize][Category::Scam as usize] = 3;
+        g[Action::Allow as usize][Category::Ham as usize] = 1;
+        let mut rows = Vec::new();
+        grid_rows(&mut rows, 60, Dimension::Operator, "viettel", &g);
+        rows.sort_by(|a, b| a.action.cmp(&b.action));
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| (r.action.as_str(), r.label.as_str(), r.count))
+            .collect();
+        assert_eq!(got, [("allow", "ham", 1), ("block", "scam", 3)]);
+        assert!(
+            rows.iter()
+                .all(|r| r.bucket == 60 && r.key == "viettel" && r.dimension == Dimension::Operator)
+        );
+    }
+
+    #[test]
+    fn new_keys_past_the_bound_are_dropped_and_counted_old_ones_still_add_up() {
+        let stats = Stats::default();
+        {
+            let mut p = stats.pending.lock().unwrap();
+            p.grids = MAX_TOP_KEYS - 1;
+        }
+        let (tag, spam) = (Action::Tag, Category::Spam);
+        // viettel@60 takes the last place; the channel grid of minute 60 is dropped.
+        merge_each(&stats, &[("viettel", 60, tag, spam)]);
+        // New keys are dropped: viettel@600 and minute 600, mobifone and minute 60 again;
+        // viettel@60 exists and still adds up (its minute's channel grid is dropped).
+        merge_each(
+            &stats,
+            &[
+                ("viettel", 600, tag, spam),
+                ("mobifone", 60, tag, spam),
+                ("viettel", 70, tag, spam),
+            ],
+        );
+        let p = stats.pending.lock().unwrap();
+        assert_eq!(p.grids, MAX_TOP_KEYS);
+        assert_eq!(p.operators.len(), 1);
+        assert_eq!(p.operators["viettel"].len(), 1);
+        assert_eq!(p.operators["viettel"][&60][tag as usize][spam as usize], 2);
+        assert!(p.channels.is_empty());
+        assert_eq!(p.dropped_dims, 6);
     }
 }
