@@ -12,6 +12,10 @@
 use chanrac_core::fingerprint::Fingerprinter;
 use chanrac_core::{Engine, Message, Scratch};
 
+#[path = "../benches/support/corpus.rs"]
+mod corpus;
+use corpus::corpus;
+
 fn main() {
     let texts: Vec<String> = match std::env::args().nth(1) {
         Some(path) => {
@@ -24,24 +28,7 @@ fn main() {
                 .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
                 .collect()
         }
-        None => {
-            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
-            let mut texts = Vec::new();
-            for name in [
-                "vi_smishing_ie403_part_a.tsv",
-                "uci_sms_spam_collection_en.tsv",
-                "vi_spam_ankhanhtran02.tsv",
-                "vi_translated_uci_huynhphong385.tsv",
-            ] {
-                let data = std::fs::read_to_string(format!("{dir}/{name}")).expect("read a data file");
-                texts.extend(
-                    data.lines()
-                        .skip(1)
-                        .map(|l| l.split_once('\t').map_or(l, |(_, t)| t).to_owned()),
-                );
-            }
-            texts
-        }
+        None => corpus(usize::MAX).into_iter().map(|m| m.text).collect(),
     };
     let engine = Engine::builder().build().expect("engine");
     let mut scratch = Scratch::default();
