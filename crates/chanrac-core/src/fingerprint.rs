@@ -108,6 +108,8 @@ pub struct Fingerprinter {
     tokens: Vec<u64>,
     codes: Vec<u64>,
     shingles: Vec<u64>,
+    /// A word with its runs of digits made `#`.
+    canon: Vec<u8>,
     salt: u64,
     /// Words of the last text before names were collapsed.
     raw_tokens: usize,
@@ -179,6 +181,7 @@ impl Fingerprinter {
             tokens: Vec::new(),
             codes: Vec::new(),
             shingles: Vec::new(),
+            canon: Vec::new(),
             salt: 0,
             raw_tokens: 0,
             number_channel: false,
@@ -316,11 +319,10 @@ impl Fingerprinter {
         self.tokens.clear();
         self.codes.clear();
         let folded = norm.text();
-        let code_cue = has_code_cue(folded);
+        let (contact_cue, code_cue) = contact_and_code_cues(folded);
         let name = xxh3_64(NAME.trim().as_bytes());
         // A run of name-like tokens: (its first token's index in `tokens`, its length).
         let mut run: Option<(usize, usize)> = None;
-        let mut canon = String::new();
         let mut pos = 0;
         let mut prev_end = 0;
         let mut prev_word = "";
@@ -345,7 +347,8 @@ impl Fingerprinter {
             self.raw_tokens += 1;
             let (os, oe) = norm.source_span_from(&mut cursor, start, start + tok.len());
             // Punctuation between two words ends a name (`Chào Lan, Bạn…`).
-            if self.masked.get(prev_end..os).is_some_and(|gap| !gap.trim().is_empty()) {
+            // (Only a run can end: without one there is nothing to look at.)
+            if run.is_some() && self.masked.get(prev_end..os).is_some_and(|gap| !gap.trim().is_empty()) {
                 collapse_name(&mut self.tokens, run.take(), name);
             }
             prev_end = oe;
@@ -375,23 +378,25 @@ impl Fingerprinter {
                 self.codes.push(xxh3_64(tok.as_bytes()));
             }
             // Every run of digits becomes one `#`: `10h30` → `#h#`, `2024` → `#`.
-            canon.clear();
+            // Byte by byte: the bytes of a character outside ASCII are never digits, so they
+            // are copied as they are.
+            self.canon.clear();
             let mut in_digits = false;
-            for c in tok.chars() {
+            for &c in tok.as_bytes() {
                 if c.is_ascii_digit() {
                     if !in_digits {
-                        canon.push('#');
+                        self.canon.push(b'#');
                     }
                     in_digits = true;
                 } else {
-                    canon.push(c);
+                    self.canon.push(c);
                     in_digits = false;
                 }
             }
-            self.tokens.push(xxh3_64(canon.as_bytes()));
+            self.tokens.push(xxh3_64(&self.canon));
         }
         collapse_name(&mut self.tokens, run, name);
-        has_contact_cue(folded)
+        contact_cue
     }
 
     /// Fills `self.shingles` from `self.tokens`: sorted, deduplicated hashes.
@@ -408,15 +413,45 @@ impl Fingerprinter {
     }
 }
 
+/// The contact-channel cue phrases: bits 0 to 15 of [`CUES`].
+const CONTACT_PHRASES: [&str; 16] = [
+    "zalo", "telegram", "viber", "whatsapp", "inbox", "ib", "hotline", "lien he", "lh", "soan", "dang ky", "tai app",
+    "click", "truy cap", "website", "link",
+];
+/// The one-time-code cue phrases: the bits of [`CUES`] after [`CONTACT_PHRASES`].
+const CODE_PHRASES: [&str; 9] = [
+    "otp",
+    "ma xac thuc",
+    "ma xac nhan",
+    "ma kich hoat",
+    "mat khau",
+    "passcode",
+    "password",
+    "code",
+    "pin",
+];
+/// The bits of [`CUES`] that are contact cues.
+const CONTACT: u32 = (1 << CONTACT_PHRASES.len()) - 1;
+/// The bits of [`CUES`] that are code cues.
+const CODE: u32 = ((1 << CODE_PHRASES.len()) - 1) << CONTACT_PHRASES.len();
+
+/// Both kinds of cue phrases in one set, so that one pass over the text finds both.
+static CUES: std::sync::LazyLock<Cues> = std::sync::LazyLock::new(|| {
+    let phrases: Vec<&'static str> = CONTACT_PHRASES.iter().chain(&CODE_PHRASES).copied().collect();
+    Cues::new(&phrases)
+});
+
+/// Whether the folded text names a contact channel and whether it talks about a one-time
+/// code, in one pass over it.
+fn contact_and_code_cues(folded: &str) -> (bool, bool) {
+    let found = CUES.found(folded, &[CONTACT, CODE]);
+    (found & CONTACT != 0, found & CODE != 0)
+}
+
 /// True when the folded text names a contact channel.
+#[cfg(test)]
 fn has_contact_cue(folded: &str) -> bool {
-    static CUES: std::sync::LazyLock<Cues> = std::sync::LazyLock::new(|| {
-        Cues::new(&[
-            "zalo", "telegram", "viber", "whatsapp", "inbox", "ib", "hotline", "lien he", "lh", "soan", "dang ky",
-            "tai app", "click", "truy cap", "website", "link",
-        ])
-    });
-    CUES.in_text(folded)
+    CUES.found(folded, &[CONTACT]) & CONTACT != 0
 }
 
 /// Phrases looked for as whole words, in one pass over the text: only where a word can
@@ -448,41 +483,43 @@ impl Cues {
     /// digit before it, no letter after it: `otp123` counts, `barcode` does not). Every
     /// phrase is tried at every such place, so that `ib` inside `inbox` does not hide
     /// `inbox`.
+    #[cfg(test)]
     fn in_text(&self, folded: &str) -> bool {
+        self.found(folded, &[u32::MAX]) != 0
+    }
+
+    /// The phrases (bit `i`: `phrases[i]`) that stand as whole words in the folded text, as
+    /// [`Cues::in_text`] finds them; the pass ends as soon as each of `groups` (sets of
+    /// phrase bits) has a phrase found, so the answer says for each group whether one of
+    /// its phrases is in the text, not which ones.
+    fn found(&self, folded: &str, groups: &[u32]) -> u32 {
         let b = folded.as_bytes();
+        let mut found = 0u32;
         let mut word_before = false;
         for (i, &c) in b.iter().enumerate() {
             let starts = if word_before { 0 } else { self.starting[c as usize] };
             word_before = c.is_ascii_alphanumeric();
-            let mut left = starts;
+            let mut left = starts & !found;
             while left != 0 {
-                let p = self.phrases[left.trailing_zeros() as usize];
+                let bit = left.trailing_zeros();
+                let p = self.phrases[bit as usize];
                 left &= left - 1;
                 if b[i..].starts_with(p) && !b.get(i + p.len()).is_some_and(u8::is_ascii_alphabetic) {
-                    return true;
+                    found |= 1 << bit;
+                    if groups.iter().all(|&g| found & g != 0) {
+                        return found;
+                    }
                 }
             }
         }
-        false
+        found
     }
 }
 
 /// True when the folded text talks about a one-time code.
+#[cfg(test)]
 fn has_code_cue(folded: &str) -> bool {
-    static CUES: std::sync::LazyLock<Cues> = std::sync::LazyLock::new(|| {
-        Cues::new(&[
-            "otp",
-            "ma xac thuc",
-            "ma xac nhan",
-            "ma kich hoat",
-            "mat khau",
-            "passcode",
-            "password",
-            "code",
-            "pin",
-        ])
-    });
-    CUES.in_text(folded)
+    CUES.found(folded, &[CODE]) & CODE != 0
 }
 
 /// A hash of a sequence of hashes (order matters).
