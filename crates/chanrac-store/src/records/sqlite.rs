@@ -620,8 +620,11 @@ impl Records for SqliteRecords {
         self.with(move |c| {
             let tx = c.transaction()?;
             let mut rest: &[VerdictRecord] = &records;
-            for &n in VERDICT_ROWS_PER_INSERT {
-                let mut st = tx.prepare_cached(&insert_verdicts_sql(n))?;
+            for (&n, sql) in VERDICT_ROWS_PER_INSERT.iter().zip(insert_verdicts_sql()) {
+                if rest.len() < n {
+                    continue;
+                }
+                let mut st = tx.prepare_cached(sql)?;
                 while rest.len() >= n {
                     let (now, later) = rest.split_at(n);
                     for (i, v) in now.iter().enumerate() {
@@ -718,9 +721,22 @@ const VERDICT_COLUMNS: usize = 10;
 /// costs twice as much per row there as with 16).
 const VERDICT_ROWS_PER_INSERT: &[usize] = &[16, 4, 1];
 
+/// The `INSERT` of each size of [`VERDICT_ROWS_PER_INSERT`], made once: a transaction of
+/// single checks writes one or a few rows, and building the 16-row statement's text for it
+/// cost more than the rows.
+fn insert_verdicts_sql() -> &'static [String] {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        VERDICT_ROWS_PER_INSERT
+            .iter()
+            .map(|&n| insert_verdicts_sql_for(n))
+            .collect()
+    })
+}
+
 /// `INSERT INTO verdicts … VALUES (…), (…), …` for `rows` rows, numbered parameters in
 /// column order.
-fn insert_verdicts_sql(rows: usize) -> String {
+fn insert_verdicts_sql_for(rows: usize) -> String {
     use std::fmt::Write;
     let mut sql = String::from(
         "INSERT INTO verdicts (at, message_id, source, sender, recipient, text, action, category, score, reasons) VALUES ",
