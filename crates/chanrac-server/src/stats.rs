@@ -123,23 +123,26 @@ fn grid_total(g: &Grid) -> u64 {
     g.iter().flatten().sum()
 }
 
+/// The cells of a grid that counted something: action, category, count.
+fn grid_cells(g: &Grid) -> impl Iterator<Item = (Action, Category, u64)> + '_ {
+    Action::ALL.into_iter().flat_map(move |action| {
+        Category::ALL
+            .into_iter()
+            .map(move |category| (action, category, g[action as usize][category as usize]))
+            .filter(|&(_, _, count)| count > 0)
+    })
+}
+
 /// The dimension rows of a grid: one per action and category counted.
 fn grid_rows(rows: &mut Vec<DimRow>, bucket: i64, dimension: Dimension, key: &str, g: &Grid) {
-    for action in Action::ALL {
-        for category in Category::ALL {
-            let count = g[action as usize][category as usize];
-            if count > 0 {
-                rows.push(DimRow {
-                    bucket,
-                    dimension,
-                    key: key.to_string(),
-                    action: action.as_str().to_string(),
-                    label: category.as_str().to_string(),
-                    count,
-                });
-            }
-        }
-    }
+    rows.extend(grid_cells(g).map(|(action, category, count)| DimRow {
+        bucket,
+        dimension,
+        key: key.to_string(),
+        action: action.as_str().to_string(),
+        label: category.as_str().to_string(),
+        count,
+    }));
 }
 
 /// The channels, indexed by `Channel as usize`.
@@ -289,19 +292,12 @@ impl Stats {
         }
         let mut rows = Vec::new();
         for (&bucket, counts) in &taken.counts {
-            for action in Action::ALL {
-                for category in Category::ALL {
-                    let count = counts[action as usize][category as usize];
-                    if count > 0 {
-                        rows.push(StatsRow {
-                            bucket,
-                            action,
-                            category,
-                            count,
-                        });
-                    }
-                }
-            }
+            rows.extend(grid_cells(counts).map(|(action, category, count)| StatsRow {
+                bucket,
+                action,
+                category,
+                count,
+            }));
         }
         let mut dims: Vec<DimRow> = taken
             .dims
