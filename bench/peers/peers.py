@@ -53,6 +53,12 @@ def write_tsv(path, rows):
             f.write(f"{label}\t{text}\n")
 
 
+# Every message is sent as received at this time (10:00 in Vietnam): chanrac applies the
+# rules on advertising hours (07:00-22:00), the peers have no such rule, and without a fixed
+# time the figures would depend on the hour the run happens to start.
+RECEIVED_AT = "2026-01-15T03:00:00Z"
+
+
 def split_path(d, name, side):
     return os.path.join(d, f"{name}.{side}.tsv")
 
@@ -246,7 +252,7 @@ def cmd_check(a):
         name, i, label, text = item
         t0 = time.perf_counter()
         if a.system == "chanrac":
-            body = json.dumps({"id": f"{name}-{i}", "text": text}, ensure_ascii=False)
+            body = json.dumps({"id": f"{name}-{i}", "text": text, "received_at": RECEIVED_AT}, ensure_ascii=False)
             status, resp = h.post("/v1/check", body.encode(), "application/json")
             assert status == 200, f"chanrac answered {status}: {resp[:200]!r}"
             v = json.loads(resp)
@@ -278,7 +284,7 @@ def cmd_check(a):
         # The batch endpoint must give the same verdicts as single checks.
         for start in range(0, len(rows), a.batch_verify):
             part = rows[start:start + a.batch_verify]
-            body = json.dumps({"messages": [{"id": f"{n}-{i}", "text": t} for n, i, _, t in part]},
+            body = json.dumps({"messages": [{"id": f"{n}-{i}", "text": t, "received_at": RECEIVED_AT} for n, i, _, t in part]},
                               ensure_ascii=False)
             status, resp = h.post("/v1/check/batch", body.encode(), "application/json")
             assert status == 200, f"chanrac batch answered {status}: {resp[:200]!r}"
@@ -300,12 +306,12 @@ def cmd_bodies(a):
     with open(os.path.join(a.out, "rspamd.bodies"), "wb") as f:
         f.write(b"\0".join(email(f"{n}-{i}", t) for n, i, _, t in rows))
     with open(os.path.join(a.out, "chanrac.bodies"), "wb") as f:
-        f.write(b"\0".join(json.dumps({"id": f"{n}-{i}", "text": t}, ensure_ascii=False).encode()
+        f.write(b"\0".join(json.dumps({"id": f"{n}-{i}", "text": t, "received_at": RECEIVED_AT}, ensure_ascii=False).encode()
                            for n, i, _, t in rows))
     batches = []
     for start in range(0, len(rows), a.batch):
         part = [rows[(start + k) % len(rows)] for k in range(a.batch)]
-        batches.append(json.dumps({"messages": [{"id": f"{n}-{i}", "text": t} for n, i, _, t in part]},
+        batches.append(json.dumps({"messages": [{"id": f"{n}-{i}", "text": t, "received_at": RECEIVED_AT} for n, i, _, t in part]},
                                   ensure_ascii=False).encode())
     with open(os.path.join(a.out, "batch.bodies"), "wb") as f:
         f.write(b"\0".join(batches))
