@@ -47,6 +47,19 @@ impl Pending {
         self.dims.len() + self.grids >= MAX_TOP_KEYS
     }
 
+    /// Adds grids per operator and minute and per minute and channel (a request's, or a
+    /// failed flush's put back).
+    fn add_grids(&mut self, operators: &HashMap<Box<str>, HashMap<i64, Grid>>, channels: &HashMap<i64, [Grid; 3]>) {
+        for (operator, minutes) in operators {
+            for (&minute, g) in minutes {
+                self.add_operator(operator, minute, g);
+            }
+        }
+        for (&minute, per_channel) in channels {
+            self.add_channels(minute, per_channel);
+        }
+    }
+
     /// Adds an operator's counts in one minute.
     fn add_operator(&mut self, operator: &str, minute: i64, g: &Grid) {
         let full = self.dims_full();
@@ -253,14 +266,7 @@ impl Stats {
     pub fn merge(&self, tally: Tally) {
         let Ok(mut p) = self.pending.lock() else { return };
         p.merge_counts(tally.counts, HashMap::new());
-        for (operator, minutes) in &tally.operators {
-            for (&minute, g) in minutes {
-                p.add_operator(operator, minute, g);
-            }
-        }
-        for (&minute, per_channel) in &tally.channels {
-            p.add_channels(minute, per_channel);
-        }
+        p.add_grids(&tally.operators, &tally.channels);
         for (key, n) in tally.dims {
             if p.dims_full() && !p.dims.contains_key(&key) {
                 p.dropped_dims += n;
@@ -344,14 +350,7 @@ impl Stats {
                 for (key, n) in taken.dims {
                     *p.dims.entry(key).or_default() += n;
                 }
-                for (operator, minutes) in &taken.operators {
-                    for (&minute, g) in minutes {
-                        p.add_operator(operator, minute, g);
-                    }
-                }
-                for (&minute, per_channel) in &taken.channels {
-                    p.add_channels(minute, per_channel);
-                }
+                p.add_grids(&taken.operators, &taken.channels);
             }
             return Err(e);
         }
